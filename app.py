@@ -1,0 +1,41 @@
+"""The AppConfig API as a Chalice app: one route per operation of both service models,
+all served by the model-driven wire handler, plus the scheduled deployment tick."""
+from chalice import Chalice, Response
+from chalice.app import CaseInsensitiveMapping
+
+from chalicelib import arns
+from chalicelib.wire.handler import handle
+from chalicelib.wire.model import routes
+
+app = Chalice(app_name='appconfig')
+# Hosted content of any type must round-trip byte-exact, so API Gateway treats every body as
+# binary and the app base64-encodes every response.
+app.api.binary_types = ['*/*']
+
+
+@app.middleware('http')
+def accept_any(request, get_response):
+    # Chalice refuses a binary response unless the request's Accept names a binary type, and
+    # boto3 sends no Accept header; the service answers such requests all the same.
+    if 'accept' not in request.headers:
+        request.headers = CaseInsensitiveMapping({**request.headers, 'accept': '*/*'})
+    return get_response(request)
+
+
+def _view(route):
+    def view(**path_params):
+        request = app.current_request
+        arns.use_lambda_context(app.lambda_context)
+        query = request.query_params
+        status, headers, body = handle(
+            route, request.method, path_params,
+            {k: query.getlist(k) for k in query} if query else {},
+            request.headers, request.raw_body)
+        return Response(body=body, headers=headers, status_code=status)
+    view.__name__ = route.operation.name
+    return view
+
+
+for _route in routes():
+    app.route(_route.path, methods=[_route.method], name=_route.operation.name,
+              content_types=['*/*'])(_view(_route))

@@ -1,0 +1,333 @@
+"""AWS.AppConfig.FeatureFlags documents: validation and the delivered (flattened) format.
+
+The structure follows the published AWS.AppConfig.FeatureFlags JSON schema (draft-07), with
+two of its slips made effective: the array limits (`_variants` <= 32, `enum` <= 100) are
+`maxItems` here, because the published `maxLength` is ignored on arrays. Rules a schema cannot
+express (references between `flags` and `values`, attribute values against their declared
+constraints) are checked by a short pass over the parsed document.
+"""
+
+import functools
+import json
+import math
+import re
+
+# Documented key pattern. The compiled one spells \d as [0-9] and $ as \Z: Python's \d also
+# matches non-ASCII digits and $ also matches before a trailing newline, and fastjsonschema
+# compiles patternProperties keys verbatim.
+KEY_PATTERN = r"^[a-z][a-zA-Z\d_-]{0,63}$"
+_KEY = r"^[a-z][a-zA-Z0-9_-]{0,63}\Z"
+_META_VALUE_KEYS = ("enabled", "_createdAt", "_updatedAt", "_variants")
+_MAX_DETAILS = 100  # keeps an error response small however broken the document is
+_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+class FlagDocumentError(Exception):
+    """The content is not a valid feature-flag document; `details` are InvalidConfigurationDetail dicts."""
+
+    # The real service's message for this failure; the details say what is wrong.
+    MESSAGE = "Error invoking extension AppConfig Feature Flags Helper: Malformed 'Content' provided"
+
+    def __init__(self, details):
+        super().__init__(self.MESSAGE)
+        self.details = details
+
+
+def _obj(properties, required=(), **extra):
+    schema = {"type": "object", "properties": properties, "additionalProperties": False, **extra}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _ref(name):
+    return {"$ref": "#/definitions/" + name}
+
+
+def _by_type(types):
+    # Dispatch on "type" with if/then rather than oneOf, so an error names the offending member.
+    return {
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": {"type": "string", "enum": list(types)}},
+        "allOf": [
+            {"if": {"required": ["type"], "properties": {"type": {"const": t}}}, "then": _ref(t)}
+            for t in types
+        ],
+    }
+
+
+def _schema():
+    stamp = {"type": "string"}
+    description = {"type": "string", "maxLength": 1024}
+    required = {"type": "boolean"}
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "definitions": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^\n]*$"},
+            "number": _obj(
+                {"type": {}, "required": required, "minimum": {"type": "integer"}, "maximum": {"type": "integer"}},
+                required=["type"],
+            ),
+            "string": _obj(
+                {
+                    "type": {},
+                    "required": required,
+                    "pattern": {"type": "string", "maxLength": 1024},
+                    "enum": {"type": "array", "maxItems": 100, "items": {"type": ["string", "integer"], "maxLength": 1024}},
+                },
+                required=["type"],
+                **{"not": {"required": ["pattern", "enum"]}},
+            ),
+            "array": _obj({"type": {}, "required": required, "elements": _by_type(["number", "string"])}, required=["type"]),
+            "boolean": _obj({"type": {}, "required": required}, required=["type"]),
+            "attributeValue": {
+                "type": ["string", "number", "boolean", "array"],
+                "maxLength": 1024,
+                # An array holds strings only or numbers only; its first string decides which.
+                "if": {"type": "array", "contains": {"type": "string"}},
+                "then": {"items": {"type": "string", "maxLength": 1024}},
+                "else": {"items": {"type": "number"}},
+            },
+            "flag": _obj({
+                "name": _ref("name"),
+                "description": description,
+                "_createdAt": stamp,
+                "_updatedAt": stamp,
+                "_deprecation": _obj({"status": {"enum": ["planned"]}, "date": {"type": "string", "format": "date"}}),
+                "attributes": {
+                    "type": "object",
+                    "maxProperties": 25,
+                    "patternProperties": {
+                        _KEY: _obj({"description": description, "constraints": _by_type(["number", "string", "array", "boolean"])})
+                    },
+                    "additionalProperties": False,
+                },
+            }),
+            "variant": _obj(
+                {
+                    "name": _ref("name"),
+                    "enabled": {"type": "boolean"},
+                    "rule": {"type": "string", "maxLength": 16384},
+                    "attributeValues": {
+                        "type": "object",
+                        "maxProperties": 25,
+                        "patternProperties": {_KEY: _ref("attributeValue")},
+                        "additionalProperties": False,
+                    },
+                },
+                required=["name", "enabled"],
+            ),
+            "value": _obj(
+                {
+                    "enabled": {"type": "boolean"},
+                    "_createdAt": stamp,
+                    "_updatedAt": stamp,
+                    "_variants": {"type": "array", "maxItems": 32, "items": _ref("variant")},
+                },
+                patternProperties={_KEY: _ref("attributeValue")},
+            ),
+        },
+        **_obj(
+            {
+                "version": {"type": "string", "enum": ["1"]},
+                "flags": {"type": "object", "patternProperties": {_KEY: _ref("flag")}, "additionalProperties": False},
+                "values": {"type": "object", "patternProperties": {_KEY: _ref("value")}, "additionalProperties": False},
+            },
+            required=["version"],
+        ),
+    }
+
+
+@functools.cache
+def _validator():
+    # Compiled on first use: importing this module stays cheap for handlers that never see flags.
+    import fastjsonschema
+
+    return fastjsonschema.compile(_schema()), fastjsonschema.JsonSchemaValueException
+
+
+def _detail(kind, constraint, location, reason, value=None):
+    text = "" if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    return {
+        "Constraint": constraint,
+        "Location": location or "$",
+        "Reason": reason,
+        "Type": kind,
+        "Value": text if len(text) <= 200 else text[:197] + "...",
+    }
+
+
+def _join(location, key):
+    return f"{location}.{key}" if location else str(key)
+
+
+def _schema_detail(e):
+    location = e.name[len("data"):].lstrip(".")
+    definition = e.definition if isinstance(e.definition, dict) else {}
+    if e.rule == "additionalProperties" and isinstance(e.value, dict):
+        patterns = [re.compile(p) for p in definition.get("patternProperties", {})]
+        known = definition.get("properties", {})
+        key = next((k for k in e.value if k not in known and not any(p.search(k) for p in patterns)), "")
+        reason = f"'{key}' is not an allowed key in {location or 'the document'}"
+        if patterns:
+            reason += f"; keys must match {KEY_PATTERN}"
+        if known:
+            reason += "; fixed keys are " + ", ".join(known)
+        return _detail("Schema", "additionalProperties", _join(location, key), reason, key)
+    if e.rule == "required" and isinstance(e.value, dict):
+        key = next((k for k in definition.get("required", []) if k not in e.value), "")
+        return _detail("Schema", "required", _join(location, key), f"{_join(location, key)} is required")
+    if e.rule == "not":  # the only "not" in the schema is the string constraints' pattern/enum exclusion
+        return _detail("Schema", "not", location, f"{location} may have a pattern or an enum, not both", e.value)
+    return _detail("Schema", e.rule, location, (location or "$") + e.message[len(e.name):], e.value)
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check(constraints, value, location):
+    """Problems of one attribute value against its declared constraints, as (constraint, reason)."""
+    kind = constraints.get("type")
+    if kind == "boolean" and not isinstance(value, bool):
+        return [("type", f"{location} must be a boolean")]
+    if kind == "number":
+        if not _is_number(value):
+            return [("type", f"{location} must be a number")]
+        low, high = constraints.get("minimum"), constraints.get("maximum")
+        if _is_number(low) and value < low:
+            return [("minimum", f"{location} must be >= {low}")]
+        if _is_number(high) and value > high:
+            return [("maximum", f"{location} must be <= {high}")]
+    if kind == "string":
+        enum = constraints.get("enum")
+        if isinstance(enum, list):
+            # Enum entries may be integers; compare type and value so True never equals 1.
+            if not any(type(e) is type(value) and e == value for e in enum):
+                return [("enum", f"{location} must be one of {json.dumps(enum, ensure_ascii=False)}")]
+        elif not isinstance(value, str):
+            return [("type", f"{location} must be a string")]
+        pattern = constraints.get("pattern")
+        if isinstance(pattern, str) and isinstance(value, str):
+            try:
+                # JSON Schema's $ is end of input; Python's also matches before a final newline.
+                matched = re.search(_DOLLAR.sub(r"\\Z", pattern), value)
+            except re.error as e:
+                return [("pattern", f"{location}: pattern {pattern!r} is not a valid regular expression ({e})")]
+            if not matched:
+                return [("pattern", f"{location} must match pattern {pattern}")]
+    if kind == "array":
+        if not isinstance(value, list):
+            return [("type", f"{location} must be an array")]
+        elements = constraints.get("elements")
+        if isinstance(elements, dict):
+            return [p for i, item in enumerate(value) for p in _check(elements, item, f"{location}[{i}]")]
+    return []
+
+
+def _semantic_details(doc):
+    details = []
+
+    def add(constraint, location, reason, value=None):
+        details.append(_detail("Constraint", constraint, location, reason, value))
+
+    def check_values(attributes, values, location, skip=()):
+        for key, value in values.items():
+            if key in skip:
+                continue
+            where = _join(location, key)
+            definition = attributes.get(key)
+            if not isinstance(definition, dict):
+                add("declaredAttribute", where, f"{where}: attribute '{key}' is not declared for this flag", value)
+            elif isinstance(definition.get("constraints"), dict):
+                for constraint, reason in _check(definition["constraints"], value, where):
+                    add(constraint, where, reason, value)
+
+    flags = doc.get("flags") if isinstance(doc, dict) else None
+    flags = flags if isinstance(flags, dict) else {}
+    values = doc.get("values") if isinstance(doc, dict) else None
+    for key, flag in flags.items():
+        attributes = flag.get("attributes") if isinstance(flag, dict) else None
+        if isinstance(attributes, dict) and "enabled" in attributes:
+            # The delivered format uses "enabled" for the flag state, so an attribute cannot have it.
+            add("reservedAttribute", f"flags.{key}.attributes.enabled", f"flags.{key}.attributes.enabled: 'enabled' is reserved")
+    for key, value in (values.items() if isinstance(values, dict) else ()):
+        if key not in flags:
+            add("declaredFlag", f"values.{key}", f"values.{key}: flag '{key}' is not declared in flags")
+            continue
+        if not isinstance(value, dict):
+            continue
+        attributes = flags[key].get("attributes") if isinstance(flags[key], dict) else None
+        attributes = attributes if isinstance(attributes, dict) else {}
+        check_values(attributes, value, f"values.{key}", skip=_META_VALUE_KEYS)
+        if value.get("enabled") is True:
+            for name, definition in attributes.items():
+                constraints = definition.get("constraints") if isinstance(definition, dict) else None
+                if isinstance(constraints, dict) and constraints.get("required") is True and name not in value:
+                    where = f"values.{key}.{name}"
+                    add("required", where, f"{where} is required while flag '{key}' is enabled")
+        variants = value.get("_variants")
+        for i, variant in enumerate(variants if isinstance(variants, list) else ()):
+            own = variant.get("attributeValues") if isinstance(variant, dict) else None
+            if isinstance(own, dict):
+                check_values(attributes, own, f"values.{key}._variants[{i}].attributeValues")
+    return details
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text):
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"number {text} is out of range")
+    return number
+
+
+def _parse(content):
+    try:
+        return json.loads(content.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+    except UnicodeDecodeError as e:
+        reason = f"content is not valid UTF-8 (byte {e.start})"
+    except json.JSONDecodeError as e:
+        reason = f"content is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
+    except ValueError as e:
+        reason = f"content is not valid JSON: {e}"
+    except RecursionError:
+        reason = "content is not valid JSON: nested too deeply"
+    raise FlagDocumentError([_detail("Syntax", "json", "$", reason)])
+
+
+def validate(content: bytes) -> None:
+    """Raise FlagDocumentError unless `content` is a valid AWS.AppConfig.FeatureFlags document."""
+    doc = _parse(content)
+    check, schema_error = _validator()
+    details = []
+    try:
+        check(doc)
+    except schema_error as e:
+        details.append(_schema_detail(e))
+    details += _semantic_details(doc)
+    if details:
+        raise FlagDocumentError(details[:_MAX_DETAILS])
+
+
+def flatten(content: bytes) -> bytes:
+    """The delivered format of a validated document: {flag: {"enabled": bool, **attributes if enabled}}.
+
+    Multi-variant rules are not evaluated here (that needs client context); every flag delivers
+    its default value.
+    """
+    doc = json.loads(content)
+    values = doc.get("values") or {}
+    delivered = {}
+    for key in doc.get("flags") or {}:
+        value = values.get(key) or {}
+        enabled = value.get("enabled") is True
+        entry = {"enabled": enabled}
+        if enabled:
+            entry.update((k, v) for k, v in value.items() if k not in _META_VALUE_KEYS)
+        delivered[key] = entry
+    return json.dumps(delivered, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -1,0 +1,15 @@
+from pynamodb.attributes import JSONAttribute, UnicodeAttribute, UTCDateTimeAttribute
+
+from chalicelib.store.base import BaseMeta, BaseModel, table_name
+
+
+class Application(BaseModel):
+    class Meta(BaseMeta):
+        table_name = table_name('applications')
+
+    account = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    tags = JSONAttribute(default=dict)
+    created_at = UTCDateTimeAttribute()

@@ -1,0 +1,94 @@
+"""Turns an HTTP request into the operation's input dict by walking its input shape."""
+import base64
+import json
+from urllib.parse import unquote
+
+from chalicelib.errors import BadRequestException
+from chalicelib.wire import validate
+
+
+def parse(route, path_params, query, headers, body):
+    """``query`` maps names to lists of values; ``headers`` is case-insensitive."""
+    shape = route.operation.input_shape
+    if shape is None:
+        return {}
+    labels = {label: path_params.get(var) for var, label in route.labels.items()}
+    payload = shape.serialization.get('payload')
+    params = {}
+    if payload:
+        params[payload] = bytes(body or b'')
+    else:
+        params.update(_json_members(shape, body))
+    for name, member in shape.members.items():
+        location = member.serialization.get('location')
+        wire_name = member.serialization.get('name', name)
+        if location == 'uri':
+            raw = labels.get(name)
+            # chalice local passes labels still percent-encoded; decode them exactly once.
+            value = None if raw is None else unquote(raw)
+        elif location == 'querystring':
+            values = query.get(wire_name)
+            value = values if values is None or member.type_name == 'list' else values[-1]
+        elif location == 'header':
+            value = headers.get(wire_name)
+        else:
+            continue
+        if value is not None:
+            params[name] = _scalar(member, value, name)
+    validate.check(shape, params)
+    return params
+
+
+def _json_members(shape, body):
+    if not body:
+        return {}
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequestException('The request body is not valid JSON') from None
+    if not isinstance(doc, dict):
+        raise BadRequestException('The request body must be a JSON object')
+    out = {}
+    for name, member in shape.members.items():
+        if 'location' not in member.serialization and doc.get(name) is not None:
+            out[name] = _from_json(member, doc[name], name)
+    return out
+
+
+def _from_json(shape, value, where):
+    kind = shape.type_name
+    if kind == 'blob' and isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError:
+            raise BadRequestException(f"Value at '{where}' must be base64-encoded") from None
+    if kind == 'structure' and isinstance(value, dict):
+        return {k: _from_json(m, value[k], f'{where}.{k}')
+                for k, m in shape.members.items() if value.get(k) is not None}
+    if kind == 'list' and isinstance(value, list):
+        return [_from_json(shape.member, v, where) for v in value]
+    if kind == 'map' and isinstance(value, dict):
+        return {k: _from_json(shape.value, v, f'{where}.{k}') for k, v in value.items()}
+    # Type mismatches are left for the validator, which names the member.
+    return value
+
+
+def _scalar(shape, value, where):
+    kind = shape.type_name
+    if kind == 'list':
+        return [_scalar(shape.member, v, where) for v in value]
+    if kind in ('integer', 'long'):
+        try:
+            return int(value)
+        except ValueError:
+            raise BadRequestException(f"Value '{value}' at '{where}' must be of type integer") from None
+    if kind in ('float', 'double'):
+        try:
+            return float(value)
+        except ValueError:
+            raise BadRequestException(f"Value '{value}' at '{where}' must be of type {kind}") from None
+    if kind == 'boolean':
+        if value.lower() not in ('true', 'false'):
+            raise BadRequestException(f"Value '{value}' at '{where}' must be true or false")
+        return value.lower() == 'true'
+    return value

@@ -1,0 +1,49 @@
+"""API tier: the app served over HTTP in-process, DynamoDB (and other AWS services) from moto,
+real boto3 clients pointed at the server."""
+import boto3
+import pytest
+from botocore.config import Config
+from moto import mock_aws
+
+from chalicelib import clock
+
+
+@pytest.fixture(scope='session')
+def endpoint():
+    from app import app
+    from local.server import serve_in_thread
+    server = serve_in_thread(app)
+    yield f'http://127.0.0.1:{server.port}'
+    server.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def aws():
+    """A fresh moto account with the service's tables for every test."""
+    with mock_aws():
+        from chalicelib.store.tables import create_all
+        create_all()
+        clock.freeze()
+        yield
+        clock.thaw()
+
+
+def _client(service, endpoint, **config):
+    return boto3.client(service, endpoint_url=endpoint, region_name='us-east-1',
+                        config=Config(retries={'max_attempts': 1}, **config))
+
+
+@pytest.fixture
+def appconfig(endpoint):
+    return _client('appconfig', endpoint)
+
+
+@pytest.fixture
+def raw_appconfig(endpoint):
+    """A client that sends whatever it is given: the server alone must validate."""
+    return _client('appconfig', endpoint, parameter_validation=False)
+
+
+@pytest.fixture
+def appconfigdata(endpoint):
+    return _client('appconfigdata', endpoint)

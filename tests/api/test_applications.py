@@ -1,0 +1,57 @@
+import pytest
+
+
+def test_create_get_update_delete(appconfig):
+    created = appconfig.create_application(Name='shop', Description='web shop', Tags={'team': 'a'})
+    assert created['ResponseMetadata']['HTTPStatusCode'] == 201
+    assert len(created['Id']) == 7 and created['Id'].isalnum() and created['Id'].islower()
+    got = appconfig.get_application(ApplicationId=created['Id'])
+    assert (got['Id'], got['Name'], got['Description']) == (created['Id'], 'shop', 'web shop')
+    assert got['ResponseMetadata']['HTTPHeaders']['x-amzn-requestid']
+    updated = appconfig.update_application(ApplicationId=created['Id'], Name='store')
+    assert (updated['Name'], updated['Description']) == ('store', 'web shop')
+    deleted = appconfig.delete_application(ApplicationId=created['Id'])
+    assert deleted['ResponseMetadata']['HTTPStatusCode'] == 204
+    with pytest.raises(appconfig.exceptions.ResourceNotFoundException) as err:
+        appconfig.get_application(ApplicationId=created['Id'])
+    assert err.value.response['ResponseMetadata']['HTTPStatusCode'] == 404
+    assert created['Id'] in err.value.response['Error']['Message']
+
+
+def test_list_paginates(appconfig):
+    ids = {appconfig.create_application(Name=f'app{i}')['Id'] for i in range(7)}
+    first = appconfig.list_applications(MaxResults=3)
+    assert len(first['Items']) == 3 and first['NextToken']
+    seen = [i['Id'] for i in first['Items']]
+    token = first['NextToken']
+    while token:
+        page = appconfig.list_applications(MaxResults=3, NextToken=token)
+        seen += [i['Id'] for i in page['Items']]
+        token = page.get('NextToken')
+    assert sorted(seen) == sorted(ids)
+    paginated = appconfig.get_paginator('list_applications').paginate(PaginationConfig={'PageSize': 2})
+    assert sorted(i['Id'] for p in paginated for i in p['Items']) == sorted(ids)
+
+
+def test_bad_next_token(appconfig):
+    with pytest.raises(appconfig.exceptions.BadRequestException):
+        appconfig.list_applications(NextToken='not-a-token')
+
+
+@pytest.mark.parametrize('params, field', [
+    ({}, 'name'),
+    ({'Name': ''}, 'name'),
+    ({'Name': 'x' * 65}, 'name'),
+    ({'Name': 'ok', 'Description': 'd' * 1025}, 'description'),
+    ({'Name': 5}, 'name'),
+])
+def test_create_validation(raw_appconfig, params, field):
+    with pytest.raises(raw_appconfig.exceptions.BadRequestException) as err:
+        raw_appconfig.create_application(**params)
+    assert field in err.value.response['Error']['Message']
+
+
+def test_max_results_bounds(raw_appconfig):
+    for bad in (0, 51):
+        with pytest.raises(raw_appconfig.exceptions.BadRequestException):
+            raw_appconfig.list_applications(MaxResults=bad)

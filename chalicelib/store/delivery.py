@@ -1,0 +1,33 @@
+"""What the data plane serves for one (application, environment, profile): one small item.
+
+The deployment engine writes it when a deployment starts, stops, rolls back or is reverted;
+a poll reads only this item and works out the share of clients that get ``target`` at the
+current instant from the strategy snapshot (see engine/growth.py), so no tick is needed for
+readers to see exact progress.
+
+``target`` and ``previous`` are releases: {"VersionNumber": "3", "VersionLabel": "v3" | None,
+"ContentType": "application/json", "Digest": "<sha256 of the delivered bytes>"}.
+Delivered bytes are what clients receive (flattened for feature flags), stored in content.py.
+"""
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+
+from chalicelib.store.base import BaseMeta, BaseModel, table_name
+
+
+def key(application_id, environment_id, profile_id):
+    return f'{application_id}#{environment_id}#{profile_id}'
+
+
+class Delivery(BaseModel):
+    class Meta(BaseMeta):
+        table_name = table_name('deliveries')
+
+    key = UnicodeAttribute(hash_key=True)
+    deployment_number = NumberAttribute()
+    # DEPLOYING while the strategy runs (BAKING/COMPLETE follow from the clock),
+    # ROLLED_BACK or REVERTED when everyone is back on ``previous``.
+    state = UnicodeAttribute()
+    started_at = UTCDateTimeAttribute()
+    strategy = JSONAttribute()
+    target = JSONAttribute()
+    previous = JSONAttribute(null=True)

@@ -148,7 +148,7 @@ def _validator():
 
 
 def _detail(kind, constraint, location, reason, value=None):
-    text = "" if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    text = "" if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     return {
         "Constraint": constraint,
         "Location": location or "$",
@@ -178,9 +178,23 @@ def _schema_detail(e):
     if e.rule == "required" and isinstance(e.value, dict):
         key = next((k for k in definition.get("required", []) if k not in e.value), "")
         return _detail("Schema", "required", _join(location, key), f"{_join(location, key)} is required")
-    if e.rule == "not":  # the only "not" in the schema is the string constraints' pattern/enum exclusion
+    # The schema has one "not" (string constraints), one "pattern" (names) and one "format" (dates).
+    if e.rule == "not":
         return _detail("Schema", "not", location, f"{location} may have a pattern or an enum, not both", e.value)
+    if e.rule == "pattern":
+        return _detail("Schema", "pattern", location, f"{location} must not contain a newline", e.value)
+    if e.rule == "format":
+        return _detail("Schema", "format", location, f"{location} must be a date (YYYY-MM-DD)", e.value)
     return _detail("Schema", e.rule, location, (location or "$") + e.message[len(e.name):], e.value)
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(pattern):
+    # JSON Schema's $ is end of input; Python's also matches before a final newline.
+    try:
+        return re.compile(_DOLLAR.sub(r"\\Z", pattern))
+    except re.error:  # e.g. a $ inside a character class, where \Z is not allowed
+        return re.compile(pattern)
 
 
 def _is_number(v):
@@ -188,38 +202,41 @@ def _is_number(v):
 
 
 def _check(constraints, value, location):
-    """Problems of one attribute value against its declared constraints, as (constraint, reason)."""
+    """Problems of one attribute value against its declared constraints: (constraint, location, reason, value)."""
     kind = constraints.get("type")
+
+    def problem(constraint, reason):
+        return [(constraint, location, f"{location} {reason}", value)]
+
     if kind == "boolean" and not isinstance(value, bool):
-        return [("type", f"{location} must be a boolean")]
+        return problem("type", "must be a boolean")
     if kind == "number":
         if not _is_number(value):
-            return [("type", f"{location} must be a number")]
+            return problem("type", "must be a number")
         low, high = constraints.get("minimum"), constraints.get("maximum")
         if _is_number(low) and value < low:
-            return [("minimum", f"{location} must be >= {low}")]
+            return problem("minimum", f"must be >= {low}")
         if _is_number(high) and value > high:
-            return [("maximum", f"{location} must be <= {high}")]
+            return problem("maximum", f"must be <= {high}")
     if kind == "string":
         enum = constraints.get("enum")
         if isinstance(enum, list):
             # Enum entries may be integers; compare type and value so True never equals 1.
             if not any(type(e) is type(value) and e == value for e in enum):
-                return [("enum", f"{location} must be one of {json.dumps(enum, ensure_ascii=False)}")]
+                return problem("enum", "must be one of " + json.dumps(enum, ensure_ascii=False))
         elif not isinstance(value, str):
-            return [("type", f"{location} must be a string")]
+            return problem("type", "must be a string")
         pattern = constraints.get("pattern")
         if isinstance(pattern, str) and isinstance(value, str):
             try:
-                # JSON Schema's $ is end of input; Python's also matches before a final newline.
-                matched = re.search(_DOLLAR.sub(r"\\Z", pattern), value)
+                matched = _regex(pattern).search(value)
             except re.error as e:
-                return [("pattern", f"{location}: pattern {pattern!r} is not a valid regular expression ({e})")]
+                return problem("pattern", f"cannot be checked: pattern {pattern!r} is not a valid regular expression ({e})")
             if not matched:
-                return [("pattern", f"{location} must match pattern {pattern}")]
+                return problem("pattern", f"must match pattern {pattern}")
     if kind == "array":
         if not isinstance(value, list):
-            return [("type", f"{location} must be an array")]
+            return problem("type", "must be an array")
         elements = constraints.get("elements")
         if isinstance(elements, dict):
             return [p for i, item in enumerate(value) for p in _check(elements, item, f"{location}[{i}]")]
@@ -241,8 +258,8 @@ def _semantic_details(doc):
             if not isinstance(definition, dict):
                 add("declaredAttribute", where, f"{where}: attribute '{key}' is not declared for this flag", value)
             elif isinstance(definition.get("constraints"), dict):
-                for constraint, reason in _check(definition["constraints"], value, where):
-                    add(constraint, where, reason, value)
+                for problem in _check(definition["constraints"], value, where):
+                    add(*problem)
 
     flags = doc.get("flags") if isinstance(doc, dict) else None
     flags = flags if isinstance(flags, dict) else {}
@@ -290,7 +307,7 @@ def _parse(content):
     try:
         return json.loads(content.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
     except UnicodeDecodeError as e:
-        reason = f"content is not valid UTF-8 (byte {e.start})"
+        raise FlagDocumentError([_detail("Syntax", "utf-8", "$", f"content is not valid UTF-8 (byte {e.start})")]) from None
     except json.JSONDecodeError as e:
         reason = f"content is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
     except ValueError as e:

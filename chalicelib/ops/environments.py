@@ -1,0 +1,148 @@
+"""CreateEnvironment, GetEnvironment, UpdateEnvironment, DeleteEnvironment, ListEnvironments.
+
+Also ``load(application_id, environment_id)`` for other operations, and the deletion
+protection check DeleteEnvironment and DeleteConfigurationProfile share.
+"""
+from datetime import timedelta
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+
+from chalicelib import arns, clock
+from chalicelib.errors import (BadRequestException, ConflictException,
+                               InternalServerException, ServiceQuotaExceededException, not_found)
+from chalicelib.ops import applications, tagging
+from chalicelib.store import paging
+from chalicelib.store.applications import Application
+from chalicelib.store.environments import Environment, retry_conflicts, transaction
+from chalicelib.store.ids import conditional_failed, new_id
+
+MAX_ENVIRONMENTS = 20   # per application
+ID_ATTEMPTS = 5
+
+
+def render(env):
+    return {'ApplicationId': env.application_id, 'Id': env.id, 'Name': env.name,
+            'Description': env.description, 'State': env.state,
+            'Monitors': list(env.monitors or [])}
+
+
+def load(application_id, environment_id):
+    """The Environment item; ResourceNotFoundException naming the application when that is
+    what is missing, else naming the environment."""
+    try:
+        return Environment.get(application_id, environment_id, consistent_read=True)
+    except Environment.DoesNotExist:
+        applications.load(application_id)
+        raise not_found('Environment', environment_id) from None
+
+
+def check_deletion_protection(kind, item, mode):
+    """Refuse to delete ``item`` (an Environment or Profile) polled within the protection
+    period. ``mode`` is the x-amzn-deletion-protection-check header: BYPASS skips the check,
+    APPLY checks even when protection is off and includes resources younger than an hour,
+    ACCOUNT_DEFAULT (the default) follows the account setting and skips young resources."""
+    mode = mode or 'ACCOUNT_DEFAULT'
+    if mode == 'BYPASS':
+        return
+    from chalicelib.ops import settings
+    enabled, period = settings.deletion_protection()
+    now = clock.now()
+    if mode == 'ACCOUNT_DEFAULT':
+        if not enabled or (item.created_at and item.created_at > now - timedelta(hours=1)):
+            return
+    polled = item.last_polled_at
+    if polled is not None and polled > now - timedelta(minutes=period):
+        when = polled.isoformat().replace('+00:00', 'Z')
+        raise BadRequestException(
+            f'Deletion protection: {kind} {item.id} was last polled at {when}, within the '
+            f'deletion protection period of {period} minutes. Send the deletion protection '
+            f'check BYPASS to delete it anyway.')
+
+
+def _monitors(monitors):
+    # Stored exactly as the API shapes them, without empty optional members.
+    return [{k: v for k, v in m.items() if k in ('AlarmArn', 'AlarmRoleArn') and v is not None}
+            for m in monitors or []]
+
+
+def create_environment(p):
+    application_id = p['ApplicationId']
+    tags = tagging.check(p.get('Tags'))
+    count = Application.environment_count
+    for _ in range(ID_ATTEMPTS):
+        env = Environment(application_id, new_id(), name=p['Name'],
+                          description=p.get('Description'), monitors=_monitors(p.get('Monitors')),
+                          tags=tags, created_at=clock.now())
+
+        def write():
+            with transaction() as t:
+                t.save(env, condition=Environment.id.does_not_exist())
+                t.update(Application(arns.account(), application_id), actions=[count.add(1)],
+                         condition=Application.id.exists() & (
+                             count.does_not_exist() | (count < MAX_ENVIRONMENTS)))
+        try:
+            retry_conflicts(write)
+        except TransactWriteError as error:
+            if not conditional_failed(error):
+                raise
+            # The application is gone, its quota is used up, or the drawn id is taken.
+            app = applications.load(application_id)
+            if (app.environment_count or 0) >= MAX_ENVIRONMENTS:
+                raise ServiceQuotaExceededException(
+                    f'The number of environments in application {application_id} cannot '
+                    f'exceed {MAX_ENVIRONMENTS}.') from None
+            continue
+        return render(env)
+    raise InternalServerException('Could not allocate a unique id. Try again.')
+
+
+def get_environment(p):
+    return render(load(p['ApplicationId'], p['EnvironmentId']))
+
+
+def update_environment(p):
+    env = load(p['ApplicationId'], p['EnvironmentId'])
+    actions = [attr.set(value) for attr, value in (
+        (Environment.name, p.get('Name')),
+        (Environment.description, p.get('Description')),
+        (Environment.monitors, None if p.get('Monitors') is None else _monitors(p['Monitors'])),
+    ) if value is not None]
+    if actions:
+        try:
+            env.update(actions=actions, condition=Environment.id.exists())
+        except UpdateError as error:
+            if conditional_failed(error):
+                raise not_found('Environment', env.id) from None
+            raise
+    return render(env)
+
+
+def delete_environment(p):
+    env = load(p['ApplicationId'], p['EnvironmentId'])
+    check_deletion_protection('environment', env, p.get('DeletionProtectionCheck'))
+    count = Application.environment_count
+
+    def write():
+        with transaction() as t:
+            # The deployment engine sets active_deployment while a deployment runs.
+            t.delete(env, condition=Environment.id.exists() &
+                     Environment.active_deployment.does_not_exist())
+            t.update(Application(arns.account(), env.application_id), actions=[count.add(-1)],
+                     condition=Application.id.exists())
+    try:
+        retry_conflicts(write)
+    except TransactWriteError as error:
+        if not conditional_failed(error):
+            raise
+        current = load(env.application_id, env.id)   # ResourceNotFoundException if gone
+        if current.active_deployment is not None:
+            raise ConflictException(
+                f'Cannot delete environment {env.id} because deployment '
+                f'{int(current.active_deployment)} is in progress.') from None
+        raise
+    return {}
+
+
+def list_environments(p):
+    applications.load(p['ApplicationId'])
+    return paging.page(Environment, p['ApplicationId'], p, render=render)

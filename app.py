@@ -39,3 +39,10 @@ def _view(route):
 for _route in routes():
     app.route(_route.path, methods=[_route.method], name=_route.operation.name,
               content_types=['*/*'])(_view(_route))
+
+
+@app.schedule('rate(1 minute)')
+def tick(event):
+    # On AWS every minute; locally the runner calls chalicelib.engine.tick.run() itself.
+    from chalicelib.engine import tick as engine_tick
+    return engine_tick.run()

@@ -1,0 +1,122 @@
+"""CloudWatch alarms that roll a deployment back.
+
+While a deployment is DEPLOYING or BAKING, a monitored alarm in ALARM or INSUFFICIENT_DATA
+rolls it back, unless the alarm's actions are disabled (user guide, "Monitoring deployments
+for automatic rollback"). Alarms are read with DescribeAlarms, in the alarm's own region, as
+the monitor's AlarmRoleArn (assumed through STS) when it names one.
+
+An alarm that cannot be read (missing, access denied, throttled) does not roll back: the
+failure is logged and the next tick looks again. A rollback needs an alarm that says so.
+"""
+import logging
+import threading
+import time
+from datetime import datetime
+
+import boto3
+from botocore.config import Config
+
+from chalicelib import arns
+
+log = logging.getLogger(__name__)
+
+FIRING = ('ALARM', 'INSUFFICIENT_DATA')
+_CONFIG = Config(retries={'max_attempts': 2}, connect_timeout=2, read_timeout=5)
+_SESSION_NAME = 'appconfig-deployment-monitor'
+_credentials = {}            # role ARN -> (expiry as epoch seconds, credentials dict)
+_credentials_lock = threading.Lock()
+
+
+def parse_alarm_arn(alarm_arn):
+    """(region, alarm name) of ``arn:aws:cloudwatch:<region>:<account>:alarm:<name>``."""
+    parts = alarm_arn.split(':', 6)
+    if len(parts) != 7 or parts[2] != 'cloudwatch' or parts[5] != 'alarm' or not parts[6]:
+        raise ValueError(f'not a CloudWatch alarm ARN: {alarm_arn}')
+    return parts[3] or arns.region(), parts[6]
+
+
+def _assumed(role_arn):
+    with _credentials_lock:
+        cached = _credentials.get(role_arn)
+        if cached and cached[0] > time.time() + 300:
+            return cached[1]
+    sts = boto3.client('sts', region_name=arns.region(), config=_CONFIG)
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=_SESSION_NAME)['Credentials']
+    expiry = creds['Expiration']
+    if isinstance(expiry, datetime):
+        expiry = expiry.timestamp()
+    keys = {'aws_access_key_id': creds['AccessKeyId'],
+            'aws_secret_access_key': creds['SecretAccessKey'],
+            'aws_session_token': creds['SessionToken']}
+    with _credentials_lock:
+        _credentials[role_arn] = (expiry, keys)
+    return keys
+
+
+class Clients:
+    """CloudWatch clients by (region, role), reused for one tick."""
+
+    def __init__(self):
+        self._clients = {}
+
+    def cloudwatch(self, region, role_arn=None):
+        key = (region, role_arn)
+        if key not in self._clients:
+            extra = _assumed(role_arn) if role_arn else {}
+            self._clients[key] = boto3.client('cloudwatch', region_name=region,
+                                              config=_CONFIG, **extra)
+        return self._clients[key]
+
+
+def _alarm_states(client, names):
+    """{alarm name: alarm description dict} for the ``names`` that exist."""
+    found = {}
+    names = list(names)
+    for i in range(0, len(names), 100):
+        answer = client.describe_alarms(AlarmNames=names[i:i + 100],
+                                        AlarmTypes=['CompositeAlarm', 'MetricAlarm'])
+        for alarm in answer.get('MetricAlarms', []) + answer.get('CompositeAlarms', []):
+            found[alarm['AlarmName']] = alarm
+    return found
+
+
+def firing(monitors, clients=None):
+    """The ARN of the first monitored alarm that rolls back, or None.
+
+    ``monitors`` is the API shape: [{"AlarmArn": ..., "AlarmRoleArn": ...}]."""
+    if not monitors:
+        return None
+    clients = clients or Clients()
+    groups = {}
+    for monitor in monitors:
+        try:
+            region, name = parse_alarm_arn(monitor['AlarmArn'])
+        except ValueError as error:
+            log.warning('%s', error)
+            continue
+        groups.setdefault((region, monitor.get('AlarmRoleArn') or None), []).append(
+            (monitor['AlarmArn'], name))
+    for (region, role), members in groups.items():
+        try:
+            states = _alarm_states(clients.cloudwatch(region, role), {n for _, n in members})
+        except Exception as error:  # noqa: BLE001 - an unreadable alarm never rolls back
+            log.warning('cannot read alarms %s in %s as %s: %s',
+                        [a for a, _ in members], region, role or 'the service', error)
+            continue
+        for alarm_arn, name in members:
+            alarm = states.get(name)
+            if alarm is None:
+                log.warning('monitored alarm %s does not exist', alarm_arn)
+                continue
+            if alarm.get('ActionsEnabled') is False:
+                continue
+            if alarm.get('StateValue') in FIRING:
+                return alarm_arn
+    return None
+
+
+def _reset_credentials():
+    """Forget assumed-role credentials (tests)."""
+    with _credentials_lock:
+        _credentials.clear()
+

@@ -1,0 +1,113 @@
+"""The state of one deployment at a given instant: what is written, plus what is due.
+
+A deployment item holds the events written so far and ``steps_written``, the number of
+growth-schedule steps among them. Everything else the strategy owes by ``now`` follows from
+growth.progress(), so a reader sees exact progress whether or not a tick has run, and the
+tick writes exactly ``pending`` (and nothing when it is empty).
+
+Events here are plain dicts with the store's attribute names (event_type, triggered_by,
+description, occurred_at), so they can be written as they are and rendered for the wire.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.engine import growth
+
+USER = 'USER'
+APPCONFIG = 'APPCONFIG'
+CLOUDWATCH_ALARM = 'CLOUDWATCH_ALARM'
+
+DEPLOYMENT_STARTED = 'DEPLOYMENT_STARTED'
+ROLLBACK_STARTED = 'ROLLBACK_STARTED'
+ROLLBACK_COMPLETED = 'ROLLBACK_COMPLETED'
+REVERT_COMPLETED = 'REVERT_COMPLETED'
+
+IN_PROGRESS = (growth.DEPLOYING, growth.BAKING)
+# How long after completing a deployment can still be reverted (user guide, "Reverting").
+REVERT_WINDOW = timedelta(hours=72)
+
+# Environment states on the wire (PascalCase, as botocore's waiter expects).
+ENV_READY = 'ReadyForDeployment'
+ENV_DEPLOYING = 'Deploying'
+ENV_ROLLED_BACK = 'RolledBack'
+ENV_REVERTED = 'Reverted'
+
+
+def event(event_type, triggered_by, description, occurred_at):
+    return {'event_type': event_type, 'triggered_by': triggered_by,
+            'description': description, 'occurred_at': occurred_at}
+
+
+def step_event(started_at: datetime, step: growth.Step):
+    return event(step.event_type, APPCONFIG, step.description, started_at + step.offset)
+
+
+@dataclass(frozen=True)
+class Due:
+    """Where the strategy of an in-progress deployment stands at an instant."""
+    progress: growth.Progress
+    pending: tuple        # step events due but not written yet, oldest first
+    steps_due: int        # len(progress.due): the value ``steps_written`` gets once written
+    completed_at: datetime | None
+
+    @property
+    def state(self):
+        return self.progress.state
+
+    @property
+    def percentage(self):
+        return self.progress.percentage
+
+
+def due(item, now: datetime) -> Due:
+    """``item`` needs strategy, started_at and steps_written."""
+    p = growth.progress(item.strategy, now - item.started_at)
+    written = int(item.steps_written or 0)
+    pending = tuple(step_event(item.started_at, s) for s in p.due[written:])
+    completed = item.started_at + p.completed_offset if p.completed_offset is not None else None
+    return Due(p, pending, len(p.due), completed)
+
+
+@dataclass(frozen=True)
+class View:
+    state: str
+    percentage: float
+    events: tuple          # every event, oldest first
+    completed_at: datetime | None
+
+
+def _stored_events(item):
+    out = []
+    for e in item.events or ():
+        if isinstance(e, dict):
+            out.append(e)
+        else:
+            out.append(event(e.event_type, e.triggered_by, e.description, e.occurred_at))
+    return out
+
+
+def view(item, now: datetime) -> View:
+    """The deployment as a reader sees it at ``now``."""
+    events = _stored_events(item)
+    if item.state not in IN_PROGRESS:
+        # Final: COMPLETE, ROLLED_BACK, REVERTED are written with everything they owe.
+        if item.percentage is not None:
+            percentage = float(item.percentage)
+        else:
+            percentage = growth.progress(item.strategy, now - item.started_at).percentage
+        return View(item.state, percentage, tuple(events), item.completed_at)
+    d = due(item, now)
+    return View(d.state, d.percentage, tuple(events) + d.pending, d.completed_at)
+
+
+def environment_state(stored_state, active_deployment_item, now: datetime) -> str:
+    """An environment's State at ``now``: its stored state, except that an active deployment
+    which the clock says is COMPLETE already reads ReadyForDeployment (before the tick has
+    written it)."""
+    item = active_deployment_item
+    if item is not None and item.state in IN_PROGRESS:
+        if due(item, now).state == growth.COMPLETE:
+            return ENV_READY
+    return stored_state

@@ -1,0 +1,171 @@
+"""The app as API Gateway runs it: ``app.app(event, context)`` with REST proxy events.
+
+Behind API Gateway with binary media type ``*/*`` every request body reaches the function
+base64-encoded (``isBase64Encoded: true``) and every response must go back base64-encoded, or
+API Gateway mangles content that is not UTF-8 text. Path parameters arrive already decoded.
+boto3 sends no Accept header. DynamoDB is moto's.
+"""
+import base64
+import json
+import uuid
+from urllib.parse import quote
+
+import pytest
+from moto import mock_aws
+
+from chalicelib.wire.model import routes
+
+ACCOUNT = '123456789012'
+# Every byte value, invalid UTF-8, CR/LF and NUL: what a text round trip would corrupt.
+BINARY = bytes(range(256)) + b'\xff\xfe\x00\r\n\xc3\x28' + bytes(range(255, -1, -1))
+
+
+class LambdaContext:
+    function_name = 'appconfig-prod-APIHandler-0123456789AB'
+    memory_limit_in_mb = 512
+    invoked_function_arn = f'arn:aws:lambda:us-east-1:{ACCOUNT}:function:{function_name}'
+
+    def __init__(self):
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self):
+        return 29000
+
+
+@pytest.fixture(scope='module')
+def app():
+    from app import app
+    return app
+
+
+@pytest.fixture(autouse=True)
+def tables():
+    with mock_aws():
+        from chalicelib.store.tables import create_all
+        create_all()
+        yield
+
+
+def _route(operation):
+    (route,) = [r for r in routes() if r.operation.name == operation]
+    return route
+
+
+def proxy_event(operation, labels=None, body=None, headers=None, query=None):
+    """An API Gateway REST proxy event as the deployed API delivers it for ``operation``."""
+    route = _route(operation)
+    by_label = {label: var for var, label in route.labels.items()}
+    params = {by_label[k]: v for k, v in (labels or {}).items()}
+    path = route.path.format(**{k: quote(v, safe='') for k, v in params.items()})
+    headers = {'Host': 'abcdef1234.execute-api.us-east-1.amazonaws.com',
+               'User-Agent': 'Boto3/1.44.5 md/Botocore#1.44.5',
+               'X-Amz-Date': '20250101T000000Z',
+               'Authorization': 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250101/us-east-1/'
+                                'execute-api/aws4_request, SignedHeaders=host;x-amz-date, '
+                                'Signature=0',
+               **(headers or {})}
+    query = {k: v if isinstance(v, list) else [v] for k, v in (query or {}).items()}
+    return {
+        'resource': route.path,
+        'path': path,
+        'httpMethod': route.method,
+        'headers': headers,
+        'multiValueHeaders': {k: [v] for k, v in headers.items()},
+        'queryStringParameters': {k: v[-1] for k, v in query.items()} or None,
+        'multiValueQueryStringParameters': query or None,
+        'pathParameters': params or None,
+        'stageVariables': None,
+        'requestContext': {
+            'resourcePath': route.path, 'httpMethod': route.method, 'path': '/api' + path,
+            'stage': 'api', 'accountId': ACCOUNT, 'apiId': 'abcdef1234',
+            'requestId': str(uuid.uuid4()), 'protocol': 'HTTP/1.1',
+            'identity': {'sourceIp': '203.0.113.7', 'accountId': ACCOUNT,
+                         'userArn': f'arn:aws:iam::{ACCOUNT}:user/deployer'},
+        },
+        # With binary media type */* API Gateway base64-encodes every body, JSON included.
+        'body': None if body is None else base64.b64encode(body).decode(),
+        'isBase64Encoded': body is not None,
+    }
+
+
+def invoke(app, operation, **kwargs):
+    response = app(proxy_event(operation, **kwargs), LambdaContext())
+    assert response['isBase64Encoded'] is True, response
+    body = base64.b64decode(response['body'], validate=True)
+    headers = {k.lower(): v for k, v in response['headers'].items()}
+    assert headers['x-amzn-requestid']
+    return response['statusCode'], headers, body
+
+
+def _json(**doc):
+    return json.dumps(doc).encode()
+
+
+def test_json_round_trip_through_base64(app):
+    status, headers, body = invoke(app, 'CreateApplication', body=_json(
+        Name='shop ✓', Description='naïve café', Tags={'team': 'payments'}),
+        headers={'Content-Type': 'application/json'})
+    assert status == 201, body
+    assert headers['content-type'] == 'application/json'
+    created = json.loads(body)
+    assert created['Name'] == 'shop ✓'
+
+    status, headers, body = invoke(app, 'GetApplication', labels={'ApplicationId': created['Id']})
+    assert status == 200
+    assert json.loads(body) == {'Id': created['Id'], 'Name': 'shop ✓',
+                                'Description': 'naïve café'}
+
+
+def test_error_through_base64(app):
+    status, headers, body = invoke(app, 'GetApplication', labels={'ApplicationId': 'nothere'})
+    assert status == 404
+    assert headers['x-amzn-errortype'] == 'ResourceNotFoundException'
+    assert 'nothere' in json.loads(body)['Message']
+
+
+def test_decoded_arn_path_parameter(app):
+    _, _, body = invoke(app, 'CreateApplication', body=_json(Name='tagged'),
+                        headers={'Content-Type': 'application/json'})
+    arn = f"arn:aws:appconfig:us-east-1:{ACCOUNT}:application/{json.loads(body)['Id']}"
+    # API Gateway hands over the ARN decoded (':' and '/' as such), not %3A / %2F.
+    status, _, body = invoke(app, 'TagResource', labels={'ResourceArn': arn},
+                             body=_json(Tags={'env': 'prod'}),
+                             headers={'Content-Type': 'application/json'})
+    assert status == 204, body
+    status, _, body = invoke(app, 'ListTagsForResource', labels={'ResourceArn': arn})
+    assert status == 200, body
+    assert json.loads(body) == {'Tags': {'env': 'prod'}}
+
+
+def _hosted_profile(app):
+    _, _, body = invoke(app, 'CreateApplication', body=_json(Name='binary'),
+                        headers={'Content-Type': 'application/json'})
+    application_id = json.loads(body)['Id']
+    status, _, body = invoke(app, 'CreateConfigurationProfile',
+                             labels={'ApplicationId': application_id},
+                             body=_json(Name='blob', LocationUri='hosted'),
+                             headers={'Content-Type': 'application/json'})
+    assert status == 201, body
+    return application_id, json.loads(body)['Id']
+
+
+@pytest.mark.parametrize('content_type', ['application/octet-stream', 'image/png'])
+def test_hosted_version_bytes_round_trip(app, content_type):
+    application_id, profile_id = _hosted_profile(app)
+    ids = {'ApplicationId': application_id, 'ConfigurationProfileId': profile_id}
+    status, headers, body = invoke(app, 'CreateHostedConfigurationVersion', labels=ids,
+                                   body=BINARY, headers={'Content-Type': content_type,
+                                                         'Description': 'all the bytes'})
+    assert status == 201, body
+    assert body == BINARY
+    assert headers['content-type'] == content_type
+    assert headers['version-number'] == '1'
+
+    status, headers, body = invoke(app, 'GetHostedConfigurationVersion',
+                                   labels={**ids, 'VersionNumber': '1'})
+    assert status == 200, body
+    assert body == BINARY
+    assert headers['content-type'] == content_type
+    assert headers['description'] == 'all the bytes'
+    assert headers['application-id'] == application_id
+    assert headers['configuration-profile-id'] == profile_id

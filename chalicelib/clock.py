@@ -41,6 +41,11 @@ def advance(**delta):
     return _fake
 
 
+def frozen():
+    """True while a test holds the clock still (see :func:`freeze`)."""
+    return _fake is not None
+
+
 def thaw():
     global _fake
     with _lock:

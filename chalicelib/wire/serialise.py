@@ -10,7 +10,9 @@ from chalicelib.wire.model import error_status
 
 
 def success(operation, result):
-    status = operation.http.get('responseCode', 200)
+    # An operation may answer another documented status (GetConfiguration's 204 when the
+    # client already has the current version) under the non-member key '_status'.
+    status = result.get('_status') or operation.http.get('responseCode', 200)
     shape = operation.output_shape
     headers = {}
     if shape is None:

@@ -1,0 +1,266 @@
+"""The data plane: StartConfigurationSession and GetLatestConfiguration (appconfigdata), and the
+deprecated control-plane GetConfiguration.
+
+A poll reads one small item, the Delivery of (application, environment, profile), and works
+out from the clock which release the caller gets (see store/delivery.py and engine/growth.py):
+
+- after a rollback or revert: the previous release;
+- once the strategy has run its course (COMPLETE): the target;
+- while DEPLOYING or BAKING: the target when the caller's bucket, a stable hash of the session
+  id (or GetConfiguration's ClientId) salted with the deployment, lies below the current
+  percentage; the previous release otherwise. Percentages only grow during a deployment, so
+  nobody flips back and forth.
+
+Content is read only when the caller does not have that release yet. In-process caches keep
+unchanged polls off DynamoDB: the Delivery item for ``APPCONFIG_DELIVERY_CACHE_SECONDS``
+(default 1 s, so a new deployment or a rollback is seen within about a second), content by
+digest (immutable, so never stale), and for the same second the resources a session start or
+GetConfiguration names (found ones only, so a new resource is usable at once). A token records the delivery generation its session last saw;
+a cached item older than that is read again, so a session never steps back because another
+process answered it from an older cache.
+"""
+import hashlib
+import os
+import threading
+import time
+from collections import OrderedDict
+from datetime import timedelta
+
+from chalicelib import arns, clock, tokens
+from chalicelib.engine import growth
+from chalicelib.errors import BadRequestException, ResourceNotFoundException, not_found
+from chalicelib.ops import lookup, protection
+from chalicelib.store import content
+from chalicelib.store.delivery import Delivery, key as delivery_key
+
+DEFAULT_INTERVAL = 60
+# Clocks of different machines differ a little; a poll this much early still counts as on time.
+EARLY_POLL_TOLERANCE = timedelta(seconds=1)
+FEATURE_FLAGS = 'AWS.AppConfig.FeatureFlags'
+_STOPPED = ('ROLLING_BACK', 'ROLLED_BACK', 'REVERTED')
+_NOT_STARTED = ('VALIDATING',)
+
+
+class TTLCache:
+    """A small thread-safe map whose entries are trusted for ``seconds`` (monotonic time)."""
+
+    def __init__(self, seconds, timer=time.monotonic, limit=10_000):
+        self.seconds = seconds
+        self.timer = timer
+        # Tests hold the clock still and step it by hand; a wall-clock cache would hide their
+        # steps, so the cache stands aside under a frozen clock unless a test asks for it.
+        self.with_frozen_clock = False
+        self._limit = limit
+        self._entries = {}
+        self._lock = threading.Lock()
+
+    def active(self):
+        return self.seconds > 0 and (self.with_frozen_clock or not clock.frozen())
+
+    def get(self, key, load, usable=lambda value: True):
+        if not self.active():
+            return load()
+        now = self.timer()
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and now - entry[0] < self.seconds and usable(entry[1]):
+            return entry[1]
+        value = load()   # stamped with the time before the read: the age bound stays honest
+        with self._lock:
+            if len(self._entries) >= self._limit:
+                self._entries.clear()
+            self._entries[key] = (now, value)
+        return value
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+class ContentCache:
+    """Delivered bytes by digest, least recently used out first, bounded in total size."""
+
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self._entries = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, digest):
+        with self._lock:
+            data = self._entries.get(digest)
+            if data is not None:
+                self._entries.move_to_end(digest)
+                return data
+        data = content.get(digest)
+        if len(data) <= self.max_bytes // 4:
+            with self._lock:
+                if digest not in self._entries:
+                    self._entries[digest] = data
+                    self._size += len(data)
+                while self._size > self.max_bytes:
+                    _, old = self._entries.popitem(last=False)
+                    self._size -= len(old)
+        return data
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self._size = 0
+
+
+delivery_cache = TTLCache(float(os.environ.get('APPCONFIG_DELIVERY_CACHE_SECONDS', '1')))
+# Identifier -> item for session starts and GetConfiguration (found items only).
+lookup_cache = TTLCache(delivery_cache.seconds)
+content_cache = ContentCache(int(os.environ.get('APPCONFIG_CONTENT_CACHE_BYTES', str(32 << 20))))
+
+
+# --- which release a caller gets ------------------------------------------------------------
+
+def bucket(delivery, caller):
+    """The caller's place in [0, 100) for this deployment: the first 8 bytes of a SHA-256."""
+    seed = f'{delivery.key}#{int(delivery.deployment_number)}#{caller}'.encode()
+    return int.from_bytes(hashlib.sha256(seed).digest()[:8], 'big') * 100 / 2 ** 64
+
+
+def release_for(delivery, caller, now):
+    """The release dict ``caller`` receives at ``now``, or None when there is none for it."""
+    if delivery is None:
+        return None
+    if delivery.state in _STOPPED or delivery.state in _NOT_STARTED:
+        return delivery.previous
+    if delivery.state == growth.COMPLETE:
+        return delivery.target
+    state = growth.progress(delivery.strategy, now - delivery.started_at)
+    if state.state == growth.COMPLETE or bucket(delivery, caller) < state.percentage:
+        return delivery.target
+    return delivery.previous
+
+
+def generation(delivery):
+    """Orders the states of one Delivery item: a later deployment, or the same one stopped."""
+    if delivery is None:
+        return (0, 0)
+    return (int(delivery.deployment_number), int(delivery.state in _STOPPED))
+
+
+def load_delivery(application_id, environment_id, profile_id, seen=None):
+    """The Delivery item (or None), from the short cache unless older than ``seen``."""
+    key = delivery_key(application_id, environment_id, profile_id)
+
+    def read():
+        try:
+            return Delivery.get(key, consistent_read=True)
+        except Delivery.DoesNotExist:
+            return None
+
+    return delivery_cache.get(key, read, lambda item: seen is None or generation(item) >= tuple(seen))
+
+
+def _identity(release):
+    return (str(release['VersionNumber']), release['Digest'][:16])
+
+
+# --- StartConfigurationSession --------------------------------------------------------------
+
+def _find(kind, parent, identifier):
+    finder = {'application': lambda: lookup.application(identifier),
+              'environment': lambda: lookup.environment(parent, identifier),
+              'profile': lambda: lookup.profile(parent, identifier)}[kind]
+    return lookup_cache.get((kind, parent, identifier), finder, lambda item: item is not None)
+
+
+def _missing(resource_type, member, identifier, what):
+    return ResourceNotFoundException(
+        f'{what} {identifier} could not be found', ResourceType=resource_type,
+        ReferencedBy={member: identifier})
+
+
+def start_configuration_session(p):
+    app_ref, env_ref = p['ApplicationIdentifier'], p['EnvironmentIdentifier']
+    profile_ref = p['ConfigurationProfileIdentifier']
+    app = _find('application', arns.account(), app_ref)
+    if app is None:
+        raise _missing('Application', 'ApplicationIdentifier', app_ref, 'Application')
+    env = _find('environment', app.id, env_ref)
+    if env is None:
+        raise _missing('Environment', 'EnvironmentIdentifier', env_ref, 'Environment')
+    profile = _find('profile', app.id, profile_ref)
+    if profile is None:
+        raise _missing('ConfigurationProfile', 'ConfigurationProfileIdentifier', profile_ref,
+                       'Configuration profile')
+    minimum = p.get('RequiredMinimumPollIntervalInSeconds')
+    session = tokens.Session(
+        tokens.new_session_id(), app.id, env.id, profile.id,
+        interval=minimum or DEFAULT_INTERVAL, enforce_interval=minimum is not None,
+        expires_at=clock.now() + tokens.LIFETIME)
+    return {'InitialConfigurationToken': tokens.encode(session)}
+
+
+# --- GetLatestConfiguration -----------------------------------------------------------------
+
+def get_latest_configuration(p):
+    now = clock.now()
+    session = tokens.decode(p['ConfigurationToken'], now)
+    if session.not_before is not None and now + EARLY_POLL_TOLERANCE < session.not_before:
+        raise tokens.invalid('PollIntervalNotSatisfied', 'Request too early')
+    ids = (session.application_id, session.environment_id, session.profile_id)
+    delivery = load_delivery(*ids, seen=session.generation)
+    protection.record_poll(*ids, now=now)
+    release = release_for(delivery, session.session_id, now)
+    if release is None:
+        raise ResourceNotFoundException(
+            'No configuration has been deployed for this session yet', ResourceType='Deployment')
+    identity = _identity(release)
+    seen = max(generation(delivery), tuple(session.generation or (0, 0)))
+    out = {
+        'NextPollConfigurationToken': tokens.encode(
+            session.next(now, received=identity, generation=seen)),
+        'NextPollIntervalInSeconds': session.interval,
+        'ContentType': release.get('ContentType'),
+    }
+    if session.received is not None and tuple(session.received) == identity:
+        out.update(Configuration=b'', VersionLabel='')
+    else:
+        out['Configuration'] = content_cache.get(release['Digest'])
+        out['VersionLabel'] = release.get('VersionLabel')
+    return out
+
+
+# --- GetConfiguration (deprecated) ----------------------------------------------------------
+
+def get_configuration(p):
+    now = clock.now()
+    app = _find('application', arns.account(), p['Application'])
+    if app is None:
+        raise not_found('Application', p['Application'])
+    env = _find('environment', app.id, p['Environment'])
+    if env is None:
+        raise not_found('Environment', p['Environment'])
+    profile = _find('profile', app.id, p['Configuration'])
+    if profile is None:
+        raise not_found('Configuration profile', p['Configuration'])
+    if profile.type == FEATURE_FLAGS:
+        raise BadRequestException(
+            "Feature flag configurations must be accessed via AWS AppConfig Data's "
+            "GetLatestConfiguration API")
+    delivery = load_delivery(app.id, env.id, profile.id)
+    protection.record_poll(app.id, env.id, profile.id, now=now)
+    release = release_for(delivery, f'client#{p["ClientId"]}', now)
+    if release is None:
+        raise ResourceNotFoundException(
+            f'No configuration has been deployed for configuration profile {profile.id} '
+            f'in environment {env.id}', ResourceName=profile.id)
+    version = str(release['VersionNumber'])
+    out = {'ConfigurationVersion': version, 'ContentType': release.get('ContentType')}
+    if p.get('ClientConfigurationVersion') == version:
+        return {**out, 'Content': b'', '_status': 204}
+    return {**out, 'Content': content_cache.get(release['Digest'])}
+
+
+def forget():
+    """Drop every in-process cache (tests)."""
+    delivery_cache.clear()
+    lookup_cache.clear()
+    content_cache.clear()
+

@@ -1,0 +1,96 @@
+"""Deletion protection: remembering when environments and profiles were last polled, and the
+check DeleteEnvironment / DeleteConfigurationProfile run before deleting.
+
+Polls (GetLatestConfiguration, GetConfiguration) record ``last_polled_at`` on the Environment
+and Profile items, at most once a minute per item: a conditional update that only succeeds
+when the stored value is older than a minute (or absent), skipped altogether while this
+process wrote or tried to write that item within the last minute. So a fleet polling many
+times a second costs at most one successful write per item per minute, and one attempt per
+item per process per minute; the stored value lags real use by at most about a minute (the
+real service also asks callers to wait 60 seconds before an environment counts as active).
+"""
+import logging
+import threading
+from datetime import timedelta
+
+from pynamodb.exceptions import PynamoDBException, UpdateError
+
+from chalicelib import clock
+from chalicelib.errors import BadRequestException
+from chalicelib.store.environments import Environment
+from chalicelib.store.ids import conditional_failed
+from chalicelib.store.profiles import Profile
+
+log = logging.getLogger(__name__)
+
+WRITE_EVERY = timedelta(minutes=1)
+# Resources younger than this are skipped unless the caller sends APPLY.
+GRACE_AFTER_CREATE = timedelta(hours=1)
+_MEMORY_LIMIT = 100_000
+
+_attempted = {}     # (table, hash key, range key) -> when this process last wrote or tried
+_lock = threading.Lock()
+
+
+def record_poll(application_id, environment_id, profile_id, now=None):
+    """Note that the environment and the profile were just polled (cheap when repeated)."""
+    now = now or clock.now()
+    for model, item_id in ((Environment, environment_id), (Profile, profile_id)):
+        key = (model.Meta.table_name, application_id, item_id)
+        with _lock:
+            last = _attempted.get(key)
+            if last is not None and timedelta(0) <= now - last < WRITE_EVERY:
+                continue
+            if len(_attempted) >= _MEMORY_LIMIT:
+                _attempted.clear()
+            _attempted[key] = now
+        _write(model, application_id, item_id, now)
+
+
+def _write(model, application_id, item_id, now):
+    try:
+        model(application_id, item_id).update(
+            actions=[model.last_polled_at.set(now)],
+            condition=model.id.exists() & (
+                model.last_polled_at.does_not_exist() | (model.last_polled_at < now - WRITE_EVERY)))
+    except UpdateError as error:
+        if not conditional_failed(error):
+            log.warning('could not record a poll of %s %s: %s', model.__name__, item_id, error)
+    except PynamoDBException as error:
+        # The poll itself succeeded; losing one activity mark only weakens protection a little.
+        log.warning('could not record a poll of %s %s: %s', model.__name__, item_id, error)
+
+
+def forget():
+    """Drop this process's memory of recent writes (tests)."""
+    with _lock:
+        _attempted.clear()
+
+
+def check(kind, item, header=None):
+    """Raise BadRequestException if deleting ``item`` (an Environment or Profile) is blocked.
+
+    ``kind`` names the resource in the message ("Environment", "Configuration profile");
+    ``header`` is the request's DeletionProtectionCheck (ACCOUNT_DEFAULT when absent).
+    """
+    mode = header or 'ACCOUNT_DEFAULT'
+    if mode == 'BYPASS':
+        return
+    from chalicelib.ops import settings
+    enabled, period_minutes = settings.deletion_protection()
+    if mode != 'APPLY' and not enabled:
+        return
+    now = clock.now()
+    if mode != 'APPLY' and item.created_at and now - item.created_at < GRACE_AFTER_CREATE:
+        return
+    last = item.last_polled_at
+    period = timedelta(minutes=int(period_minutes))
+    # The stored mark is refreshed once a minute, so it may trail the latest poll by that much.
+    if last is None or now - last >= period + WRITE_EVERY:
+        return
+    stamp = last.isoformat(timespec='seconds').replace('+00:00', 'Z')
+    raise BadRequestException(
+        f'{kind} {item.id} cannot be deleted because deletion protection is on and it was last '
+        f'polled for configuration at {stamp}, within the protection period of '
+        f'{int(period_minutes)} minutes. Delete it with DeletionProtectionCheck BYPASS to skip '
+        f'this check.')

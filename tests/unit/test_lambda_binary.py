@@ -169,3 +169,84 @@ def test_hosted_version_bytes_round_trip(app, content_type):
     assert headers['description'] == 'all the bytes'
     assert headers['application-id'] == application_id
     assert headers['configuration-profile-id'] == profile_id
+
+
+@pytest.fixture
+def observed(app, capsys):
+    """The app with chalicelib.observability installed as on Lambda; yields a reader of the
+    JSON log lines and EMF documents written since."""
+    import io
+
+    from chalicelib import observability
+    stream = io.StringIO()
+    handler = observability.logger.registered_handler
+    previous, handler.stream = handler.stream, stream
+    assert observability.install(app, force=True)
+    lines = []
+
+    def read():
+        out = capsys.readouterr().out + stream.getvalue()
+        stream.seek(0)
+        stream.truncate()
+        lines.extend(json.loads(line) for line in out.splitlines() if line.startswith('{'))
+        return lines
+    yield read
+    observability.uninstall(app)
+    handler.stream = previous
+
+
+def _emf(lines, metric):
+    found = []
+    for doc in lines:
+        for directive in doc.get('_aws', {}).get('CloudWatchMetrics', []):
+            if any(m['Name'] == metric for m in directive['Metrics']):
+                found.append(doc)
+    return found
+
+
+def test_structured_log_and_error_metric(app, observed):
+    _, _, body = invoke(app, 'CreateApplication', body=_json(Name='observed'),
+                        headers={'Content-Type': 'application/json'})
+    application_id = json.loads(body)['Id']
+    _, headers, _ = invoke(app, 'GetApplication', labels={'ApplicationId': application_id})
+    invoke(app, 'GetApplication', labels={'ApplicationId': 'nothere'})
+    lines = observed()
+    requests = [line for line in lines if line.get('message') == 'request']
+    assert [(r['operation'], r['status']) for r in requests] == [
+        ('CreateApplication', 201), ('GetApplication', 200), ('GetApplication', 404)]
+    assert requests[1]['application_id'] == application_id
+    assert requests[1]['request_id'] == headers['x-amzn-requestid']
+    assert requests[1]['api_request_id'] and requests[1]['lambda_request_id']
+    assert requests[2]['error_code'] == 'ResourceNotFoundException'
+    assert all(r['service'] == 'appconfig' and r['level'] == 'INFO' for r in requests)
+    (error,) = _emf(lines, 'Errors')
+    assert error['ErrorCode'] == 'ResourceNotFoundException' and error['Errors'] in (1, [1])
+    assert error['_aws']['CloudWatchMetrics'][0]['Namespace'] == 'AppConfig'
+
+
+def test_tick_summary_metrics(app, observed):
+    from app import tick
+    scheduled = {
+        'version': '0', 'id': str(uuid.uuid4()), 'detail-type': 'Scheduled Event',
+        'source': 'aws.events', 'account': ACCOUNT, 'time': '2025-01-01T00:00:00Z',
+        'region': 'us-east-1', 'detail': {},
+        'resources': [f'arn:aws:events:us-east-1:{ACCOUNT}:rule/appconfig-prod-tick'],
+    }
+    summary = tick(scheduled, LambdaContext())
+    assert summary['active'] == 0
+    lines = observed()
+    (logged,) = [line for line in lines if line.get('message') == 'tick']
+    assert logged['operation'] == 'Tick' and logged['summary']['active'] == 0
+    (active,) = _emf(lines, 'ActiveDeployments')
+    assert active['ActiveDeployments'] in (0, [0])
+
+
+def test_observability_is_off_outside_lambda(app, monkeypatch):
+    from chalicelib import observability
+    monkeypatch.delenv('AWS_LAMBDA_FUNCTION_NAME', raising=False)
+    monkeypatch.delenv('APPCONFIG_OBSERVABILITY', raising=False)
+    before = list(app.middleware_handlers)
+    assert observability.install(app) is False
+    assert app.middleware_handlers == before
+    monkeypatch.setenv('AWS_LAMBDA_FUNCTION_NAME', 'appconfig-prod')
+    assert observability.enabled()

@@ -1,6 +1,8 @@
 """The AppConfig API as a Chalice app: one route per operation of both service models,
 all served by the model-driven wire handler, plus the scheduled deployment tick."""
-from chalice import Chalice, Response
+import os
+
+from chalice import Chalice, IAMAuthorizer, Response
 from chalice.app import CaseInsensitiveMapping
 
 from chalicelib import arns
@@ -11,6 +13,10 @@ app = Chalice(app_name='appconfig')
 # Hosted content of any type must round-trip byte-exact, so API Gateway treats every body as
 # binary and the app base64-encodes every response.
 app.api.binary_types = ['*/*']
+# On AWS every route is IAM-authorised (SigV4, checked by API Gateway). The prod stage sets
+# APPCONFIG_AUTH=iam in .chalice/config.json, which `chalice package`/`deploy` load before
+# importing this module; local runs leave it unset and stay open.
+_authorizer = IAMAuthorizer() if os.environ.get('APPCONFIG_AUTH') == 'iam' else None
 
 
 @app.middleware('http')
@@ -38,7 +44,7 @@ def _view(route):
 
 for _route in routes():
     app.route(_route.path, methods=[_route.method], name=_route.operation.name,
-              content_types=['*/*'])(_view(_route))
+              content_types=['*/*'], authorizer=_authorizer)(_view(_route))
 
 
 @app.schedule('rate(1 minute)')

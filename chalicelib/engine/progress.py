@@ -10,6 +10,8 @@ description, occurred_at), so they can be written as they are and rendered for t
 """
 from __future__ import annotations
 
+import bisect
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -61,9 +63,37 @@ class Due:
         return self.progress.percentage
 
 
+_STRATEGY_KEYS = ('DeploymentDurationInMinutes', 'GrowthFactor', 'FinalBakeTimeInMinutes',
+                  'GrowthType')
+
+
+@functools.lru_cache(maxsize=4096)
+def _schedule(key):
+    steps = growth.schedule(dict(zip(_STRATEGY_KEYS, key)))
+    return steps, [s.offset for s in steps]
+
+
+def strategy_progress(strategy, elapsed: timedelta) -> growth.Progress:
+    """growth.progress(strategy, elapsed) with the schedule computed once per strategy: a
+    tick evaluates thousands of deployments that share a handful of strategies."""
+    steps, offsets = _schedule(tuple(
+        str(strategy.get(k)) if k == 'GrowthFactor' else strategy.get(k)
+        for k in _STRATEGY_KEYS))
+    due = steps[:bisect.bisect_right(offsets, elapsed)]
+    kinds = {s.event_type for s in due}
+    if growth.DEPLOYMENT_COMPLETED in kinds:
+        state = growth.COMPLETE
+    elif growth.BAKE_TIME_STARTED in kinds:
+        state = growth.BAKING
+    else:
+        state = growth.DEPLOYING
+    completed = due[-1].offset if state == growth.COMPLETE else None
+    return growth.Progress(state, due[-1].percentage if due else 0.0, due, completed)
+
+
 def due(item, now: datetime) -> Due:
     """``item`` needs strategy, started_at and steps_written."""
-    p = growth.progress(item.strategy, now - item.started_at)
+    p = strategy_progress(item.strategy, now - item.started_at)
     written = int(item.steps_written or 0)
     pending = tuple(step_event(item.started_at, s) for s in p.due[written:])
     completed = item.started_at + p.completed_offset if p.completed_offset is not None else None
@@ -96,7 +126,7 @@ def view(item, now: datetime) -> View:
         if item.percentage is not None:
             percentage = float(item.percentage)
         else:
-            percentage = growth.progress(item.strategy, now - item.started_at).percentage
+            percentage = strategy_progress(item.strategy, now - item.started_at).percentage
         return View(item.state, percentage, tuple(events), item.completed_at)
     d = due(item, now)
     return View(d.state, d.percentage, tuple(events) + d.pending, d.completed_at)

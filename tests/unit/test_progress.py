@@ -2,6 +2,8 @@
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
+import pytest
+
 from chalicelib.engine import growth, progress
 
 T0 = datetime(2021, 9, 17, 21, 43, 54, 205000, tzinfo=timezone.utc)
@@ -77,3 +79,27 @@ def test_duration_zero_bakes_at_once():
     d = progress.due(item(all_at_once), T0)
     assert d.state == growth.BAKING and d.percentage == 100.0
     assert [e['event_type'] for e in d.pending] == ['PERCENTAGE_UPDATED', 'BAKE_TIME_STARTED']
+
+
+@pytest.mark.parametrize('strategy', [
+    EXAMPLE,
+    {'DeploymentDurationInMinutes': 0, 'GrowthFactor': 100, 'FinalBakeTimeInMinutes': 10},
+    {'DeploymentDurationInMinutes': 20, 'GrowthFactor': 10, 'FinalBakeTimeInMinutes': 10,
+     'GrowthType': 'EXPONENTIAL'},
+    {'DeploymentDurationInMinutes': 7, 'GrowthFactor': 33.3, 'GrowthType': 'LINEAR'},
+    {'DeploymentDurationInMinutes': 1440, 'GrowthFactor': 1.0, 'FinalBakeTimeInMinutes': 1440},
+    {'DeploymentDurationInMinutes': 0, 'GrowthFactor': 12.5, 'FinalBakeTimeInMinutes': 0},
+])
+def test_cached_progress_matches_growth_progress(strategy):
+    span = (int(strategy['DeploymentDurationInMinutes'])
+            + int(strategy.get('FinalBakeTimeInMinutes') or 0) + 2) * 60
+    step = max(1, span // 500)
+    for seconds in range(-5, span, step):
+        for extra in (timedelta(0), timedelta(microseconds=-1)):
+            elapsed = timedelta(seconds=seconds) + extra
+            assert progress.strategy_progress(strategy, elapsed) == growth.progress(
+                strategy, elapsed), elapsed
+    for s in growth.schedule(strategy):
+        for elapsed in (s.offset, s.offset - timedelta(microseconds=1)):
+            assert progress.strategy_progress(strategy, elapsed) == growth.progress(
+                strategy, elapsed)

@@ -1,0 +1,196 @@
+"""The deployment tick's cost: DynamoDB requests and wall time per tick with 0, 100 and 1,000
+in-progress deployments beside 10,000 finished ones.
+
+    python -m bench.tick                       (DynamoDB Local in memory, the default)
+    BENCH_TICK_BACKEND=moto python -m bench.tick   (moto in-process: no Java, but slower)
+
+DynamoDB requests are counted on the wire (a botocore ``request-created`` hook on the store's
+clients, so retries would count too). Two kinds of tick are measured for each size:
+
+- idle: no deployment has a step due (the common case between steps): the cost is the
+  Query of the sparse active index and nothing else;
+- busy: every in-progress deployment has exactly one step due: one UpdateItem each.
+
+Medians over 6 idle and 3 busy ticks per size. Seeding writes the items directly with
+BatchWriteItem (not through the API) and is not measured. Under moto the request counts are
+the same but the wall times are moto's, whose index Query walks the whole table; DynamoDB
+Local gives the realistic picture. The bench runs in a child process so the store is
+configured for its backend before it is imported.
+"""
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+from bench.common import ROOT
+
+FINISHED = 10_000
+SIZES = (0, 100, 1_000)
+BUSY_TICKS = 3            # each followed by two idle ticks: 6 idle samples
+PREFIX = 'bench-tick-'
+T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
+# LINEAR 10 % over 1,100 minutes: a step every 100 minutes, none due in between.
+STRATEGY = {'DeploymentDurationInMinutes': 1100, 'GrowthType': 'LINEAR', 'GrowthFactor': 10.0,
+            'FinalBakeTimeInMinutes': 0}
+STEP = timedelta(minutes=100)
+
+
+def run():
+    backend = os.environ.get('BENCH_TICK_BACKEND', 'dynamodb-local')
+    env = {**os.environ, 'AWS_ACCESS_KEY_ID': 'x', 'AWS_SECRET_ACCESS_KEY': 'x',
+           'AWS_DEFAULT_REGION': 'us-east-1', 'AWS_REGION': 'us-east-1',
+           'APPCONFIG_TABLE_PREFIX': PREFIX}
+    env.pop('APPCONFIG_EVENT_BUS', None)
+    ddb = None
+    if backend == 'moto':
+        env.pop('AWS_ENDPOINT_URL_DYNAMODB', None)
+    else:
+        from local import dynamodb
+        ddb = dynamodb.start(in_memory=True)
+        env['AWS_ENDPOINT_URL_DYNAMODB'] = ddb.endpoint
+    try:
+        subprocess.run([sys.executable, '-m', 'bench.tick', '--child', backend], cwd=ROOT,
+                       env=env, check=True)
+    finally:
+        if ddb is not None:
+            ddb.stop()
+
+
+# --- the measurement, in the child process ---------------------------------------------
+
+class Counter:
+    def __init__(self, models):
+        self.operations = []
+        seen = set()
+        for model in models:
+            client = model._get_connection().connection.client
+            if id(client) not in seen:
+                seen.add(id(client))
+                client.meta.events.register('request-created.dynamodb', self._record)
+
+    def _record(self, operation_name, **_):
+        self.operations.append(operation_name)
+
+    def take(self):
+        out, self.operations = self.operations, []
+        return out
+
+
+def _event(kind, who, text, at):
+    from chalicelib.store.deployments import Event
+    return Event(event_type=kind, triggered_by=who, description=text, occurred_at=at)
+
+
+def _finished_item(env_index, number):
+    from chalicelib.engine import growth
+    from chalicelib.store.deployments import Deployment
+    started = T0 - timedelta(days=30) + timedelta(minutes=number)
+    steps = growth.schedule({'DeploymentDurationInMinutes': 15, 'GrowthFactor': 25.0})
+    events = [_event('DEPLOYMENT_STARTED', 'USER', 'Deployment started', started)] + [
+        _event(s.event_type, 'APPCONFIG', s.description, started + s.offset) for s in steps]
+    return Deployment(
+        f'hist{env_index:03d}#env', number, application_id=f'hist{env_index:03d}',
+        environment_id='env', profile_id='prof', configuration_name='settings',
+        configuration_location_uri='hosted', configuration_version=str(number),
+        strategy_id='AppConfig.Example', strategy={'DeploymentDurationInMinutes': 15,
+                                                   'GrowthFactor': 25.0},
+        state='COMPLETE', started_at=started, completed_at=started + timedelta(minutes=15),
+        percentage=100, events=events, steps_written=len(steps))
+
+
+def _active_item(i, started):
+    from chalicelib.store.deployments import ACTIVE, Deployment, active_key
+    app = f'act{i:04d}'
+    return Deployment(
+        f'{app}#env', 1, application_id=app, environment_id='env', profile_id='prof',
+        configuration_name='settings', configuration_location_uri='hosted',
+        configuration_version='1', strategy_id='custom1', strategy=STRATEGY, state='DEPLOYING',
+        started_at=started, events=[_event('DEPLOYMENT_STARTED', 'USER', 'Deployment started',
+                                           started)],
+        steps_written=0, active=ACTIVE, active_key=active_key(app, 'env', 1))
+
+
+def _write(items):
+    from chalicelib.store.deployments import Deployment
+    with Deployment.batch_write() as batch:
+        for item in items:
+            batch.save(item)
+
+
+def _delete(items):
+    from chalicelib.store.deployments import Deployment
+    with Deployment.batch_write() as batch:
+        for item in items:
+            batch.delete(item)
+
+
+def _measure(n_active, counter):
+    from chalicelib.engine import tick
+    started = T0 + timedelta(days=n_active + 1)   # each size starts afresh
+    actives = [_active_item(i, started) for i in range(n_active)]
+    _write(actives)
+    idle, busy = [], []
+    for k in range(1, BUSY_TICKS + 1):
+        moments = [('busy', started + k * STEP)] + [
+            ('idle', started + k * STEP + timedelta(minutes=m)) for m in (1, 2)]
+        for kind, at in moments:
+            counter.take()
+            began = time.perf_counter()
+            summary = tick.run(now=at)
+            seconds = time.perf_counter() - began
+            requests = counter.take()
+            expected = n_active if kind == 'busy' else 0
+            assert summary['active'] == n_active and summary['events'] == expected, summary
+            (busy if kind == 'busy' else idle).append((len(requests), seconds, requests))
+    _delete(actives)
+    return idle, busy
+
+
+def _row(label, n_active, samples):
+    counts = [s[0] for s in samples]
+    seconds = [s[1] for s in samples]
+    kinds = {}
+    for op in samples[len(samples) // 2][2]:
+        kinds[op] = kinds.get(op, 0) + 1
+    detail = ', '.join(f'{v} {k}' for k, v in sorted(kinds.items()))
+    return (f'  {n_active:>6,} active  {label:5}  {statistics.median(counts):>7,.0f} requests '
+            f'({detail})  {statistics.median(seconds) * 1000:>9,.1f} ms')
+
+
+def child(backend):
+    import contextlib
+    mock = contextlib.nullcontext()
+    if backend == 'moto':
+        from moto import mock_aws
+        mock = mock_aws()
+    with mock:
+        from chalicelib.store.deployments import Deployment
+        from chalicelib.store.environments import Environment
+        from chalicelib.store.tables import create_all
+        create_all()
+        began = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda e: _write([_finished_item(e, n) for n in range(1, 101)]),
+                          range(FINISHED // 100)))
+        seeded = time.perf_counter() - began
+        counter = Counter([Deployment, Environment])
+        where = ('DynamoDB Local (in memory), in-process tick' if backend != 'moto'
+                 else 'moto in-process (request counts exact; wall times are moto\'s)')
+        print(f'Deployment tick against {where}; {FINISHED:,} finished deployments '
+              f'(seeded in {seeded:.1f} s); medians of {2 * BUSY_TICKS} idle and '
+              f'{BUSY_TICKS} busy ticks:')
+        for n_active in SIZES:
+            idle, busy = _measure(n_active, counter)
+            print(_row('idle', n_active, idle), flush=True)
+            if n_active:
+                print(_row('busy', n_active, busy), flush=True)
+
+
+if __name__ == '__main__':
+    if sys.argv[1:2] == ['--child']:
+        child(sys.argv[2] if len(sys.argv) > 2 else 'dynamodb-local')
+    else:
+        run()

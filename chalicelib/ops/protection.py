@@ -70,7 +70,7 @@ def forget():
 def check(kind, item, header=None):
     """Raise BadRequestException if deleting ``item`` (an Environment or Profile) is blocked.
 
-    ``kind`` names the resource in the message ("Environment", "Configuration profile");
+    ``kind`` names the resource in the message ("environment", "configuration profile");
     ``header`` is the request's DeletionProtectionCheck (ACCOUNT_DEFAULT when absent).
     """
     mode = header or 'ACCOUNT_DEFAULT'
@@ -90,7 +90,6 @@ def check(kind, item, header=None):
         return
     stamp = last.isoformat(timespec='seconds').replace('+00:00', 'Z')
     raise BadRequestException(
-        f'{kind} {item.id} cannot be deleted because deletion protection is on and it was last '
-        f'polled for configuration at {stamp}, within the protection period of '
-        f'{int(period_minutes)} minutes. Delete it with DeletionProtectionCheck BYPASS to skip '
-        f'this check.')
+        f'Deletion protection: {kind} {item.id} was last polled at {stamp}, within the '
+        f'deletion protection period of {int(period_minutes)} minutes. Send the deletion '
+        f'protection check BYPASS to delete it anyway.')

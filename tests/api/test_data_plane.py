@@ -1,129 +1,22 @@
 """appconfigdata over HTTP: sessions, polls, tokens, gradual rollout, the in-process caches."""
 import json
-from dataclasses import dataclass
 from datetime import timedelta
-from unittest import mock
 
-import botocore.client
 import pytest
 
 from chalicelib import clock, tokens
-from chalicelib.ops import data_plane, protection
 from chalicelib.store import content
-from chalicelib.store.delivery import Delivery, key as delivery_key
+from chalicelib.store.delivery import Delivery
 from chalicelib.store.environments import Environment
-from chalicelib.store.ids import new_id
 from chalicelib.store.profiles import Profile
-
-ALL_AT_ONCE = {'DeploymentDurationInMinutes': 0, 'GrowthFactor': 100.0,
-               'FinalBakeTimeInMinutes': 0, 'GrowthType': 'LINEAR'}
-# LINEAR 10 % over 11 minutes: step k (10k %) lands at minute k, bake at 11, complete at 11.
-LINEAR_10 = {'DeploymentDurationInMinutes': 11, 'GrowthFactor': 10.0,
-             'FinalBakeTimeInMinutes': 0, 'GrowthType': 'LINEAR'}
-
-
-@dataclass
-class World:
-    app: str
-    env: str
-    profile: str
-    app_name: str = 'shop'
-    env_name: str = 'prod'
-    profile_name: str = 'cfg'
-
-    @property
-    def ids(self):
-        return dict(ApplicationIdentifier=self.app, EnvironmentIdentifier=self.env,
-                    ConfigurationProfileIdentifier=self.profile)
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    data_plane.forget()
-    protection.forget()
-    yield
-    for cache in (data_plane.delivery_cache, data_plane.lookup_cache):
-        cache.with_frozen_clock = False
-        cache.timer = data_plane.time.monotonic
-    data_plane.forget()
-
-
-def make_world(appconfig, profile_type='AWS.Freeform', created_ago=timedelta(days=1)):
-    app = appconfig.create_application(Name='shop')['Id']
-    created = clock.now() - created_ago
-    env = Environment(app, new_id(), name='prod', created_at=created)
-    env.save()
-    profile = Profile(app, new_id(), name='cfg', location_uri='hosted', type=profile_type,
-                      created_at=created)
-    profile.save()
-    return World(app, env.id, profile.id)
-
-
-def release(data, version, label=None, content_type='application/json'):
-    return {'VersionNumber': str(version), 'VersionLabel': label, 'ContentType': content_type,
-            'Digest': content.put(data)}
-
-
-def deliver(world, target, previous=None, state='DEPLOYING', strategy=ALL_AT_ONCE,
-            number=1, started_at=None):
-    item = Delivery(delivery_key(world.app, world.env, world.profile), deployment_number=number,
-                    state=state, started_at=started_at or clock.now(), strategy=strategy,
-                    target=target, previous=previous)
-    item.save()
-    return item
-
-
-def start(client, world, **params):
-    return client.start_configuration_session(**world.ids, **params)['InitialConfigurationToken']
-
-
-def poll(client, token):
-    r = client.get_latest_configuration(ConfigurationToken=token)
-    return r, r['Configuration'].read()
-
-
-def problem(err):
-    return err.value.response['Details']['InvalidParameters']['ConfigurationToken']['Problem']
-
-
-@pytest.fixture
-def dynamo_calls():
-    """Every DynamoDB request the process makes, as (operation, table)."""
-    calls = []
-    real = botocore.client.BaseClient._make_api_call
-
-    def counting(self, operation, params):
-        if self.meta.service_model.service_name == 'dynamodb':
-            calls.append((operation, params.get('TableName')))
-        return real(self, operation, params)
-
-    with mock.patch.object(botocore.client.BaseClient, '_make_api_call', counting):
-        yield calls
-
-
-class FakeTimer:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def cached():
-    """The caches on, as in production, with a timer the test moves by hand."""
-    timer = FakeTimer()
-    for cache in (data_plane.delivery_cache, data_plane.lookup_cache):
-        cache.with_frozen_clock = True
-        cache.timer = timer
-    return timer
-
+from tests.api.polling import (LINEAR_10, cached, dynamo_calls, fresh_caches,  # noqa: F401
+                               make_world, poll, problem, start)
 
 # --- sessions ---------------------------------------------------------------------------------
 
 def test_session_then_first_poll_then_unchanged(appconfig, appconfigdata):
     w = make_world(appconfig)
-    deliver(w, release(b'{"color": "red"}', 1, 'v1'))
+    w.deploy(b'{"color": "red"}', label='v1')
     started = appconfigdata.start_configuration_session(**w.ids)
     assert started['ResponseMetadata']['HTTPStatusCode'] == 201
     first, body = poll(appconfigdata, started['InitialConfigurationToken'])
@@ -144,7 +37,7 @@ def test_session_then_first_poll_then_unchanged(appconfig, appconfigdata):
 
 def test_names_work_like_ids(appconfig, appconfigdata):
     w = make_world(appconfig)
-    deliver(w, release(b'by name', 1))
+    w.deploy(b'by name')
     token = appconfigdata.start_configuration_session(
         ApplicationIdentifier='shop', EnvironmentIdentifier='prod',
         ConfigurationProfileIdentifier='cfg')['InitialConfigurationToken']
@@ -192,7 +85,7 @@ def test_minimum_poll_interval_bounds(appconfig, appconfigdata, endpoint, second
 @pytest.mark.parametrize('seconds', [15, 86400])
 def test_minimum_poll_interval_is_the_next_interval(appconfig, appconfigdata, seconds):
     w = make_world(appconfig)
-    deliver(w, release(b'x', 1))
+    w.deploy(b'x')
     token = start(appconfigdata, w, RequiredMinimumPollIntervalInSeconds=seconds)
     response, _ = poll(appconfigdata, token)
     assert response['NextPollIntervalInSeconds'] == seconds
@@ -205,14 +98,14 @@ def test_nothing_deployed(appconfig, appconfigdata):
         poll(appconfigdata, token)
     assert err.value.response['ResourceType'] == 'Deployment'
     # The same token works once something is deployed.
-    deliver(w, release(b'now', 1))
+    w.deploy(b'now')
     assert poll(appconfigdata, token)[1] == b'now'
 
 
 def test_content_of_any_type_round_trips(appconfig, appconfigdata):
     w = make_world(appconfig)
     data = bytes(range(256)) * 5000   # 1.28 MB of binary: several content chunks
-    deliver(w, release(data, 1, content_type='application/octet-stream'))
+    w.deploy(data, content_type='application/octet-stream')
     response, body = poll(appconfigdata, start(appconfigdata, w))
     assert body == data and response['ContentType'] == 'application/octet-stream'
 
@@ -221,7 +114,7 @@ def test_content_of_any_type_round_trips(appconfig, appconfigdata):
 
 def test_early_poll_refused_when_the_session_set_a_minimum(appconfig, appconfigdata):
     w = make_world(appconfig)
-    deliver(w, release(b'x', 1))
+    w.deploy(b'x')
     first, _ = poll(appconfigdata, start(appconfigdata, w, RequiredMinimumPollIntervalInSeconds=30))
     token = first['NextPollConfigurationToken']
     clock.advance(seconds=20)
@@ -240,7 +133,7 @@ def test_early_poll_refused_when_the_session_set_a_minimum(appconfig, appconfigd
 
 def test_no_minimum_means_no_early_refusal(appconfig, appconfigdata):
     w = make_world(appconfig)
-    deliver(w, release(b'x', 1))
+    w.deploy(b'x')
     token = start(appconfigdata, w)
     for _ in range(5):
         token = poll(appconfigdata, token)[0]['NextPollConfigurationToken']
@@ -248,7 +141,7 @@ def test_no_minimum_means_no_early_refusal(appconfig, appconfigdata):
 
 def test_token_expires_after_24_hours(appconfig, appconfigdata):
     w = make_world(appconfig)
-    deliver(w, release(b'x', 1))
+    w.deploy(b'x')
     token = start(appconfigdata, w)
     clock.advance(hours=23, minutes=59)
     token = poll(appconfigdata, token)[0]['NextPollConfigurationToken']
@@ -268,7 +161,7 @@ def test_token_expires_after_24_hours(appconfig, appconfigdata):
 ])
 def test_tampered_token_is_corrupted(appconfig, appconfigdata, mangle):
     w = make_world(appconfig)
-    deliver(w, release(b'x', 1))
+    w.deploy(b'x')
     token = start(appconfigdata, w)
     with pytest.raises(appconfigdata.exceptions.BadRequestException) as err:
         poll(appconfigdata, mangle(token))
@@ -278,7 +171,7 @@ def test_tampered_token_is_corrupted(appconfig, appconfigdata, mangle):
 def test_token_for_another_configuration_cannot_be_forged(appconfig, appconfigdata):
     w = make_world(appconfig)
     other = make_world(appconfig)
-    deliver(other, release(b'secret', 1))
+    other.deploy(b'secret')
     token = start(appconfigdata, w)
     body, sig = token.split('.')
     fields = json.loads(tokens._unb64(body))
@@ -291,7 +184,7 @@ def test_token_for_another_configuration_cannot_be_forged(appconfig, appconfigda
 
 def test_a_poll_writes_nothing_but_the_minute_mark(appconfig, appconfigdata, dynamo_calls):
     w = make_world(appconfig)
-    deliver(w, release(b'x', 1))
+    w.deploy(b'x')
     token = start(appconfigdata, w)
     token = poll(appconfigdata, token)[0]['NextPollConfigurationToken']
     del dynamo_calls[:]
@@ -328,9 +221,9 @@ def _repoll(client, tokens_, holding):
 def test_rollout_splits_sessions_at_the_percentage_and_never_flips_back(appconfig, appconfigdata,
                                                                        cached):
     w = make_world(appconfig)
-    old, new = release(b'old', 1, 'v1'), release(b'new', 2, 'v2')
-    deliver(w, new, previous=old, strategy=LINEAR_10, number=2,
-            started_at=clock.now() - timedelta(minutes=3, seconds=30))   # at 30 %
+    w.deploy(b'old', label='v1')
+    w.deploy(b'new', label='v2', strategy=LINEAR_10)
+    clock.advance(minutes=3, seconds=30)   # 30 %
     n = 1000
     tokens_, holding = _sessions(appconfigdata, w, n)
     share = holding.count(b'new') / n
@@ -353,12 +246,12 @@ def test_rollout_splits_sessions_at_the_percentage_and_never_flips_back(appconfi
 
 def test_rollback_returns_everyone_to_the_previous_version(appconfig, appconfigdata, cached):
     w = make_world(appconfig)
-    old, new = release(b'old', 1), release(b'new', 2)
-    item = deliver(w, new, previous=old, strategy=LINEAR_10, number=2,
-                   started_at=clock.now() - timedelta(minutes=5, seconds=30))   # at 50 %
+    w.deploy(b'old')
+    deployment = w.deploy(b'new', strategy=LINEAR_10)
+    clock.advance(minutes=5, seconds=30)   # 50 %
     tokens_, holding = _sessions(appconfigdata, w, 200)
     assert 60 <= holding.count(b'new') <= 140
-    item.update(actions=[Delivery.state.set('ROLLED_BACK')])
+    assert w.stop(deployment)['State'] == 'ROLLED_BACK'
     cached.now += 1
     holding = _repoll(appconfigdata, tokens_, holding)
     assert set(holding) == {b'old'}
@@ -368,8 +261,8 @@ def test_rollback_returns_everyone_to_the_previous_version(appconfig, appconfigd
 
 def test_first_deployment_outside_the_share_has_nothing_yet(appconfig, appconfigdata):
     w = make_world(appconfig)
-    deliver(w, release(b'first', 1), previous=None, strategy=LINEAR_10,
-            started_at=clock.now() - timedelta(minutes=1, seconds=30))   # at 10 %
+    w.deploy(b'first', strategy=LINEAR_10)
+    clock.advance(minutes=1, seconds=30)   # 10 %
     outcomes = []
     for _ in range(100):
         try:
@@ -383,9 +276,9 @@ def test_first_deployment_outside_the_share_has_nothing_yet(appconfig, appconfig
 
 def test_new_version_with_same_bytes_is_still_a_change(appconfig, appconfigdata):
     w = make_world(appconfig)
-    deliver(w, release(b'same', 1, 'v1'))
+    w.deploy(b'same', label='v1')
     first, _ = poll(appconfigdata, start(appconfigdata, w))
-    deliver(w, release(b'same', 2, 'v2'), previous=release(b'same', 1, 'v1'), number=2)
+    w.deploy(b'same', label='v2')
     second, body = poll(appconfigdata, first['NextPollConfigurationToken'])
     assert (body, second['VersionLabel']) == (b'same', 'v2')
 
@@ -394,7 +287,7 @@ def test_new_version_with_same_bytes_is_still_a_change(appconfig, appconfigdata)
 
 def test_cache_keeps_unchanged_polls_off_dynamodb(appconfig, appconfigdata, cached, dynamo_calls):
     w = make_world(appconfig)
-    deliver(w, release(b'x', 1))
+    w.deploy(b'x')
     token = poll(appconfigdata, start(appconfigdata, w))[0]['NextPollConfigurationToken']
     del dynamo_calls[:]
     polls = 200
@@ -408,9 +301,9 @@ def test_cache_keeps_unchanged_polls_off_dynamodb(appconfig, appconfigdata, cach
 
 def test_cache_sees_a_new_deployment_within_a_second(appconfig, appconfigdata, cached):
     w = make_world(appconfig)
-    deliver(w, release(b'one', 1))
+    w.deploy(b'one')
     token = poll(appconfigdata, start(appconfigdata, w))[0]['NextPollConfigurationToken']
-    deliver(w, release(b'two', 2), previous=release(b'one', 1), number=2)
+    w.deploy(b'two')
     cached.now += 0.5
     response, body = poll(appconfigdata, token)
     assert body == b''   # still the cached item: at most a second old
@@ -421,9 +314,9 @@ def test_cache_sees_a_new_deployment_within_a_second(appconfig, appconfigdata, c
 
 def test_session_that_saw_a_newer_deployment_bypasses_an_older_cache(appconfig, appconfigdata, cached):
     w = make_world(appconfig)
-    deliver(w, release(b'one', 1))
+    w.deploy(b'one')
     poll(appconfigdata, start(appconfigdata, w))   # caches deployment 1
-    deliver(w, release(b'two', 2), previous=release(b'one', 1), number=2)
+    w.deploy(b'two')
     # A session another server instance already answered from deployment 2.
     session = tokens.decode(start(appconfigdata, w))
     token = tokens.encode(session.next(clock.now(), received=('2', content.digest_of(b'two')[:16]),
@@ -434,7 +327,7 @@ def test_session_that_saw_a_newer_deployment_bypasses_an_older_cache(appconfig, 
 
 def test_content_is_read_only_when_the_client_needs_it(appconfig, appconfigdata, dynamo_calls):
     w = make_world(appconfig)
-    deliver(w, release(b'x' * 1000, 1))
+    w.deploy(b'x' * 1000)
     token = start(appconfigdata, w)
     del dynamo_calls[:]
     token = poll(appconfigdata, token)[0]['NextPollConfigurationToken']
@@ -448,7 +341,7 @@ def test_content_is_read_only_when_the_client_needs_it(appconfig, appconfigdata,
 
 def test_polls_mark_environment_and_profile_at_most_once_a_minute(appconfig, appconfigdata, dynamo_calls):
     w = make_world(appconfig)
-    deliver(w, release(b'x', 1))
+    w.deploy(b'x')
     t0 = clock.now()
     token = start(appconfigdata, w)
     del dynamo_calls[:]
@@ -471,7 +364,7 @@ def test_polls_mark_environment_and_profile_at_most_once_a_minute(appconfig, app
 
 def test_another_process_marked_recently_so_no_write_lands(appconfig, appconfigdata):
     w = make_world(appconfig)
-    deliver(w, release(b'x', 1))
+    w.deploy(b'x')
     recent = clock.now() - timedelta(seconds=20)
     Environment(w.app, w.env).update(actions=[Environment.last_polled_at.set(recent)])
     poll(appconfigdata, start(appconfigdata, w))
@@ -481,9 +374,48 @@ def test_another_process_marked_recently_so_no_write_lands(appconfig, appconfigd
 
 def test_poll_of_a_deleted_environment_does_not_recreate_it(appconfig, appconfigdata):
     w = make_world(appconfig)
-    deliver(w, release(b'x', 1))
+    w.deploy(b'x')
     token = start(appconfigdata, w)
     Environment.get(w.app, w.env).delete()
     poll(appconfigdata, token)
     with pytest.raises(Environment.DoesNotExist):
         Environment.get(w.app, w.env)
+
+
+# --- feature flags ------------------------------------------------------------------------------
+
+FLAGS = {
+    'version': '1',
+    'flags': {
+        'checkout': {'name': 'New checkout', '_createdAt': '2024-01-01T00:00:00Z',
+                     'attributes': {'limit': {'constraints': {'type': 'number', 'maximum': 10}},
+                                    'mode': {'constraints': {'type': 'string',
+                                                             'enum': ['a', 'b']}}}},
+        'banner': {'name': 'Banner', 'attributes': {'text': {'constraints': {'type': 'string'}}}},
+    },
+    'values': {
+        'checkout': {'enabled': True, 'limit': 5, 'mode': 'b', '_updatedAt': '2024-01-02T00:00:00Z'},
+        'banner': {'enabled': False, 'text': 'hidden while off'},
+    },
+}
+
+
+def test_feature_flags_are_delivered_flattened(appconfig, appconfigdata):
+    w = make_world(appconfig, profile_type='AWS.AppConfig.FeatureFlags')
+    w.deploy(json.dumps(FLAGS).encode(), label='flags-1')
+    response, body = poll(appconfigdata, start(appconfigdata, w))
+    assert json.loads(body) == {'checkout': {'enabled': True, 'limit': 5, 'mode': 'b'},
+                                'banner': {'enabled': False}}
+    assert response['ContentType'] == 'application/json'
+    assert response['VersionLabel'] == 'flags-1'
+
+
+def test_invalid_feature_flag_document_is_refused(appconfig):
+    w = make_world(appconfig, profile_type='AWS.AppConfig.FeatureFlags')
+    bad = {**FLAGS, 'values': {**FLAGS['values'], 'checkout': {'enabled': True, 'limit': 50}}}
+    with pytest.raises(appconfig.exceptions.BadRequestException) as err:
+        w.version(json.dumps(bad).encode())
+    response = err.value.response
+    assert response['Reason'] == 'InvalidConfiguration'
+    details = response['Details']['InvalidConfiguration']
+    assert details and any('limit' in (d.get('Location') or '') for d in details)

@@ -1,0 +1,77 @@
+"""The AWS CLI, unmodified, polling the data plane: `aws appconfigdata start-configuration-session`
+and `get-latest-configuration <outfile>` as subprocesses against the in-process server."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chalicelib import clock
+from tests.api.polling import fresh_caches, make_world  # noqa: F401
+
+AWS = Path(sys.prefix) / 'bin' / 'aws'
+
+pytestmark = pytest.mark.skipif(not AWS.exists(), reason='the AWS CLI is not installed')
+
+
+@pytest.fixture
+def data_cli(endpoint, tmp_path):
+    config, credentials = tmp_path / 'config', tmp_path / 'credentials'
+    config.write_text('')
+    credentials.write_text('')
+    env = {
+        'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'HOME': str(tmp_path),
+        'AWS_ACCESS_KEY_ID': 'dummy', 'AWS_SECRET_ACCESS_KEY': 'dummy',
+        'AWS_CONFIG_FILE': str(config), 'AWS_SHARED_CREDENTIALS_FILE': str(credentials),
+        'AWS_EC2_METADATA_DISABLED': 'true', 'AWS_MAX_ATTEMPTS': '1',
+    }
+
+    def run(*args, check=True):
+        done = subprocess.run(
+            [str(AWS), 'appconfigdata', *args, '--endpoint-url', endpoint,
+             '--region', 'us-east-1', '--output', 'json'],
+            env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        if check:
+            assert done.returncode == 0, done.stderr
+            return json.loads(done.stdout) if done.stdout.strip() else None
+        return done
+    return run
+
+
+def test_start_session_and_poll_with_the_cli(appconfig, data_cli, tmp_path):
+    w = make_world(appconfig)
+    w.deploy(b'{"feature": true}', label='release-1')
+    session = data_cli('start-configuration-session', '--application-identifier', 'shop',
+                       '--environment-identifier', 'prod',
+                       '--configuration-profile-identifier', 'cfg',
+                       '--required-minimum-poll-interval-in-seconds', '15')
+    out = tmp_path / 'config.json'
+    first = data_cli('get-latest-configuration', '--configuration-token',
+                     session['InitialConfigurationToken'], str(out))
+    assert out.read_bytes() == b'{"feature": true}'
+    assert first['ContentType'] == 'application/json'
+    assert first['VersionLabel'] == 'release-1'
+    assert first['NextPollIntervalInSeconds'] == 15
+    token = first['NextPollConfigurationToken']
+
+    # Too early: the session asked for at least 15 seconds between polls.
+    early = data_cli('get-latest-configuration', '--configuration-token', token, str(out),
+                     check=False)
+    assert early.returncode != 0
+    assert 'BadRequestException' in early.stderr and 'Request too early' in early.stderr
+
+    clock.advance(seconds=15)
+    second = data_cli('get-latest-configuration', '--configuration-token', token, str(out))
+    assert out.read_bytes() == b''
+    assert second['NextPollConfigurationToken'] != token
+
+
+def test_cli_reports_an_unknown_application(appconfig, data_cli):
+    make_world(appconfig)
+    done = data_cli('start-configuration-session', '--application-identifier', 'nope',
+                    '--environment-identifier', 'prod',
+                    '--configuration-profile-identifier', 'cfg', check=False)
+    assert done.returncode != 0
+    assert 'ResourceNotFoundException' in done.stderr

@@ -144,5 +144,7 @@ def delete_environment(p):
 
 
 def list_environments(p):
-    applications.load(p['ApplicationId'])
-    return paging.page(Environment, p['ApplicationId'], p, render=render)
+    out = paging.page(Environment, p['ApplicationId'], p, render=render)
+    if not out['Items']:
+        applications.load(p['ApplicationId'])   # an empty list, or a missing application
+    return out

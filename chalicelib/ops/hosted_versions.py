@@ -12,6 +12,8 @@ profile was deleted meanwhile, or another request claimed the same label at the 
 """
 import os
 import re
+import threading
+from collections import OrderedDict
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
@@ -71,9 +73,46 @@ def load_version(application_id, profile_id, version):
         raise not_found('HostedConfigurationVersion', version) from None
 
 
+class _ContentCache:
+    """Recently read contents by digest. Content is immutable for its digest, so an entry
+    can never be stale; the cache only bounds how many bytes it keeps."""
+
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self._items = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, digest):
+        with self._lock:
+            data = self._items.get(digest)
+            if data is not None:
+                self._items.move_to_end(digest)
+            return data
+
+    def put(self, digest, data):
+        if len(data) > self.max_bytes // 4:
+            return
+        with self._lock:
+            if digest in self._items:
+                return
+            self._items[digest] = data
+            self._size += len(data)
+            while self._size > self.max_bytes:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped)
+
+
+_cache = _ContentCache(int(os.environ.get('APPCONFIG_CONTENT_CACHE_BYTES') or 32 * 1024 * 1024))
+
+
 def read_content(item):
     """The exact bytes of a HostedVersion item."""
-    return content.get(item.digest)
+    data = _cache.get(item.digest)
+    if data is None:
+        data = content.get(item.digest)
+        _cache.put(item.digest, data)
+    return data
 
 
 def _check_size(data):
@@ -165,23 +204,23 @@ def _label_taken(label, profile_id):
 
 
 def get_hosted_configuration_version(p):
-    application_id, profile_id = p['ApplicationId'], p['ConfigurationProfileId']
-    profiles.load(application_id, profile_id)
-    item = _get(application_id, profile_id, p['VersionNumber'])
+    item = _get(p['ApplicationId'], p['ConfigurationProfileId'], p['VersionNumber'])
     return {**_headers(item), 'Content': read_content(item)}
 
 
 def _get(application_id, profile_id, number):
+    """The version item. A version exists only under an existing profile (deleting a profile
+    requires that it has none), so the parents are read only to name what is missing."""
     try:
         return HostedVersion.get(profile_key(application_id, profile_id), number,
                                  consistent_read=True)
     except HostedVersion.DoesNotExist:
+        profiles.load(application_id, profile_id)
         raise not_found('HostedConfigurationVersion', str(number)) from None
 
 
 def list_hosted_configuration_versions(p):
     application_id, profile_id = p['ApplicationId'], p['ConfigurationProfileId']
-    profiles.load(application_id, profile_id)
     query = {'scan_index_forward': False}   # newest first
     label = p.get('VersionLabel')
     if label is not None:
@@ -191,14 +230,15 @@ def list_hosted_configuration_versions(p):
             query['filter_condition'] = HostedVersion.version_label.startswith(label[:-1])
         else:
             query['filter_condition'] = HostedVersion.version_label == label
-    return paging.page(HostedVersion, profile_key(application_id, profile_id), p,
-                       render=summary, **query)
+    out = paging.page(HostedVersion, profile_key(application_id, profile_id), p,
+                      render=summary, **query)
+    if not out['Items']:
+        profiles.load(application_id, profile_id)   # an empty list, or a missing parent
+    return out
 
 
 def delete_hosted_configuration_version(p):
-    application_id, profile_id = p['ApplicationId'], p['ConfigurationProfileId']
-    profiles.load(application_id, profile_id)
-    item = _get(application_id, profile_id, p['VersionNumber'])
+    item = _get(p['ApplicationId'], p['ConfigurationProfileId'], p['VersionNumber'])
 
     def write():
         with transaction() as t:

@@ -310,8 +310,10 @@ def delete_configuration_profile(p):
 
 def list_configuration_profiles(p):
     application_id = p['ApplicationId']
-    applications.load(application_id)
     query = {}
     if p.get('Type'):
         query['filter_condition'] = Profile.type == p['Type']
-    return paging.page(Profile, application_id, p, render=summary, **query)
+    out = paging.page(Profile, application_id, p, render=summary, **query)
+    if not out['Items']:
+        applications.load(application_id)   # an empty list, or a missing application
+    return out

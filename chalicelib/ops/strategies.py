@@ -1,0 +1,224 @@
+"""CreateDeploymentStrategy, GetDeploymentStrategy, UpdateDeploymentStrategy,
+DeleteDeploymentStrategy, ListDeploymentStrategies; ``load`` for the deployment engine.
+
+The four predefined ``AppConfig.*`` strategies are constants here, never stored: they are
+readable by id, listed before the account's own strategies, and cannot be changed.
+"""
+import base64
+import binascii
+import json
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import arns, clock
+from chalicelib.errors import (BadRequestException, InternalServerException,
+                               ServiceQuotaExceededException, not_found)
+from chalicelib.ops import tagging
+from chalicelib.store import paging
+from chalicelib.store.ids import conditional_failed, new_id
+from chalicelib.store.settings import AccountSettings
+from chalicelib.store.strategies import Strategy
+
+MAX_STRATEGIES = 20
+PREFIX = 'AppConfig.'
+
+
+def _predefined(name, growth_type, factor, duration, bake, description):
+    return {'Id': name, 'Name': name, 'Description': description,
+            'DeploymentDurationInMinutes': duration, 'GrowthType': growth_type,
+            'GrowthFactor': float(factor), 'FinalBakeTimeInMinutes': bake, 'ReplicateTo': 'NONE'}
+
+
+PREDEFINED = {s['Id']: s for s in (
+    _predefined('AppConfig.AllAtOnce', 'LINEAR', 100, 0, 10, 'Quick'),
+    _predefined('AppConfig.Linear50PercentEvery30Seconds', 'LINEAR', 50, 1, 1, 'Test/Demo'),
+    _predefined('AppConfig.Canary10Percent20Minutes', 'EXPONENTIAL', 10, 20, 10,
+                'AWS Recommended'),
+    _predefined('AppConfig.Linear20PercentEvery6Minutes', 'LINEAR', 20, 30, 30,
+                'AWS Recommended'),
+)}
+_PREDEFINED_ORDER = list(PREDEFINED)
+
+
+def render(item):
+    return {'Id': item.id, 'Name': item.name, 'Description': item.description,
+            'DeploymentDurationInMinutes': int(item.duration), 'GrowthType': item.growth_type,
+            'GrowthFactor': float(item.growth_factor),
+            'FinalBakeTimeInMinutes': int(item.final_bake), 'ReplicateTo': item.replicate_to}
+
+
+def load(strategy_id):
+    """The strategy ``strategy_id`` in API shape (Id, Name, Description,
+    DeploymentDurationInMinutes, GrowthType, GrowthFactor, FinalBakeTimeInMinutes,
+    ReplicateTo); ResourceNotFoundException when there is none."""
+    if strategy_id in PREDEFINED:
+        return dict(PREDEFINED[strategy_id])
+    return render(_item(strategy_id))
+
+
+def _item(strategy_id):
+    if strategy_id.startswith(PREFIX):
+        raise _not_found(strategy_id)
+    try:
+        return Strategy.get(arns.account(), strategy_id, consistent_read=True)
+    except Strategy.DoesNotExist:
+        raise _not_found(strategy_id) from None
+
+
+def _not_found(strategy_id):
+    return not_found('Deployment strategy', strategy_id)
+
+
+def _refuse_predefined(strategy_id, verb):
+    if strategy_id in PREDEFINED:
+        raise BadRequestException(f'Cannot {verb} predefined Deployment Strategy {strategy_id}.')
+
+
+def _transaction():
+    # Both tables live in the same region and endpoint, so either model's connection will do.
+    return TransactWrite(connection=Strategy._get_connection().connection)
+
+
+def _reason(error, index):
+    reasons = list(getattr(error, 'cancellation_reasons', None) or [])
+    reason = reasons[index] if index < len(reasons) else None
+    return reason.code if reason is not None else None
+
+
+def create_deployment_strategy(p):
+    tags = tagging.check(p.get('Tags'))
+    account = arns.account()
+    count = AccountSettings.strategy_count
+    for _ in range(5):
+        item = Strategy(
+            account, new_id(), name=p['Name'], description=p.get('Description'),
+            duration=int(p['DeploymentDurationInMinutes']),
+            growth_factor=float(p['GrowthFactor']),
+            growth_type=p.get('GrowthType') or 'LINEAR',
+            final_bake=int(p.get('FinalBakeTimeInMinutes') or 0),
+            replicate_to=p.get('ReplicateTo') or 'NONE', tags=tags, created_at=clock.now())
+        try:
+            # The strategy and the account's count move together, so concurrent creates can
+            # never exceed the quota and a failed create never uses up a slot.
+            with _transaction() as t:
+                t.save(item, condition=Strategy.id.does_not_exist())
+                t.update(AccountSettings(account), actions=[count.add(1)],
+                         condition=count.does_not_exist() | (count < MAX_STRATEGIES))
+        except TransactWriteError as error:
+            if _reason(error, 1) == 'ConditionalCheckFailed':
+                raise ServiceQuotaExceededException(
+                    f'The number of deployment strategies in this account cannot exceed '
+                    f'{MAX_STRATEGIES}.') from None
+            if _reason(error, 0) == 'ConditionalCheckFailed' or 'TransactionConflict' in (
+                    _reason(error, 0), _reason(error, 1)):
+                continue  # the id is taken, or a concurrent write on the count: try again
+            raise
+        return render(item)
+    raise InternalServerException('Could not create the deployment strategy. Try again.')
+
+
+def get_deployment_strategy(p):
+    return load(p['DeploymentStrategyId'])
+
+
+_UPDATABLE = (
+    ('Description', 'description', str),
+    ('DeploymentDurationInMinutes', 'duration', int),
+    ('FinalBakeTimeInMinutes', 'final_bake', int),
+    ('GrowthFactor', 'growth_factor', float),
+    ('GrowthType', 'growth_type', str),
+)
+
+
+def update_deployment_strategy(p):
+    strategy_id = p['DeploymentStrategyId']
+    _refuse_predefined(strategy_id, 'update')
+    actions = [getattr(Strategy, attr).set(convert(p[member]))
+               for member, attr, convert in _UPDATABLE if member in p]
+    if not actions:
+        return render(_item(strategy_id))
+    if strategy_id.startswith(PREFIX):
+        raise _not_found(strategy_id)
+    # One conditional UpdateItem: every change applies, or (unknown id) none does.
+    item = Strategy(arns.account(), strategy_id)
+    try:
+        item.update(actions=actions, condition=Strategy.id.exists())
+    except UpdateError as error:
+        if conditional_failed(error):
+            raise _not_found(strategy_id) from None
+        raise
+    return render(item)
+
+
+def delete_deployment_strategy(p):
+    strategy_id = p['DeploymentStrategyId']
+    _refuse_predefined(strategy_id, 'delete')
+    if strategy_id.startswith(PREFIX):
+        raise _not_found(strategy_id)
+    account = arns.account()
+    for _ in range(5):
+        try:
+            with _transaction() as t:
+                t.delete(Strategy(account, strategy_id), condition=Strategy.id.exists())
+                t.update(AccountSettings(account),
+                         actions=[AccountSettings.strategy_count.add(-1)])
+        except TransactWriteError as error:
+            if _reason(error, 0) == 'ConditionalCheckFailed':
+                raise _not_found(strategy_id) from None
+            if 'TransactionConflict' in (_reason(error, 0), _reason(error, 1)):
+                continue
+            raise
+        return {}
+    raise InternalServerException('Could not delete the deployment strategy. Try again.')
+
+
+def list_deployment_strategies(p):
+    """The predefined strategies first, then the account's own, paged across both.
+
+    A token issued while predefined ones remain is ``{"predefined": <next index>}``; once
+    they are done, the tokens are the store's own (the last returned item's key)."""
+    limit = p.get('MaxResults') or paging.DEFAULT_PAGE
+    token = p.get('NextToken')
+    start = _predefined_start(token)
+    if start is None:
+        return paging.page(Strategy, arns.account(), {'MaxResults': limit, 'NextToken': token},
+                           render=render)
+    items = [dict(PREDEFINED[i]) for i in _PREDEFINED_ORDER[start:start + limit]]
+    following = start + len(items)
+    if len(items) == limit:
+        more = following < len(_PREDEFINED_ORDER) or _any_custom()
+        out = {'Items': items}
+        if more:
+            out['NextToken'] = _predefined_token(following)
+        return out
+    rest = paging.page(Strategy, arns.account(), {'MaxResults': limit - len(items)},
+                       render=render)
+    rest['Items'] = items + rest['Items']
+    return rest
+
+
+def _any_custom():
+    return next(iter(Strategy.query(arns.account(), limit=1)), None) is not None
+
+
+def _predefined_token(index):
+    raw = json.dumps({'predefined': index}, separators=(',', ':')).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _predefined_start(token):
+    """Index of the first predefined strategy to list, or None if ``token`` is past them."""
+    if not token:
+        return 0
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None  # not ours: the store's paging judges it
+    if not isinstance(doc, dict) or 'predefined' not in doc:
+        return None
+    index = doc['predefined']
+    if (list(doc) != ['predefined'] or isinstance(index, bool) or not isinstance(index, int)
+            or not 0 <= index <= len(_PREDEFINED_ORDER)):
+        raise BadRequestException('The NextToken is not valid')
+    return index

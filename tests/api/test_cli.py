@@ -1,0 +1,101 @@
+"""The AWS CLI, unmodified, against the server: `aws appconfig ... --endpoint-url`.
+
+The CLI runs as a subprocess and only speaks HTTP to the in-process server (whose DynamoDB is
+moto, inside this test process); it gets dummy credentials and empty config files so nothing
+on the machine running the tests leaks in.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chalicelib import arns
+
+AWS = Path(sys.prefix) / 'bin' / 'aws'
+
+pytestmark = pytest.mark.skipif(not AWS.exists(), reason='the AWS CLI is not installed')
+
+
+@pytest.fixture
+def cli(endpoint, tmp_path):
+    config = tmp_path / 'config'
+    credentials = tmp_path / 'credentials'
+    config.write_text('')
+    credentials.write_text('')
+    env = {
+        'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'HOME': str(tmp_path),
+        'AWS_ACCESS_KEY_ID': 'testing', 'AWS_SECRET_ACCESS_KEY': 'testing',
+        'AWS_CONFIG_FILE': str(config), 'AWS_SHARED_CREDENTIALS_FILE': str(credentials),
+        'AWS_EC2_METADATA_DISABLED': 'true', 'AWS_MAX_ATTEMPTS': '1',
+    }
+
+    def run(*args, check=True):
+        done = subprocess.run(
+            [str(AWS), 'appconfig', *args, '--endpoint-url', endpoint, '--region', 'us-east-1',
+             '--output', 'json'],
+            env=env, capture_output=True, text=True, timeout=120)
+        if not check:
+            return done
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else None
+    return run
+
+
+def test_create_and_list_applications(cli):
+    created = cli('create-application', '--name', 'example-application',
+                  '--description', 'An application used for creating an example.',
+                  '--tags', 'team=web')
+    assert set(created) == {'Id', 'Name', 'Description'}
+    assert created['Name'] == 'example-application'
+    assert created['Description'] == 'An application used for creating an example.'
+    second = cli('create-application', '--name', 'second')
+    listed = cli('list-applications')
+    assert sorted(i['Id'] for i in listed['Items']) == sorted([created['Id'], second['Id']])
+    assert {i['Id']: i['Name'] for i in listed['Items']}[created['Id']] == 'example-application'
+    arn = arns.arn(f"application/{created['Id']}")
+    assert cli('list-tags-for-resource', '--resource-arn', arn) == {'Tags': {'team': 'web'}}
+
+
+def test_update_deployment_strategy_reference_sample(cli):
+    created = cli('create-deployment-strategy', '--name', 'Example-Deployment',
+                  '--deployment-duration-in-minutes', '15', '--growth-factor', '25',
+                  '--replicate-to', 'SSM_DOCUMENT')
+    assert created == {'Id': created['Id'], 'Name': 'Example-Deployment',
+                       'DeploymentDurationInMinutes': 15, 'GrowthType': 'LINEAR',
+                       'GrowthFactor': 25.0, 'FinalBakeTimeInMinutes': 0,
+                       'ReplicateTo': 'SSM_DOCUMENT'}
+    updated = cli('update-deployment-strategy', '--deployment-strategy-id', created['Id'],
+                  '--final-bake-time-in-minutes', '20')
+    assert updated == {'Id': created['Id'], 'Name': 'Example-Deployment',
+                       'DeploymentDurationInMinutes': 15, 'GrowthType': 'LINEAR',
+                       'GrowthFactor': 25.0, 'FinalBakeTimeInMinutes': 20,
+                       'ReplicateTo': 'SSM_DOCUMENT'}
+    assert cli('get-deployment-strategy', '--deployment-strategy-id', created['Id']) == updated
+    listed = cli('list-deployment-strategies')['Items']
+    assert [s['Id'] for s in listed][:4] == [
+        'AppConfig.AllAtOnce', 'AppConfig.Linear50PercentEvery30Seconds',
+        'AppConfig.Canary10Percent20Minutes', 'AppConfig.Linear20PercentEvery6Minutes']
+    assert listed[4] == updated
+    assert cli('delete-deployment-strategy', '--deployment-strategy-id', created['Id']) is None
+    gone = cli('get-deployment-strategy', '--deployment-strategy-id', created['Id'], check=False)
+    assert gone.returncode != 0 and 'ResourceNotFoundException' in gone.stderr
+
+
+def test_errors_reach_the_cli_by_name(cli):
+    refused = cli('update-deployment-strategy', '--deployment-strategy-id', 'AppConfig.AllAtOnce',
+                  '--final-bake-time-in-minutes', '20', check=False)
+    assert refused.returncode != 0
+    assert 'BadRequestException' in refused.stderr
+    assert 'Cannot update predefined Deployment Strategy AppConfig.AllAtOnce.' in refused.stderr
+
+
+def test_account_settings(cli):
+    assert cli('get-account-settings') == {
+        'DeletionProtection': {'Enabled': False, 'ProtectionPeriodInMinutes': 60},
+        'VendedMetrics': {'Enabled': False}}
+    updated = cli('update-account-settings', '--deletion-protection',
+                  'Enabled=true,ProtectionPeriodInMinutes=30')
+    assert updated['DeletionProtection'] == {'Enabled': True, 'ProtectionPeriodInMinutes': 30}

@@ -6,6 +6,7 @@ from botocore.config import Config
 from moto import mock_aws
 
 from chalicelib import clock
+from tests.moto_tables import create_tables
 
 
 @pytest.fixture(scope='session')
@@ -18,11 +19,10 @@ def endpoint():
 
 
 @pytest.fixture(autouse=True)
-def aws():
+def moto_account():
     """A fresh moto account with the service's tables for every test."""
     with mock_aws():
-        from chalicelib.store.tables import create_all
-        create_all()
+        create_tables()
         clock.freeze()
         yield
         clock.thaw()
@@ -33,17 +33,18 @@ def _client(service, endpoint, **config):
                         config=Config(retries={'max_attempts': 1}, **config))
 
 
-@pytest.fixture
+# Clients are stateless and cost tens of milliseconds to build, so each is built once.
+@pytest.fixture(scope='session')
 def appconfig(endpoint):
     return _client('appconfig', endpoint)
 
 
-@pytest.fixture
+@pytest.fixture(scope='session')
 def raw_appconfig(endpoint):
     """A client that sends whatever it is given: the server alone must validate."""
     return _client('appconfig', endpoint, parameter_validation=False)
 
 
-@pytest.fixture
+@pytest.fixture(scope='session')
 def appconfigdata(endpoint):
     return _client('appconfigdata', endpoint)

@@ -22,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.engine import events as bus
-from chalicelib.engine import growth, monitors, progress
+from chalicelib.engine import actions, growth, monitors, progress
 from chalicelib.engine.progress import (APPCONFIG, CLOUDWATCH_ALARM, ROLLBACK_COMPLETED,
                                         ROLLBACK_STARTED, event)
 from chalicelib.store.delivery import Delivery
@@ -76,6 +76,11 @@ def advance(item, now, clients=None, check_alarms=True):
             written = roll_back(item, now, due, CLOUDWATCH_ALARM,
                                 f'Rollback started by CloudWatch alarm {alarm}',
                                 f'Rollback completed (alarm {alarm})')
+            return ('rolled_back', written) if written else ('lost_races', 0)
+    if check_alarms and due.state in IN_PROGRESS:
+        # AT_DEPLOYMENT_TICK extension actions: a ROLL_BACK directive rolls back.
+        written = actions.at_deployment_tick(item, now, due, roll_back)
+        if written is not None:
             return ('rolled_back', written) if written else ('lost_races', 0)
     if due.state == growth.COMPLETE:
         written = complete(item, due)
@@ -194,6 +199,7 @@ def roll_back(item, now, due, triggered_by, started_text, completed_text):
 
 
 def _publish(item, written, percentages):
+    actions.after_events(item, written)   # ON_DEPLOYMENT_* extension actions
     if not bus.bus() or not written:
         return
     bus.publish([bus.detail(item, e, pct, STATE_AFTER.get(e['event_type'], ''))

@@ -14,7 +14,7 @@ import logging
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import arns, clock, flags
-from chalicelib.engine import growth, progress, tick
+from chalicelib.engine import actions, growth, progress, tick
 from chalicelib.engine.progress import DEPLOYMENT_STARTED, REVERT_COMPLETED, USER, event
 from chalicelib.errors import BadRequestException, ConflictException, not_found
 from chalicelib.ops import tagging, validation
@@ -74,7 +74,7 @@ def render(item, now=None):
         'KmsKeyArn': item.kms_key_arn,
         'KmsKeyIdentifier': item.kms_key_identifier,
     })
-    return out
+    return actions.annotate(item, out)   # AppliedExtensions, ActionInvocations
 
 
 def render_summary(item, now=None):
@@ -190,11 +190,14 @@ def start_deployment(p):
     profile = profiles.load(application_id, p['ConfigurationProfileId'])
     strategy = strategies.load(p['DeploymentStrategyId'])
     version, raw = _hosted_version(application_id, profile, p['ConfigurationVersion'])
+    # PRE_START_DEPLOYMENT extension actions (may replace the content, or refuse).
+    start = actions.pre_start_deployment(environment, profile, version, raw, p)
+    raw = start.content
     validation.check(profile, validation.version_number(version), raw)
     if profile.type == FEATURE_FLAGS:
         digest = content.put(flags.flatten(raw))
     else:
-        digest = version.digest
+        digest = content.put(raw) if start.replaced else version.digest
     target = _release(version, digest)
     kms_identifier = p.get('KmsKeyIdentifier')
 
@@ -202,8 +205,8 @@ def start_deployment(p):
         if attempt:
             environment = _environment(application_id, environment_id)
         try:
-            return _start(p, environment, profile, strategy, version, target, tags,
-                          kms_identifier)
+            return actions.started(start, _start(p, environment, profile, strategy, version,
+                                                 target, tags, kms_identifier))
         except TransactWriteError as error:
             if conflicted(error):
                 continue   # another transaction held an item: read again and decide again

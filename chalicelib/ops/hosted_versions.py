@@ -18,6 +18,7 @@ from collections import OrderedDict
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import clock
+from chalicelib.engine import actions
 from chalicelib.errors import (BadRequestException, ConflictException,
                                PayloadTooLargeException, not_found)
 from chalicelib.ops import profiles
@@ -143,6 +144,8 @@ def create_hosted_configuration_version(p):
             f'Configuration profile {profile_id} does not use the hosted configuration store '
             f'(its LocationUri is {profile.location_uri}).')
     data = bytes(p['Content'])
+    # PRE_CREATE_HOSTED_CONFIGURATION_VERSION extension actions (may replace the content).
+    data = actions.pre_create_hosted_configuration_version(profile, data, p)
     _check_size(data)
     _check_document(profile, data)
     key = profile_key(application_id, profile_id)

@@ -1,0 +1,740 @@
+"""CreateExtension, GetExtension, UpdateExtension, DeleteExtension, ListExtensions,
+CreateExtensionAssociation, GetExtensionAssociation, UpdateExtensionAssociation,
+DeleteExtensionAssociation, ListExtensionAssociations.
+
+Extensions are versioned: CreateExtension makes version 1 of a new name, or, with the
+``Latest-Version-Number`` header equal to the current highest version, the next version of an
+existing name. Get/Update/Delete work on one version (default: the highest that exists).
+An extension is named by its name, its id or its ARN
+(``arn:aws:appconfig:<region>:<account>:extension/<id>/<version>``).
+
+The AWS-authored extensions are constants here, never stored: they are listed by
+ListExtensions after the account's own, readable and associable, and cannot be changed or
+deleted. Their ARN has an empty account field. The notification ones deliver to the queue
+(``queueArn``) or topic (``topicArn``) named in the association, or to the default event
+bus; the feature-flags one is what every AWS.AppConfig.FeatureFlags profile already gets
+(document validation and the flattened delivery), so associating it adds nothing.
+
+Associations tie one extension version to an application, environment or configuration
+profile (by ARN; the resource must exist); an association on an application or environment
+covers everything inside it. Parameters are checked against the extension version: every
+Required one present, no undeclared ones. One extension is associated at most once with one
+resource. Creating and deleting an association moves the version's association count in the
+same transaction, so a version with associations can never be deleted.
+"""
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import arns, clock
+from chalicelib.engine import actions as engine_actions
+from chalicelib.errors import (BadRequestException, ConflictException,
+                               InternalServerException, not_found)
+from chalicelib.ops import tagging
+from chalicelib.store import paging
+from chalicelib.store.environments import reasons, retry_conflicts
+from chalicelib.store.extensions import (Association, AssociationClaim, Extension,
+                                         ExtensionVersion, extension_key, page_index,
+                                         version_key)
+from chalicelib.store.ids import conditional_failed, new_id
+
+ID_ATTEMPTS = 5
+_PREFIX = 'AWS.'
+
+# --- AWS-authored extensions -----------------------------------------------------------------
+
+EVENTBRIDGE = 'AWS.AppConfig.DeploymentNotificationsToEventBridge'
+SQS = 'AWS.AppConfig.DeploymentNotificationsToSqs'
+SNS = 'AWS.AppConfig.DeploymentNotificationsToSns'
+FEATURE_FLAGS = 'AWS.AppConfig.FeatureFlags'
+NOTIFICATION_POINTS = ('ON_DEPLOYMENT_START', 'ON_DEPLOYMENT_COMPLETE',
+                       'ON_DEPLOYMENT_ROLLED_BACK')
+
+
+def _notifications(action_name, description, uri):
+    return {point: [{'Name': action_name, 'Description': description, 'Uri': uri}]
+            for point in NOTIFICATION_POINTS}
+
+
+def _authored_definitions():
+    """Id -> (Name, Description, Actions, Parameters). The Uri of a notification action
+    names the association parameter it delivers to (or the default bus); AWS does not
+    publish what its own extensions return there."""
+    bus = f'arn:aws:events:{arns.region()}:{arns.account()}:event-bus/default'
+    return {
+        FEATURE_FLAGS: (
+            'AppConfig Feature Flags Helper',
+            'Validates AppConfig feature flag data automatically against a JSON schema that '
+            'includes structure and constraints. Also transforms feature flag data prior to '
+            'sending to the client. This extension is automatically associated to '
+            'configuration profiles with type "AWS.AppConfig.FeatureFlags".',
+            {'PRE_CREATE_HOSTED_CONFIGURATION_VERSION': [{
+                'Name': 'ValidateFeatureFlags',
+                'Description': 'Validates the feature flag document.',
+                'Uri': authored_arn(FEATURE_FLAGS)}],
+             'PRE_START_DEPLOYMENT': [{
+                 'Name': 'TransformFeatureFlags',
+                 'Description': 'Transforms the feature flag document for delivery.',
+                 'Uri': authored_arn(FEATURE_FLAGS)}]},
+            {}),
+        EVENTBRIDGE: (
+            'AppConfig deployment events to Amazon EventBridge',
+            'Sends events to Amazon EventBridge when a deployment of configuration data in '
+            'AppConfig is started, completed, or rolled back. Can be associated to the '
+            'following resources in AppConfig: Application, Environment, Configuration '
+            'Profile.',
+            _notifications('SendEventToEventBridge',
+                           'Sends the deployment event to the default event bus.', bus),
+            {}),
+        SQS: (
+            'AppConfig deployment events to Amazon SQS',
+            'Sends messages to the configured Amazon SQS queue when a deployment of '
+            'configuration data in AppConfig is started, completed, or rolled back. Can be '
+            'associated to the following resources in AppConfig: Application, Environment, '
+            'Configuration Profile.',
+            _notifications('SendMessageToSqs',
+                           'Sends the deployment event to the queue in queueArn.',
+                           '${queueArn}'),
+            {'queueArn': {'Description': 'The ARN of the Amazon SQS queue to send messages to.',
+                          'Required': True, 'Dynamic': False}}),
+        SNS: (
+            'AppConfig deployment events to Amazon SNS',
+            'Sends events to the configured Amazon SNS topic when a deployment of '
+            'configuration data in AppConfig is started, completed, or rolled back. Can be '
+            'associated to the following resources in AppConfig: Application, Environment, '
+            'Configuration Profile.',
+            _notifications('PublishToSns',
+                           'Publishes the deployment event to the topic in topicArn.',
+                           '${topicArn}'),
+            {'topicArn': {'Description': 'The ARN of the Amazon SNS topic to publish to.',
+                          'Required': True, 'Dynamic': False}}),
+    }
+
+
+AUTHORED_ORDER = (FEATURE_FLAGS, EVENTBRIDGE, SQS, SNS)
+
+
+def authored_arn(extension_id):
+    return f'arn:aws:appconfig:{arns.region()}::extension/{extension_id}/1'
+
+
+def custom_arn(extension_id, version):
+    return arns.arn(f'extension/{extension_id}/{int(version)}')
+
+
+def association_arn(association_id):
+    return arns.arn(f'extensionassociation/{association_id}')
+
+
+@dataclass
+class Definition:
+    """One version of an extension, custom or AWS-authored, in API shape."""
+    id: str
+    name: str
+    version: int
+    arn: str
+    description: str | None
+    actions: dict
+    parameters: dict
+    authored: bool = False
+    item: object = field(default=None, repr=False)   # the ExtensionVersion (custom only)
+
+    def render(self):
+        out = {'Id': self.id, 'Name': self.name, 'VersionNumber': self.version,
+               'Arn': self.arn, 'Description': self.description,
+               'Actions': self.actions}
+        if self.parameters:
+            out['Parameters'] = self.parameters
+        return out
+
+    def summary(self):
+        return {'Id': self.id, 'Name': self.name, 'VersionNumber': self.version,
+                'Arn': self.arn, 'Description': self.description}
+
+
+def authored(extension_id):
+    name, description, actions, parameters = _authored_definitions()[extension_id]
+    return Definition(extension_id, name, 1, authored_arn(extension_id), description,
+                      actions, parameters, authored=True)
+
+
+def _authored_by_name():
+    return {d[0]: i for i, d in _authored_definitions().items()}
+
+
+def definition(item):
+    return Definition(item.id, item.name, int(item.version), custom_arn(item.id, item.version),
+                      item.description, dict(item.actions or {}), dict(item.parameters or {}),
+                      item=item)
+
+
+# --- finding extensions ----------------------------------------------------------------------
+
+_EXTENSION_ARN = re.compile(
+    r'arn:aws[a-zA-Z-]*:appconfig:[^:]*:(\d{12})?:extension/([^/]+)(?:/([0-9]+))?')
+_ID = re.compile(r'[a-z0-9]{4,7}')
+
+
+def _version_item(extension_id, version):
+    try:
+        return ExtensionVersion.get(arns.account(), version_key(extension_id, version),
+                                    consistent_read=True)
+    except ExtensionVersion.DoesNotExist:
+        return None
+
+
+def _latest_item(extension_id):
+    items = ExtensionVersion.query(
+        arns.account(), ExtensionVersion.sort.startswith(f'{extension_id}#'),
+        scan_index_forward=False, limit=1, consistent_read=True)
+    return next(iter(items), None)
+
+
+def _head(name):
+    try:
+        return Extension.get(arns.account(), name, consistent_read=True)
+    except Extension.DoesNotExist:
+        return None
+
+
+def _identify(identifier):
+    """(kind, extension id or None, version from an ARN or None); kind is 'authored' or
+    'custom'. The id is None when ``identifier`` names no extension."""
+    match = _EXTENSION_ARN.fullmatch(identifier)
+    if match:
+        account, extension_id, version = match.groups()
+        version = int(version) if version else None
+        if not account:
+            return ('authored', extension_id if extension_id in AUTHORED_ORDER else None,
+                    version)
+        if account != arns.account():
+            return 'custom', None, version
+        return 'custom', extension_id, version
+    if identifier in AUTHORED_ORDER:
+        return 'authored', identifier, None
+    by_name = _authored_by_name()
+    if identifier in by_name:
+        return 'authored', by_name[identifier], None
+    if _ID.fullmatch(identifier) and _latest_item(identifier) is not None:
+        return 'custom', identifier, None
+    head = _head(identifier)
+    return 'custom', (head.id if head is not None else None), None
+
+
+def resolve(identifier, version=None):
+    """The Definition of ``identifier`` (name, id or ARN) at ``version`` (default: the
+    version in the ARN, else the highest); ResourceNotFoundException when there is none."""
+    kind, extension_id, arn_version = _identify(identifier)
+    version = version if version is not None else arn_version
+    if extension_id is None:
+        raise not_found('Extension', identifier)
+    if kind == 'authored':
+        if version not in (None, 1):
+            raise not_found('Extension', f'{identifier} version {version}')
+        return authored(extension_id)
+    item = _latest_item(extension_id) if version is None else _version_item(extension_id,
+                                                                              version)
+    if item is None:
+        raise not_found('Extension', identifier if version is None
+                        else f'{identifier} version {version}')
+    return definition(item)
+
+
+def load_definition(extension_id, version):
+    """The Definition an association names, or None when it no longer exists."""
+    if extension_id in AUTHORED_ORDER:
+        return authored(extension_id)
+    item = _version_item(extension_id, version)
+    return definition(item) if item is not None else None
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+_ROLE_ARN = re.compile(r'arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}')
+_SYNC_POINTS = ('PRE_CREATE_HOSTED_CONFIGURATION_VERSION', 'PRE_START_DEPLOYMENT',
+                'AT_DEPLOYMENT_TICK')
+
+
+def _check_name(name):
+    if name.startswith(_PREFIX) or name in _authored_by_name():
+        raise BadRequestException(
+            f'The extension name {name} is reserved for AWS authored extensions.')
+
+
+def _check_actions(actions):
+    out = {}
+    for point, listed in actions.items():
+        action = listed[0]
+        name, uri, role = action.get('Name'), action.get('Uri'), action.get('RoleArn')
+        if not name:
+            raise BadRequestException(f'The action for {point} must have a Name.')
+        if not uri:
+            raise BadRequestException(f'The action {name} ({point}) must have a Uri.')
+        kind = engine_actions.target_kind(uri)
+        if kind is None:
+            raise BadRequestException(
+                f'The Uri of action {name} ({point}) must be the ARN of a Lambda function, '
+                f'an Amazon SQS queue, an Amazon SNS topic or the default EventBridge event '
+                f'bus: {uri}')
+        if point in _SYNC_POINTS and kind != engine_actions.LAMBDA:
+            raise BadRequestException(
+                f'The action {name} ({point}) runs synchronously and must call a Lambda '
+                f'function; {uri} is not one.')
+        if role is not None and not _ROLE_ARN.fullmatch(role):
+            raise BadRequestException(
+                f'The RoleArn of action {name} ({point}) must be the ARN of an IAM role: '
+                f'{role}')
+        out[point] = [{k: v for k, v in (('Name', name), ('Description',
+                                                           action.get('Description')),
+                                         ('Uri', uri), ('RoleArn', role)) if v is not None}]
+    return out
+
+
+def _check_parameters(parameters):
+    out = {}
+    for name, spec in (parameters or {}).items():
+        required, dynamic = bool(spec.get('Required')), bool(spec.get('Dynamic'))
+        if required and dynamic:
+            raise BadRequestException(
+                f'Parameter {name} cannot be both Required and Dynamic: dynamic parameters '
+                f'are supplied at deployment time.')
+        entry = {'Required': required, 'Dynamic': dynamic}
+        if spec.get('Description') is not None:
+            entry['Description'] = spec['Description']
+        out[name] = entry
+    return out
+
+
+_TARGET_PARAMETERS = {SQS: ('queueArn', engine_actions.SQS_KIND),
+                      SNS: ('topicArn', engine_actions.SNS_KIND)}
+
+
+def _check_values(ext, values):
+    """The association parameter values for ``ext`` (a Definition), checked."""
+    values = dict(values or {})
+    declared = ext.parameters or {}
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise BadRequestException(
+            f"Extension {ext.name} version {ext.version} does not define the parameter(s) "
+            f"{', '.join(unknown)}.")
+    missing = sorted(n for n, spec in declared.items() if spec.get('Required') and n not in values)
+    if missing:
+        raise BadRequestException(
+            f"Extension {ext.name} version {ext.version} requires the parameter(s) "
+            f"{', '.join(missing)}.")
+    if ext.authored and ext.id in _TARGET_PARAMETERS:
+        name, kind = _TARGET_PARAMETERS[ext.id]
+        if engine_actions.target_kind(values[name]) != kind:
+            raise BadRequestException(
+                f'Parameter {name} of {ext.name} must be an ARN of the right kind: '
+                f'{values[name]}')
+    return values
+
+
+# --- extensions ------------------------------------------------------------------------------
+
+def _transaction():
+    return TransactWrite(connection=Extension._get_connection().connection)
+
+
+def _refuse_authored(ext, verb):
+    if ext.authored:
+        raise BadRequestException(f'Cannot {verb} AWS authored extension {ext.id}.')
+
+
+def create_extension(p):
+    name = p['Name']
+    _check_name(name)
+    actions = _check_actions(p['Actions'])
+    parameters = _check_parameters(p.get('Parameters'))
+    tags = tagging.check(p.get('Tags'))
+    expected = p.get('LatestVersionNumber')
+    for _ in range(ID_ATTEMPTS):
+        head = _head(name)
+        if head is None:
+            created = _create_first(name, p.get('Description'), actions, parameters, tags)
+        elif expected is None:
+            raise ConflictException(
+                f'An extension named {name} already exists (version '
+                f'{int(head.latest_version)}). To create a new version, send '
+                f'Latest-Version-Number with the current latest version number.')
+        else:
+            created = _create_next(head, int(expected), p.get('Description'), actions,
+                                   parameters, tags)
+        if created is not None:
+            engine_actions.invalidate()
+            return definition(created).render()
+    raise InternalServerException('Could not create the extension. Try again.')
+
+
+def _create_first(name, description, actions, parameters, tags):
+    """Version 1 of a new name; None when the name or the drawn id was taken meanwhile."""
+    account, now = arns.account(), clock.now()
+    extension_id = new_id()
+    head = Extension(account, name, id=extension_id, latest_version=1, versions=1, tags=tags,
+                     created_at=now)
+    item = ExtensionVersion(account, version_key(extension_id, 1), id=extension_id, version=1,
+                            name=name, description=description, actions=actions,
+                            parameters=parameters, association_count=0, created_at=now)
+
+    def write():
+        with _transaction() as t:
+            t.save(head, condition=Extension.name.does_not_exist())
+            t.save(item, condition=ExtensionVersion.sort.does_not_exist())
+    try:
+        retry_conflicts(write)
+    except TransactWriteError as error:
+        if not conditional_failed(error):
+            raise
+        return None   # read again: the name now exists, or draw another id
+    return item
+
+
+def _create_next(head, expected, description, actions, parameters, tags):
+    latest = int(head.latest_version)
+    if expected != latest:
+        raise ConflictException(
+            f'Latest-Version-Number {expected} does not match the latest version number '
+            f'{latest} of extension {head.name}.')
+    number = latest + 1
+    item = ExtensionVersion(arns.account(), version_key(head.id, number), id=head.id,
+                            version=number, name=head.name, description=description,
+                            actions=actions, parameters=parameters, association_count=0,
+                            created_at=clock.now())
+    head_actions = [Extension.latest_version.set(number), Extension.versions.add(1)]
+    if tags:
+        head_actions.append(Extension.tags.set({**(head.tags or {}), **tags}))
+
+    def write():
+        with _transaction() as t:
+            t.update(head, actions=head_actions,
+                     condition=(Extension.id == head.id) & (Extension.latest_version == latest))
+            t.save(item, condition=ExtensionVersion.sort.does_not_exist())
+    try:
+        retry_conflicts(write)
+    except TransactWriteError as error:
+        if not conditional_failed(error):
+            raise
+        return None
+    return item
+
+
+def get_extension(p):
+    return resolve(p['ExtensionIdentifier'], p.get('VersionNumber')).render()
+
+
+def update_extension(p):
+    ext = resolve(p['ExtensionIdentifier'], p.get('VersionNumber'))
+    _refuse_authored(ext, 'update')
+    changes = []
+    if 'Description' in p:
+        changes.append(ExtensionVersion.description.set(p['Description']))
+    if 'Actions' in p:
+        changes.append(ExtensionVersion.actions.set(_check_actions(p['Actions'])))
+    if 'Parameters' in p:
+        changes.append(ExtensionVersion.parameters.set(_check_parameters(p['Parameters'])))
+    item = ext.item
+    if changes:
+        try:
+            item.update(actions=changes, condition=ExtensionVersion.sort.exists())
+        except UpdateError as error:
+            if conditional_failed(error):
+                raise not_found('Extension', p['ExtensionIdentifier']) from None
+            raise
+        engine_actions.invalidate()
+    return definition(item).render()
+
+
+def delete_extension(p):
+    ext = resolve(p['ExtensionIdentifier'], p.get('VersionNumber'))
+    _refuse_authored(ext, 'delete')
+    item, account = ext.item, arns.account()
+    head = Extension(account, ext.name)
+    count = ExtensionVersion.association_count
+
+    def write():
+        with _transaction() as t:
+            t.delete(item, condition=ExtensionVersion.sort.exists() & (
+                count.does_not_exist() | (count == 0)))
+            t.update(head, actions=[Extension.versions.add(-1)],
+                     condition=Extension.id == ext.id)
+    try:
+        retry_conflicts(write)
+    except TransactWriteError as error:
+        if not conditional_failed(error):
+            raise
+        current = _version_item(ext.id, ext.version)
+        if current is None:
+            raise not_found('Extension', p['ExtensionIdentifier']) from None
+        if int(current.association_count or 0):
+            raise BadRequestException(
+                f'Extension {ext.name} version {ext.version} has '
+                f'{int(current.association_count)} extension association(s). Delete them '
+                f'before deleting the extension.') from None
+        raise
+    # The last version gone: the name is free again (unless a version was added meanwhile).
+    remaining = _head(ext.name)
+    if remaining is not None and int(remaining.versions or 0) <= 0:
+        try:
+            remaining.delete(condition=(Extension.versions <= 0) & (Extension.id == ext.id))
+        except Exception as error:  # noqa: BLE001 - a new version won the race: keep the name
+            if not conditional_failed(error):
+                raise
+    engine_actions.invalidate()
+    return {}
+
+
+def list_extensions(p):
+    """The account's extensions (every version), then the AWS-authored ones, paged across
+    both. A token issued for the AWS-authored part is ``{"authored": <next index>}``."""
+    limit = p.get('MaxResults') or paging.DEFAULT_PAGE
+    name = p.get('Name')
+    authored_ids = [i for i in AUTHORED_ORDER
+                    if name is None or name in (i, authored(i).name)]
+    start = _authored_start(p.get('NextToken'))
+    if start is None:
+        query = {}
+        if name is not None:
+            head = _head(name)
+            if head is None:
+                return _authored_page(authored_ids, 0, limit)
+            query['range_key_condition'] = ExtensionVersion.sort.startswith(f'{head.id}#')
+        out = paging.page(ExtensionVersion, arns.account(),
+                          {'MaxResults': limit, 'NextToken': p.get('NextToken')},
+                          render=lambda item: definition(item).summary(), **query)
+        if 'NextToken' in out:
+            return out
+        rest = limit - len(out['Items'])
+        if rest == 0:
+            if authored_ids:
+                out['NextToken'] = _authored_token(0)
+            return out
+        tail = _authored_page(authored_ids, 0, rest)
+        out['Items'] += tail['Items']
+        if 'NextToken' in tail:
+            out['NextToken'] = tail['NextToken']
+        return out
+    return _authored_page(authored_ids, start, limit)
+
+
+def _authored_page(ids, start, limit):
+    chosen = ids[start:start + limit]
+    out = {'Items': [authored(i).summary() for i in chosen]}
+    if start + len(chosen) < len(ids):
+        out['NextToken'] = _authored_token(start + len(chosen))
+    return out
+
+
+def _authored_token(index):
+    raw = json.dumps({'authored': index}, separators=(',', ':')).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _authored_start(token):
+    """Index of the first AWS-authored extension to list, or None if ``token`` is not one of
+    ours (no token, or the store's own)."""
+    if not token:
+        return None
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if not isinstance(doc, dict) or 'authored' not in doc:
+        return None
+    index = doc['authored']
+    if (list(doc) != ['authored'] or isinstance(index, bool) or not isinstance(index, int)
+            or not 0 <= index <= len(AUTHORED_ORDER)):
+        raise BadRequestException('The NextToken is not valid')
+    return index
+
+
+# --- associations ----------------------------------------------------------------------------
+
+_RESOURCE_KINDS = ('application', 'application/environment', 'application/configurationprofile')
+
+
+def parse_resource(identifier):
+    """(resource path, application id, environment id, profile id) of an application,
+    environment or configuration profile ARN; BadRequestException for anything else."""
+    kind, ids = arns.parse(identifier)
+    if kind not in _RESOURCE_KINDS or len(ids) != kind.count('/') + 1 or not all(ids):
+        raise BadRequestException(
+            f'ResourceIdentifier must be the ARN of an application, environment or '
+            f'configuration profile: {identifier}')
+    parts = kind.split('/')
+    path = '/'.join(f'{k}/{i}' for k, i in zip(parts, ids))
+    environment_id = ids[1] if parts[-1] == 'environment' else None
+    profile_id = ids[1] if parts[-1] == 'configurationprofile' else None
+    return path, ids[0], environment_id, profile_id
+
+
+def _check_resource_exists(application_id, environment_id, profile_id):
+    from chalicelib.ops import applications, environments, profiles
+    if environment_id is not None:
+        environments.load(application_id, environment_id)
+    elif profile_id is not None:
+        profiles.load(application_id, profile_id)
+    else:
+        applications.load(application_id)
+
+
+def render_association(item):
+    return {'Id': item.id, 'ExtensionArn': _extension_arn(item.extension_id,
+                                                          item.extension_version),
+            'ResourceArn': arns.arn(item.resource), 'Arn': association_arn(item.id),
+            'Parameters': dict(item.parameters or {}),
+            'ExtensionVersionNumber': int(item.extension_version)}
+
+
+def _association_summary(item):
+    return {'Id': item.id, 'ExtensionArn': _extension_arn(item.extension_id,
+                                                          item.extension_version),
+            'ResourceArn': arns.arn(item.resource)}
+
+
+def _extension_arn(extension_id, version):
+    if extension_id in AUTHORED_ORDER:
+        return authored_arn(extension_id)
+    return custom_arn(extension_id, version)
+
+
+def _claim(extension_id, resource):
+    return f'{extension_id}|{resource}'
+
+
+def load_association(association_id):
+    try:
+        return Association.get(arns.account(), association_id, consistent_read=True)
+    except Association.DoesNotExist:
+        raise not_found('ExtensionAssociation', association_id) from None
+
+
+def create_extension_association(p):
+    ext = resolve(p['ExtensionIdentifier'], p.get('ExtensionVersionNumber'))
+    resource, application_id, environment_id, profile_id = parse_resource(
+        p['ResourceIdentifier'])
+    _check_resource_exists(application_id, environment_id, profile_id)
+    values = _check_values(ext, p.get('Parameters'))
+    tags = tagging.check(p.get('Tags'))
+    account = arns.account()
+    claim = AssociationClaim(account, _claim(ext.id, resource))
+    for _ in range(ID_ATTEMPTS):
+        association_id = new_id()
+        item = Association(account, association_id, extension_id=ext.id,
+                           extension_version=ext.version,
+                           extension_key=extension_key(ext.version, association_id),
+                           resource=resource, application_id=application_id,
+                           parameters=values, tags=tags, created_at=clock.now())
+        claim.association_id = association_id
+
+        def write():
+            with _transaction() as t:
+                t.save(item, condition=Association.id.does_not_exist())
+                t.save(claim, condition=AssociationClaim.claim.does_not_exist())
+                if not ext.authored:
+                    t.update(ext.item, actions=[ExtensionVersion.association_count.add(1)],
+                             condition=ExtensionVersion.sort.exists())
+        try:
+            retry_conflicts(write)
+        except TransactWriteError as error:
+            if not conditional_failed(error):
+                raise
+            codes = reasons(error)
+            if codes[1:2] == ['ConditionalCheckFailed']:
+                raise BadRequestException(
+                    f'Extension {ext.name} is already associated with '
+                    f'{p["ResourceIdentifier"]}.') from None
+            if codes[2:3] == ['ConditionalCheckFailed']:
+                raise not_found('Extension', p['ExtensionIdentifier']) from None
+            continue   # the drawn id is taken
+        engine_actions.invalidate()
+        return render_association(item)
+    raise InternalServerException('Could not allocate a unique id. Try again.')
+
+
+def get_extension_association(p):
+    return render_association(load_association(p['ExtensionAssociationId']))
+
+
+def update_extension_association(p):
+    item = load_association(p['ExtensionAssociationId'])
+    if 'Parameters' not in p:
+        return render_association(item)
+    ext = load_definition(item.extension_id, int(item.extension_version))
+    if ext is None:
+        raise not_found('Extension', _extension_arn(item.extension_id, item.extension_version))
+    values = _check_values(ext, p['Parameters'])
+    try:
+        item.update(actions=[Association.parameters.set(values)],
+                    condition=Association.id.exists())
+    except UpdateError as error:
+        if conditional_failed(error):
+            raise not_found('ExtensionAssociation', item.id) from None
+        raise
+    engine_actions.invalidate()
+    return render_association(item)
+
+
+def delete_extension_association(p):
+    item = load_association(p['ExtensionAssociationId'])
+    account = arns.account()
+    claim = AssociationClaim(account, _claim(item.extension_id, item.resource))
+
+    def write():
+        with _transaction() as t:
+            t.delete(item, condition=Association.id.exists())
+            t.delete(claim, condition=AssociationClaim.association_id == item.id)
+            if item.extension_id not in AUTHORED_ORDER:
+                t.update(ExtensionVersion(account, version_key(item.extension_id,
+                                                               item.extension_version)),
+                         actions=[ExtensionVersion.association_count.add(-1)],
+                         condition=ExtensionVersion.sort.exists())
+    try:
+        retry_conflicts(write)
+    except TransactWriteError as error:
+        if not conditional_failed(error):
+            raise
+        raise not_found('ExtensionAssociation', item.id) from None
+    engine_actions.invalidate()
+    return {}
+
+
+def list_extension_associations(p):
+    resource_arn = p.get('ResourceIdentifier')
+    identifier = p.get('ExtensionIdentifier')
+    version = p.get('ExtensionVersionNumber')
+    page = {'MaxResults': p.get('MaxResults'), 'NextToken': p.get('NextToken')}
+    resource = application_id = None
+    if resource_arn is not None:
+        resource, application_id, _, _ = parse_resource(resource_arn)
+    if identifier is not None:
+        kind, extension_id, arn_version = _identify(identifier)
+        if extension_id is None:
+            return {'Items': []}
+        version = version if version is not None else arn_version
+        query = {}
+        if version is not None:
+            query['range_key_condition'] = Association.extension_key.startswith(
+                f'{int(version):010d}#')
+        if resource is not None:
+            query['filter_condition'] = Association.resource == resource
+        return page_index(Association.by_extension, Association, extension_id, page,
+                          _association_summary, **query)
+    query = {}
+    if version is not None:
+        query['filter_condition'] = Association.extension_version == int(version)
+    if resource is not None:
+        condition = Association.resource == resource
+        if 'filter_condition' in query:
+            condition &= query['filter_condition']
+        query['filter_condition'] = condition
+        return page_index(Association.by_application, Association, application_id, page,
+                          _association_summary, **query)
+    return paging.page(Association, arns.account(), page, render=_association_summary,
+                       consistent_read=True, **query)

@@ -1,16 +1,13 @@
 """CreateEnvironment, GetEnvironment, UpdateEnvironment, DeleteEnvironment, ListEnvironments.
 
-Also ``load(application_id, environment_id)`` for other operations, and the deletion
-protection check DeleteEnvironment and DeleteConfigurationProfile share.
+Also ``load(application_id, environment_id)`` for other operations.
 """
-from datetime import timedelta
-
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import arns, clock
-from chalicelib.errors import (BadRequestException, ConflictException,
-                               InternalServerException, ServiceQuotaExceededException, not_found)
-from chalicelib.ops import applications, tagging
+from chalicelib.errors import (ConflictException, InternalServerException,
+                               ServiceQuotaExceededException, not_found)
+from chalicelib.ops import applications, protection, tagging
 from chalicelib.store import paging
 from chalicelib.store.applications import Application
 from chalicelib.store.environments import Environment, retry_conflicts, transaction
@@ -34,29 +31,6 @@ def load(application_id, environment_id):
     except Environment.DoesNotExist:
         applications.load(application_id)
         raise not_found('Environment', environment_id) from None
-
-
-def check_deletion_protection(kind, item, mode):
-    """Refuse to delete ``item`` (an Environment or Profile) polled within the protection
-    period. ``mode`` is the x-amzn-deletion-protection-check header: BYPASS skips the check,
-    APPLY checks even when protection is off and includes resources younger than an hour,
-    ACCOUNT_DEFAULT (the default) follows the account setting and skips young resources."""
-    mode = mode or 'ACCOUNT_DEFAULT'
-    if mode == 'BYPASS':
-        return
-    from chalicelib.ops import settings
-    enabled, period = settings.deletion_protection()
-    now = clock.now()
-    if mode == 'ACCOUNT_DEFAULT':
-        if not enabled or (item.created_at and item.created_at > now - timedelta(hours=1)):
-            return
-    polled = item.last_polled_at
-    if polled is not None and polled > now - timedelta(minutes=period):
-        when = polled.isoformat().replace('+00:00', 'Z')
-        raise BadRequestException(
-            f'Deletion protection: {kind} {item.id} was last polled at {when}, within the '
-            f'deletion protection period of {period} minutes. Send the deletion protection '
-            f'check BYPASS to delete it anyway.')
 
 
 def _monitors(monitors):
@@ -119,7 +93,7 @@ def update_environment(p):
 
 def delete_environment(p):
     env = load(p['ApplicationId'], p['EnvironmentId'])
-    check_deletion_protection('environment', env, p.get('DeletionProtectionCheck'))
+    protection.check('environment', env, p.get('DeletionProtectionCheck'))
     count = Application.environment_count
 
     def write():

@@ -12,8 +12,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from chalicelib import arns, clock
 from chalicelib.errors import (BadRequestException, InternalServerException,
                                ServiceQuotaExceededException, not_found)
-from chalicelib.ops import applications, tagging
-from chalicelib.ops.environments import check_deletion_protection
+from chalicelib.ops import applications, protection, tagging
 from chalicelib.store import paging
 from chalicelib.store.applications import Application
 from chalicelib.store.environments import retry_conflicts, transaction
@@ -282,8 +281,7 @@ def delete_configuration_profile(p):
         # Read the profile before looking for versions: a version created after the read has
         # moved latest_version, so the delete's condition fails and the check runs again.
         profile = load(application_id, profile_id)
-        check_deletion_protection('configuration profile', profile,
-                                  p.get('DeletionProtectionCheck'))
+        protection.check('configuration profile', profile, p.get('DeletionProtectionCheck'))
         versions = HostedVersion.query(profile_key(application_id, profile_id), limit=1,
                                        consistent_read=True)
         if next(iter(versions), None) is not None:

@@ -310,8 +310,9 @@ def test_path_validation(raw_appconfig, ids, app_id):
 
 
 def test_next_token_of_another_profile_is_refused(appconfig, app_id, ids):
-    other = {'ApplicationId': app_id, 'ConfigurationProfileId': appconfig.create_configuration_profile(
-        ApplicationId=app_id, Name='other', LocationUri='hosted')['Id']}
+    other_id = appconfig.create_configuration_profile(ApplicationId=app_id, Name='other',
+                                                      LocationUri='hosted')['Id']
+    other = {'ApplicationId': app_id, 'ConfigurationProfileId': other_id}
     for _ in range(3):
         _create(appconfig, other)
     token = appconfig.list_hosted_configuration_versions(**other, MaxResults=1)['NextToken']

@@ -150,7 +150,8 @@ def test_json_schema_validator_must_be_a_draft4_schema(appconfig, app_id, conten
 
 def test_json_schema_validators_that_are_fine(appconfig, app_id):
     for schema in ('{}', '{"type": ["string", "null"], "enum": ["a", null]}',
-                   '{"definitions": {"x": {"type": "integer"}}, "items": [{"$ref": "#/definitions/x"}]}',
+                   '{"definitions": {"x": {"type": "integer"}},'
+                   ' "items": [{"$ref": "#/definitions/x"}]}',
                    '{"dependencies": {"a": ["b"], "c": {"required": ["d"]}}}'):
         appconfig.create_configuration_profile(
             ApplicationId=app_id, Name='p', LocationUri='hosted',

@@ -80,7 +80,7 @@ def encode(session, key=None):
 
 
 def decode(token, now=None, key=None):
-    """The Session in ``token``; BadRequestException (Corrupted or Expired) when it is not usable."""
+    """The Session in ``token``; BadRequestException (Corrupted, Expired) when not usable."""
     try:
         body, signature = token.split('.')
         if not hmac.compare_digest(_unb64(signature), _sign(body, key)):

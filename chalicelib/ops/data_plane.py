@@ -14,10 +14,10 @@ out from the clock which release the caller gets (see store/delivery.py and engi
 Content is read only when the caller does not have that release yet. In-process caches keep
 unchanged polls off DynamoDB: the Delivery item for ``APPCONFIG_DELIVERY_CACHE_SECONDS``
 (default 1 s, so a new deployment or a rollback is seen within about a second), content by
-digest (immutable, so never stale), and for the same second the resources a session start or
-GetConfiguration names (found ones only, so a new resource is usable at once). A token records the delivery generation its session last saw;
-a cached item older than that is read again, so a session never steps back because another
-process answered it from an older cache.
+digest (immutable, so never stale), and for the same second the resources a session start
+or GetConfiguration names (found ones only, so a new resource is usable at once). A token
+records the delivery generation its session last saw; a cached item older than that is read
+again, so a session never steps back because another process answered it from a newer one.
 """
 import hashlib
 import os
@@ -154,7 +154,8 @@ def load_delivery(application_id, environment_id, profile_id, seen=None):
         except Delivery.DoesNotExist:
             return None
 
-    return delivery_cache.get(key, read, lambda item: seen is None or generation(item) >= tuple(seen))
+    return delivery_cache.get(
+        key, read, lambda item: seen is None or generation(item) >= tuple(seen))
 
 
 def _identity(release):

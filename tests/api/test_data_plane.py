@@ -312,7 +312,8 @@ def test_cache_sees_a_new_deployment_within_a_second(appconfig, appconfigdata, c
     assert body == b'two'
 
 
-def test_session_that_saw_a_newer_deployment_bypasses_an_older_cache(appconfig, appconfigdata, cached):
+def test_session_that_saw_a_newer_deployment_bypasses_an_older_cache(appconfig, appconfigdata,
+                                                                      cached):
     w = make_world(appconfig)
     w.deploy(b'one')
     poll(appconfigdata, start(appconfigdata, w))   # caches deployment 1
@@ -339,7 +340,8 @@ def test_content_is_read_only_when_the_client_needs_it(appconfig, appconfigdata,
 
 # --- last polled --------------------------------------------------------------------------------
 
-def test_polls_mark_environment_and_profile_at_most_once_a_minute(appconfig, appconfigdata, dynamo_calls):
+def test_polls_mark_environment_and_profile_at_most_once_a_minute(appconfig, appconfigdata,
+                                                                  dynamo_calls):
     w = make_world(appconfig)
     w.deploy(b'x')
     t0 = clock.now()
@@ -394,7 +396,8 @@ FLAGS = {
         'banner': {'name': 'Banner', 'attributes': {'text': {'constraints': {'type': 'string'}}}},
     },
     'values': {
-        'checkout': {'enabled': True, 'limit': 5, 'mode': 'b', '_updatedAt': '2024-01-02T00:00:00Z'},
+        'checkout': {'enabled': True, 'limit': 5, 'mode': 'b',
+                     '_updatedAt': '2024-01-02T00:00:00Z'},
         'banner': {'enabled': False, 'text': 'hidden while off'},
     },
 }

@@ -53,7 +53,8 @@ def test_feature_flags_evaluate_a_rule(appconfig, appconfigdata):
                                          boto3_client=appconfigdata)
     flags = feature_flags.FeatureFlags(store=store)
     assert flags.evaluate(name='premium_features', context={'tier': 'gold'}, default=False) is True
-    assert flags.evaluate(name='premium_features', context={'tier': 'basic'}, default=False) is False
+    assert flags.evaluate(name='premium_features', context={'tier': 'basic'},
+                          default=False) is False
     assert flags.evaluate(name='ten_percent_off_campaign', default=False) is True
     assert sorted(flags.get_enabled_features(context={'tier': 'gold'})) == [
         'premium_features', 'ten_percent_off_campaign']

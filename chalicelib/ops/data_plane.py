@@ -200,6 +200,18 @@ def start_configuration_session(p):
 
 # --- GetLatestConfiguration -----------------------------------------------------------------
 
+def _refuse_deleted(model, session):
+    if model is None:
+        return
+    if model is protection.Environment:
+        raise ResourceNotFoundException(
+            f'Environment {session.environment_id} could not be found',
+            ResourceType='Environment')
+    raise ResourceNotFoundException(
+        f'Configuration profile {session.profile_id} could not be found',
+        ResourceType='ConfigurationProfile')
+
+
 def get_latest_configuration(p):
     now = clock.now()
     session = tokens.decode(p['ConfigurationToken'], now)
@@ -207,7 +219,7 @@ def get_latest_configuration(p):
         raise tokens.invalid('PollIntervalNotSatisfied', 'Request too early')
     ids = (session.application_id, session.environment_id, session.profile_id)
     delivery = load_delivery(*ids, seen=session.generation)
-    protection.record_poll(*ids, now=now)
+    _refuse_deleted(protection.record_poll(*ids, now=now), session)
     release = release_for(delivery, session.session_id, now)
     if release is None:
         raise ResourceNotFoundException(

@@ -379,9 +379,31 @@ def test_poll_of_a_deleted_environment_does_not_recreate_it(appconfig, appconfig
     w.deploy(b'x')
     token = start(appconfigdata, w)
     Environment.get(w.app, w.env).delete()
-    poll(appconfigdata, token)
+    with pytest.raises(appconfigdata.exceptions.ResourceNotFoundException):
+        poll(appconfigdata, token)
     with pytest.raises(Environment.DoesNotExist):
         Environment.get(w.app, w.env)
+
+
+@pytest.mark.parametrize('deleted', ['Environment', 'ConfigurationProfile'])
+def test_sessions_of_a_deleted_resource_are_refused_within_a_minute(appconfig, appconfigdata,
+                                                                     deleted):
+    w = make_world(appconfig)
+    w.deploy(b'x')
+    token = poll(appconfigdata, start(appconfigdata, w))[0]['NextPollConfigurationToken']
+    if deleted == 'Environment':
+        appconfig.delete_environment(ApplicationId=w.app, EnvironmentId=w.env)
+    else:
+        Profile.get(w.app, w.profile).delete()   # the API would first want its versions gone
+    clock.advance(seconds=61)
+    with pytest.raises(appconfigdata.exceptions.ResourceNotFoundException) as err:
+        poll(appconfigdata, token)
+    assert err.value.response['ResourceType'] == deleted
+    with pytest.raises(appconfigdata.exceptions.ResourceNotFoundException):
+        poll(appconfigdata, token)   # remembered: no further writes or reads needed
+    with pytest.raises(appconfigdata.exceptions.ResourceNotFoundException) as err:
+        start(appconfigdata, w)
+    assert err.value.response['ResourceType'] == deleted
 
 
 # --- feature flags ------------------------------------------------------------------------------

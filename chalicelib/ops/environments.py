@@ -18,8 +18,11 @@ ID_ATTEMPTS = 5
 
 
 def render(env):
+    # State is exact for the current instant: a deployment the clock says is COMPLETE reads
+    # ReadyForDeployment before the tick writes it (one GetItem, only while one is active).
+    from chalicelib.ops.deployments import environment_state
     return {'ApplicationId': env.application_id, 'Id': env.id, 'Name': env.name,
-            'Description': env.description, 'State': env.state,
+            'Description': env.description, 'State': environment_state(env),
             'Monitors': list(env.monitors or [])}
 
 

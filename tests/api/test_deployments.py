@@ -1,5 +1,6 @@
 """StartDeployment, GetDeployment, ListDeployments and the growth timelines, over HTTP with
 real boto3 clients; time is the fake clock, and the tick is run by hand where it matters."""
+import contextlib
 import json
 from datetime import timedelta
 
@@ -342,9 +343,11 @@ def test_strategy_is_snapshotted(appconfig):
 
 # --- waiters ---------------------------------------------------------------------------
 
+@contextlib.contextmanager
 def _advance_on(client, operation, seconds, with_tick=False):
     """Each call of ``operation`` first moves the fake clock on (and runs the ticker, as the
-    local runner does every second): the waiter's 30-second sleeps, without sleeping."""
+    local runner does every second): the waiter's 30-second sleeps, without sleeping.
+    Unregistered on exit: clients of one boto3 session share their event hooks."""
     calls = []
 
     def hook(**_):
@@ -353,17 +356,21 @@ def _advance_on(client, operation, seconds, with_tick=False):
             if with_tick:
                 tick_now()
         calls.append(clock.now())
-    client.meta.events.register(f'before-call.appconfig.{operation}', hook)
-    return calls
+    event = f'before-call.appconfig.{operation}'
+    client.meta.events.register(event, hook, unique_id='advance-clock')
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister(event, unique_id='advance-clock')
 
 
 def test_deployment_complete_waiter(appconfig):
     w = World(appconfig)
     w.start('AppConfig.Linear50PercentEvery30Seconds')
-    calls = _advance_on(appconfig, 'GetDeployment', 30)
-    appconfig.get_waiter('deployment_complete').wait(
-        ApplicationId=w.app, EnvironmentId=w.env, DeploymentNumber=1,
-        WaiterConfig={'Delay': 0, 'MaxAttempts': 20})
+    with _advance_on(appconfig, 'GetDeployment', 30) as calls:
+        appconfig.get_waiter('deployment_complete').wait(
+            ApplicationId=w.app, EnvironmentId=w.env, DeploymentNumber=1,
+            WaiterConfig={'Delay': 0, 'MaxAttempts': 20})
     # LINEAR 50 % over 1 minute + 1 minute bake: COMPLETE after 2 minutes = the 5th poll.
     assert len(calls) == 5
     assert w.get(1)['State'] == 'COMPLETE'
@@ -385,9 +392,10 @@ def test_environment_ready_for_deployment_waiter(appconfig):
     w = World(appconfig)
     w.start('AppConfig.AllAtOnce')
     assert w.environment_state() == 'Deploying'
-    calls = _advance_on(appconfig, 'GetEnvironment', 30, with_tick=True)
-    appconfig.get_waiter('environment_ready_for_deployment').wait(
-        ApplicationId=w.app, EnvironmentId=w.env, WaiterConfig={'Delay': 0, 'MaxAttempts': 40})
+    with _advance_on(appconfig, 'GetEnvironment', 30, with_tick=True) as calls:
+        appconfig.get_waiter('environment_ready_for_deployment').wait(
+            ApplicationId=w.app, EnvironmentId=w.env,
+            WaiterConfig={'Delay': 0, 'MaxAttempts': 40})
     # AllAtOnce bakes 10 minutes: ready on the poll 10 minutes after the first one.
     assert len(calls) == 21
     assert w.environment_state() == 'ReadyForDeployment'
@@ -409,3 +417,16 @@ def test_environment_waiter_fails_on_rolled_back_and_reverted(appconfig):
     with pytest.raises(WaiterError):
         waiter.wait(ApplicationId=w.app, EnvironmentId=w.env,
                     WaiterConfig={'Delay': 0, 'MaxAttempts': 2})
+
+
+def test_environment_state_is_exact_without_a_tick(appconfig):
+    w = World(appconfig)
+    w.start('AppConfig.AllAtOnce')
+    later(minutes=9, seconds=59)
+    assert w.environment_state() == 'Deploying'
+    later(seconds=1)
+    assert w.environment_state() == 'ReadyForDeployment'
+    listed = appconfig.list_environments(ApplicationId=w.app)['Items']
+    assert [e['State'] for e in listed] == ['ReadyForDeployment']
+    tick_now()
+    assert w.environment_state() == 'ReadyForDeployment'

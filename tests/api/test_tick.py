@@ -17,12 +17,19 @@ class DynamoCalls:
 
     def __init__(self, *models):
         self.operations = []
-        seen = set()
+        self.clients = {}
         for model in models:
             client = model._get_connection().connection.client
-            if id(client) not in seen:
-                seen.add(id(client))
-                client.meta.events.register('request-created.dynamodb', self._record)
+            self.clients[id(client)] = client
+        for client in self.clients.values():
+            client.meta.events.register('request-created.dynamodb', self._record,
+                                        unique_id='count-dynamodb-calls')
+
+    def close(self):
+        # The store's clients outlive the test.
+        for client in self.clients.values():
+            client.meta.events.unregister('request-created.dynamodb',
+                                          unique_id='count-dynamodb-calls')
 
     def _record(self, request, operation_name, **_):
         self.operations.append(operation_name)
@@ -79,12 +86,20 @@ def test_replaying_an_earlier_instant_writes_nothing(appconfig):
     assert len(w.get(1)['EventLog']) == 4
 
 
-def test_the_tick_queries_the_active_index_only(appconfig):
+@pytest.fixture
+def dynamo_calls():
+    calls = DynamoCalls(Deployment, Environment)
+    yield calls
+    calls.close()
+
+
+def test_the_tick_queries_the_active_index_only(appconfig, dynamo_calls):
+    calls = dynamo_calls
     w = World(appconfig)
     strategy = w.strategy(100, 0, 0)
     for _ in range(3):                       # finished history
         w.start(strategy)
-    calls = DynamoCalls(Deployment, Environment)
+    calls.take()
     summary = tick_now()
     assert summary['active'] == 0 and calls.take() == ['Query']
     w.start('AppConfig.Canary10Percent20Minutes')

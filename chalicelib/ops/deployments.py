@@ -353,11 +353,11 @@ def _revert(item, now, due, completed_at, account):
     pending = list(due.pending) if due is not None else []
     new = pending + [event(REVERT_COMPLETED, USER,
                            f'Deployment reverted by account {account}', now)]
-    actions = [tick.append_events(new),
+    updates = [tick.append_events(new),
                Deployment.state.set(REVERTED), Deployment.completed_at.set(completed_at),
                Deployment.percentage.set(100)]
     if due is not None:
-        actions += [Deployment.steps_written.set(due.steps_due), Deployment.active.remove(),
+        updates += [Deployment.steps_written.set(due.steps_due), Deployment.active.remove(),
                     Deployment.active_key.remove()]
         condition = tick._unchanged(item)
         env_condition = Environment.active_deployment == number
@@ -366,7 +366,7 @@ def _revert(item, now, due, completed_at, account):
         env_condition = Environment.active_deployment.does_not_exist()
     try:
         with tick._transaction() as t:
-            t.update(item, actions=actions, condition=condition)
+            t.update(item, actions=updates, condition=condition)
             t.update(Environment(item.application_id, item.environment_id),
                      actions=[Environment.state.set(progress.ENV_REVERTED),
                               Environment.active_deployment.remove()],

@@ -88,7 +88,8 @@ def test_replaying_an_earlier_instant_writes_nothing(appconfig):
 
 @pytest.fixture
 def dynamo_calls():
-    calls = DynamoCalls(Deployment, Environment)
+    from chalicelib.store.tables import models
+    calls = DynamoCalls(*models())
     yield calls
     calls.close()
 

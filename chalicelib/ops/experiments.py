@@ -40,13 +40,15 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from chalicelib import arns, clock
 from chalicelib.errors import (BadRequestException, ConflictException,
                                InternalServerException, not_found)
-from chalicelib.ops import lookup, tagging
+from chalicelib.ops import tagging
 from chalicelib.store import paging
-from chalicelib.store.environments import retry_conflicts, transaction
+from chalicelib.store.applications import Application
+from chalicelib.store.environments import Environment, retry_conflicts, transaction
 from chalicelib.store.experiments import (ExperimentDefinition, ExperimentDefinitionName,
                                           ExperimentRun, ExperimentRunEvent, definition_key,
                                           run_key)
 from chalicelib.store.ids import conditional_failed, new_id
+from chalicelib.store.profiles import Profile
 
 FEATURE_FLAGS = 'AWS.AppConfig.FeatureFlags'
 IDLE, ACTIVE, ARCHIVED = 'IDLE', 'ACTIVE', 'ARCHIVED'
@@ -117,25 +119,31 @@ def render_event(event):
 
 # --- loading -----------------------------------------------------------------------------
 
+def _find(model, parent, identifier, label):
+    """By id, else by name (the oldest of that name), as ops.lookup resolves them but with
+    consistent reads: a resource created by the previous request must be found."""
+    try:
+        return model.get(parent, identifier, consistent_read=True)
+    except model.DoesNotExist:
+        pass
+    matches = model.query(parent, filter_condition=model.name == identifier,
+                          consistent_read=True)
+    found = min(matches, key=lambda item: (item.created_at, item.id), default=None)
+    if found is None:
+        raise not_found(label, identifier)
+    return found
+
+
 def _application(identifier):
-    app = lookup.application(identifier)
-    if app is None:
-        raise not_found('Application', identifier)
-    return app
+    return _find(Application, arns.account(), identifier, 'Application')
 
 
 def _profile(application_id, identifier):
-    profile = lookup.profile(application_id, identifier)
-    if profile is None:
-        raise not_found('ConfigurationProfile', identifier)
-    return profile
+    return _find(Profile, application_id, identifier, 'ConfigurationProfile')
 
 
 def _environment(application_id, identifier):
-    env = lookup.environment(application_id, identifier)
-    if env is None:
-        raise not_found('Environment', identifier)
-    return env
+    return _find(Environment, application_id, identifier, 'Environment')
 
 
 def _get_definition(application_id, definition_id):
@@ -534,9 +542,12 @@ def start_experiment_run(p):
     parameters = _deployment_parameters(p.get('DeploymentParameters'))
     for _ in range(ATTEMPTS):
         _check_changeable(item)
-        from chalicelib.ops import environments, profiles
-        environments.load(app.id, item.environment_id)
-        profiles.load(app.id, item.profile_id)
+        for model, ident, label in ((Environment, item.environment_id, 'Environment'),
+                                    (Profile, item.profile_id, 'ConfigurationProfile')):
+            try:
+                model.get(app.id, ident, consistent_read=True)
+            except model.DoesNotExist:
+                raise not_found(label, ident) from None
         _check_flag(app.id, item.profile_id, item.flag_key, item.control, item.treatments)
         snapshot = _definition_body(item)
         overrides = _overrides(p.get('TreatmentOverrides'), snapshot)

@@ -101,3 +101,11 @@ class ExperimentRunEvent(BaseModel):
     triggered_by = UnicodeAttribute()
     exposure = NumberAttribute(null=True)
     overrides = JSONAttribute(null=True)
+
+
+def application_has_definitions(account, application_id):
+    """True while any experiment definition (archived ones too) lives in the application."""
+    found = ExperimentDefinition.query(
+        account, ExperimentDefinition.key.startswith(definition_key(application_id, '')),
+        limit=1, consistent_read=True)
+    return next(iter(found), None) is not None

@@ -793,3 +793,23 @@ def test_list_definitions_filters_and_paginates(appconfig, raw_appconfig, world)
 
 def test_list_definitions_empty(appconfig):
     assert appconfig.list_experiment_definitions()['Items'] == []
+
+
+def test_application_with_definitions_cannot_be_deleted(appconfig, world):
+    definition = world.define()['Id']
+    appconfig.delete_experiment_definition(**world.ids(definition), DeleteType='ARCHIVE')
+    for env in (world.env, world.env2):
+        appconfig.delete_environment(ApplicationId=world.app, EnvironmentId=env)
+    appconfig.delete_hosted_configuration_version(
+        ApplicationId=world.app, ConfigurationProfileId=world.profile, VersionNumber=1)
+    for profile in (world.profile, world.freeform):
+        appconfig.delete_configuration_profile(ApplicationId=world.app,
+                                               ConfigurationProfileId=profile)
+    with pytest.raises(appconfig.exceptions.BadRequestException) as err:
+        appconfig.delete_application(ApplicationId=world.app)
+    assert _message(err) == (f'Cannot delete application {world.app} because it still has '
+                             f'experiment definitions.')
+    # The definition outlives its profile and environment, so it can still be destroyed.
+    appconfig.delete_experiment_definition(**world.ids(definition), DeleteType='DESTROY')
+    appconfig.delete_application(ApplicationId=world.app)
+    assert appconfig.list_experiment_definitions(Status='ARCHIVED')['Items'] == []

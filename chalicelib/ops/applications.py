@@ -49,6 +49,10 @@ def delete_application(p):
         if next(iter(model.query(app.id, limit=1)), None) is not None:
             raise BadRequestException(
                 f'Cannot delete application {app.id} because it still has {kind}.')
+    from chalicelib.store.experiments import application_has_definitions
+    if application_has_definitions(arns.account(), app.id):
+        raise BadRequestException(
+            f'Cannot delete application {app.id} because it still has experiment definitions.')
     app.delete()
     return {}
 

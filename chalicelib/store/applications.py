@@ -1,4 +1,4 @@
-from pynamodb.attributes import JSONAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
 
@@ -13,3 +13,7 @@ class Application(BaseModel):
     description = UnicodeAttribute(null=True)
     tags = JSONAttribute(default=dict)
     created_at = UTCDateTimeAttribute()
+    # Children counted for the per-application quotas; each moves in the same transaction that
+    # creates or deletes the child (ops/environments.py, ops/profiles.py).
+    environment_count = NumberAttribute(null=True)
+    profile_count = NumberAttribute(null=True)

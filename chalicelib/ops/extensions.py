@@ -409,7 +409,10 @@ def _create_next(head, expected, description, actions, parameters, tags):
                             created_at=clock.now())
     head_actions = [Extension.latest_version.set(number), Extension.versions.add(1)]
     if tags:
-        head_actions.append(Extension.tags.set({**(head.tags or {}), **tags}))
+        # Passed serialised: PynamoDB would take a one-key dict such as {"S": ...} for an
+        # already serialised value.
+        merged = {**(head.tags or {}), **tags}
+        head_actions.append(Extension.tags.set({'S': json.dumps(merged)}))
 
     def write():
         with _transaction() as t:

@@ -489,3 +489,17 @@ def test_list_associations_paged(appconfig, world):
     with pytest.raises(appconfig.exceptions.BadRequestException):
         appconfig.list_extension_associations(ResourceIdentifier=world['app_arn'],
                                               NextToken=first['NextToken'])
+
+
+def test_tags_are_kept_on_the_extension(appconfig):
+    from chalicelib.store.extensions import Extension
+    create(appconfig, Tags={'team': 'config', 'S': 'looks like a type'})
+    create(appconfig, LatestVersionNumber=1, Tags={'cost': 'shared'})
+    item = Extension.get(ACCOUNT, 'backup')
+    assert item.tags == {'team': 'config', 'S': 'looks like a type', 'cost': 'shared'}
+    assert (item.latest_version, item.versions) == (2, 2)
+
+
+def test_latest_version_number_on_a_new_name_creates_version_1(appconfig):
+    # CloudFormation templates often send it from the first create on.
+    assert create(appconfig, LatestVersionNumber=1)['VersionNumber'] == 1

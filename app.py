@@ -5,7 +5,7 @@ import os
 from chalice import Chalice, IAMAuthorizer, Response
 from chalice.app import CaseInsensitiveMapping
 
-from chalicelib import arns
+from chalicelib import arns, auth
 from chalicelib.wire.handler import handle
 from chalicelib.wire.model import routes
 
@@ -17,6 +17,18 @@ app.api.binary_types = ['*/*']
 # APPCONFIG_AUTH=iam in .chalice/config.json, which `chalice package`/`deploy` load before
 # importing this module; local runs leave it unset and stay open.
 _authorizer = IAMAuthorizer() if os.environ.get('APPCONFIG_AUTH') == 'iam' else None
+# Structured logs and EMF metrics where Lambda runs the code (or APPCONFIG_OBSERVABILITY=on;
+# =off turns them off on Lambda). Powertools takes tens of milliseconds to import, so it is
+# imported only when they may be on; install() decides. Registered first, it also sees the
+# requests refused by the middlewares below.
+_observability = (os.environ.get('APPCONFIG_OBSERVABILITY') or '').lower()
+if _observability not in ('off', '0', 'false') and (
+        _observability or os.environ.get('AWS_LAMBDA_FUNCTION_NAME')):
+    from chalicelib import observability
+    observability.install(app)
+# Locally, APPCONFIG_AUTH=sigv4 verifies each request's SigV4 signature against a
+# credentials file, as API Gateway does on AWS; otherwise a no-op (read per request).
+app.register_middleware(auth.middleware, 'http')
 
 
 @app.middleware('http')

@@ -503,3 +503,19 @@ def test_on_actions_invoke_lambda_asynchronously(appconfig, fake_lambda):
     [done] = events_of(w.get(1), 'DEPLOYMENT_COMPLETED')
     assert done['ActionInvocations'][0]['ErrorCode'] == 'RuntimeError'
     assert done['ActionInvocations'][0]['ErrorMessage'] == 'throttled'
+
+
+def test_revert_counts_as_rolled_back(appconfig, sqs):
+    w = World(appconfig)
+    url, queue_arn = queue(sqs)
+    associate(appconfig, w, SQS_EXTENSION, 'environment', Parameters={'queueArn': queue_arn})
+    w.start('AppConfig.AllAtOnce')
+    later(minutes=10)
+    tick_now()
+    w.stop(1, allow_revert=True)
+    assert [m['Type'] for m in drain(sqs, url)] == [
+        'OnDeploymentStart', 'OnDeploymentComplete', 'OnDeploymentRolledBack']
+    d = w.get(1)
+    assert d['State'] == 'REVERTED'
+    [reverted] = events_of(d, 'REVERT_COMPLETED')
+    assert reverted['ActionInvocations'][0]['Uri'] == queue_arn

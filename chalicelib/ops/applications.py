@@ -1,10 +1,12 @@
 """CreateApplication, GetApplication, UpdateApplication, DeleteApplication, ListApplications."""
+from pynamodb.exceptions import DeleteError
+
 from chalicelib import arns, clock
 from chalicelib.errors import BadRequestException, not_found
 from chalicelib.ops import tagging
 from chalicelib.store import paging
 from chalicelib.store.applications import Application
-from chalicelib.store.ids import save_new
+from chalicelib.store.ids import conditional_failed, save_new
 
 
 def render(app):
@@ -42,18 +44,28 @@ def update_application(p):
 
 def delete_application(p):
     app = load(p['ApplicationId'])
-    # Children would be orphaned and unreachable; the caller deletes them first.
-    from chalicelib.store.environments import Environment
-    from chalicelib.store.profiles import Profile
-    for model, kind in ((Environment, 'environments'), (Profile, 'configuration profiles')):
-        if next(iter(model.query(app.id, limit=1)), None) is not None:
+    # Children would be orphaned and unreachable, so the caller deletes them first. The child
+    # counters move in the same transactions that create children, so conditioning the delete
+    # on them closes the race with a concurrent create.
+    for count, kind in ((app.environment_count, 'environments'),
+                        (app.profile_count, 'configuration profiles')):
+        if count:
             raise BadRequestException(
                 f'Cannot delete application {app.id} because it still has {kind}.')
     from chalicelib.store.experiments import application_has_definitions
     if application_has_definitions(arns.account(), app.id):
         raise BadRequestException(
             f'Cannot delete application {app.id} because it still has experiment definitions.')
-    app.delete()
+    empty = ((Application.environment_count.does_not_exist() | (Application.environment_count == 0))
+             & (Application.profile_count.does_not_exist() | (Application.profile_count == 0)))
+    try:
+        app.delete(condition=empty)
+    except DeleteError as error:
+        if not conditional_failed(error):
+            raise
+        raise BadRequestException(
+            f'Cannot delete application {app.id} because it still has environments or '
+            f'configuration profiles.') from None
     return {}
 
 

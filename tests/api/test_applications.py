@@ -55,3 +55,21 @@ def test_max_results_bounds(raw_appconfig):
     for bad in (0, 51):
         with pytest.raises(raw_appconfig.exceptions.BadRequestException):
             raw_appconfig.list_applications(MaxResults=bad)
+
+
+def test_delete_refused_while_children_exist(appconfig):
+    app_id = appconfig.create_application(Name='parent')['Id']
+    env_id = appconfig.create_environment(ApplicationId=app_id, Name='prod')['Id']
+    with pytest.raises(appconfig.exceptions.BadRequestException) as err:
+        appconfig.delete_application(ApplicationId=app_id)
+    assert 'environments' in err.value.response['Error']['Message']
+    appconfig.delete_environment(ApplicationId=app_id, EnvironmentId=env_id)
+    profile = appconfig.create_configuration_profile(ApplicationId=app_id, Name='p',
+                                                     LocationUri='hosted')['Id']
+    with pytest.raises(appconfig.exceptions.BadRequestException) as err:
+        appconfig.delete_application(ApplicationId=app_id)
+    assert 'configuration profiles' in err.value.response['Error']['Message']
+    appconfig.delete_configuration_profile(ApplicationId=app_id, ConfigurationProfileId=profile)
+    appconfig.delete_application(ApplicationId=app_id)
+    with pytest.raises(appconfig.exceptions.ResourceNotFoundException):
+        appconfig.get_application(ApplicationId=app_id)

@@ -443,9 +443,24 @@ def _applied(b, dynamic):
             'VersionNumber': b.extension.version, 'Parameters': _parameters(b, dynamic)}
 
 
+def _version_number(version):
+    """The ConfigurationVersion of the version being deployed: an external source's version
+    (``configuration_version``, see sources.py), else a hosted version's number."""
+    named = getattr(version, 'configuration_version', None)
+    if named is not None:
+        return str(named)
+    number = getattr(version, 'version_number', None)
+    if number is None:
+        number = getattr(version, 'version', None)
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)
+    return None if number is None else str(number)
+
+
 def pre_start_deployment(environment, profile, version, content, params):
     """Run the PRE_START_DEPLOYMENT actions covering a StartDeployment (before anything is
-    written); returns a Start with the content to deploy. ``version`` is the HostedVersion."""
+    written); returns a Start with the content to deploy. ``version`` is the version being
+    deployed: a HostedVersion item, or an external source's version object."""
     point = 'PRE_START_DEPLOYMENT'
     bound = covering(profile.application_id, environment.id, profile.id)
     dynamic = _dynamic(bound, params.get('DynamicExtensionParameters'))
@@ -462,8 +477,9 @@ def pre_start_deployment(environment, profile, version, content, params):
             'ConfigurationProfile': _ref(profile.id, profile.name),
             'Description': params.get('Description'),
             'DeploymentStrategyId': params.get('DeploymentStrategyId'),
-            'ConfigurationVersion': str(int(version.version)),
-            'VersionLabel': version.version_label, 'ContentType': version.content_type,
+            'ConfigurationVersion': _version_number(version),
+            'VersionLabel': getattr(version, 'version_label', None),
+            'ContentType': getattr(version, 'content_type', None),
             'Content': base64.b64encode(start.content).decode(),
         }
         answer, error, record = _call(b, action, payload)

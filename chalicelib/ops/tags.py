@@ -1,7 +1,8 @@
 """TagResource, UntagResource, ListTagsForResource.
 
 Taggable resources are found from their ARN: applications, environments, configuration
-profiles, deployments and custom deployment strategies. Tags live in each item's ``tags``
+profiles, deployments, custom deployment strategies, custom extensions and extension
+associations. Tags live in each item's ``tags``
 attribute (a JSON string), so a change is a read followed by one UpdateItem conditioned on the
 item still existing and its tags still being exactly what was read; a concurrent change makes
 the condition fail and the change is recomputed on the new tags, so no tag is ever lost.
@@ -49,8 +50,14 @@ def _strategy(ids):
     return Strategy, (arns.account(), ids[0])
 
 
+def _association(ids):
+    from chalicelib.store.extensions import Association
+    return Association, (arns.account(), ids[0])
+
+
 # ARN resource kind -> (what the error messages call it, how to find its item).
 _KINDS = {
+    'extensionassociation': ('ExtensionAssociation', _association),
     'application': ('Application', _application),
     'application/environment': ('Environment', _environment),
     'application/configurationprofile': ('ConfigurationProfile', _profile),
@@ -59,8 +66,20 @@ _KINDS = {
 }
 
 
+def _extension(arn):
+    # Extension ARNs end in a version (extension/<id>/<n>); tags belong to the extension.
+    from chalicelib.ops import extensions
+    from chalicelib.store.extensions import Extension
+    found = extensions.resolve(arn)
+    if found.id in extensions.AUTHORED_ORDER:
+        return None, (), 'Extension', found.name
+    return Extension, (arns.account(), found.name), 'Extension', found.name
+
+
 def _resource(arn):
-    """(model or None for a predefined strategy, key tuple, resource label) for ``arn``."""
+    """(model or None for a predefined resource, key tuple, resource label) for ``arn``."""
+    if ':extension/' in arn:
+        return _extension(arn)
     kind, ids = arns.parse(arn)
     if kind not in _KINDS or len(ids) != kind.count('/') + 1 or not all(ids):
         raise BadRequestException(f'Invalid resource ARN: {arn}')
@@ -109,7 +128,7 @@ def untag_resource(p):
 def _change(arn, change):
     model, key, label, ident = _resource(arn)
     if model is None:
-        raise BadRequestException(f'Cannot tag predefined Deployment Strategy {ident}.')
+        raise BadRequestException(f'Cannot tag predefined {label} {ident}.')
     hash_attr = model._hash_key_attribute()
     for _ in range(ATTEMPTS):
         item = _read(model, key, label, ident)

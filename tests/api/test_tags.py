@@ -293,3 +293,26 @@ def test_deleted_while_tagging(appconfig, monkeypatch):
     monkeypatch.setattr(tags_op, '_read', read_then_delete)
     with pytest.raises(appconfig.exceptions.ResourceNotFoundException):
         appconfig.tag_resource(ResourceArn=arn, Tags={'a': 'b'})
+
+
+def test_extensions_and_associations(appconfig):
+    app = appconfig.create_application(Name='tagged')['Id']
+    queue = 'arn:aws:sqs:us-east-1:123456789012:events'
+    ext = appconfig.create_extension(Name='notify', Tags={'team': 'a'}, Actions={
+        'ON_DEPLOYMENT_COMPLETE': [{'Name': 'n', 'Uri': queue}]})
+    assert tags_of(appconfig, ext['Arn']) == {'team': 'a'}
+    appconfig.tag_resource(ResourceArn=ext['Arn'], Tags={'env': 'prod'})
+    appconfig.untag_resource(ResourceArn=ext['Arn'], TagKeys=['team'])
+    assert tags_of(appconfig, ext['Arn']) == {'env': 'prod'}
+    association = appconfig.create_extension_association(
+        ExtensionIdentifier=ext['Id'], ResourceIdentifier=f'{PREFIX}application/{app}',
+        Tags={'k': 'v'})
+    assert tags_of(appconfig, association['Arn']) == {'k': 'v'}
+    appconfig.tag_resource(ResourceArn=association['Arn'], Tags={'k2': 'v2'})
+    assert tags_of(appconfig, association['Arn']) == {'k': 'v', 'k2': 'v2'}
+    authored = appconfig.get_extension(ExtensionIdentifier='AWS.AppConfig.FeatureFlags')['Arn']
+    assert tags_of(appconfig, authored) == {}
+    with pytest.raises(appconfig.exceptions.BadRequestException):
+        appconfig.tag_resource(ResourceArn=authored, Tags={'a': 'b'})
+    with pytest.raises(appconfig.exceptions.ResourceNotFoundException):
+        appconfig.list_tags_for_resource(ResourceArn=f'{PREFIX}extensionassociation/zzzzzzz')

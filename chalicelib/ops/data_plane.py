@@ -26,11 +26,10 @@ import time
 from collections import OrderedDict
 from datetime import timedelta
 
-from chalicelib import arns, clock, tokens
+from chalicelib import arns, clock, crypto, tokens
 from chalicelib.engine import growth
 from chalicelib.errors import BadRequestException, ResourceNotFoundException, not_found
 from chalicelib.ops import lookup, protection
-from chalicelib.store import content
 from chalicelib.store.delivery import Delivery, key as delivery_key
 
 DEFAULT_INTERVAL = 60
@@ -92,7 +91,7 @@ class ContentCache:
             if data is not None:
                 self._entries.move_to_end(digest)
                 return data
-        data = content.get(digest)
+        data = crypto.read(digest)   # decrypted once here when KMS-encrypted (crypto.py)
         if len(data) <= self.max_bytes // 4:
             with self._lock:
                 if digest not in self._entries:

@@ -13,12 +13,12 @@ import logging
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib import arns, clock, flags
+from chalicelib import arns, clock, crypto, flags, sources
 from chalicelib.engine import actions, growth, progress, tick
 from chalicelib.engine.progress import DEPLOYMENT_STARTED, REVERT_COMPLETED, USER, event
 from chalicelib.errors import BadRequestException, ConflictException, not_found
 from chalicelib.ops import tagging, validation
-from chalicelib.store import content, paging
+from chalicelib.store import paging
 from chalicelib.store.delivery import Delivery
 from chalicelib.store.delivery import key as delivery_key
 from chalicelib.store.deployments import (ACTIVE, COMPLETE, IN_PROGRESS, REVERTED,
@@ -136,8 +136,15 @@ def _snapshot(strategy):
     return {k: strategy[k] for k in _STRATEGY_KEYS if strategy.get(k) is not None}
 
 
+def _version_name(version):
+    """The version as deployments show it: a hosted version's number, or the version of an
+    external source as the request named it (an S3 VersionId, a parameter version, ...)."""
+    name = getattr(version, 'configuration_version', None)
+    return name if name is not None else str(validation.version_number(version))
+
+
 def _release(version, digest):
-    return {'VersionNumber': str(validation.version_number(version)),
+    return {'VersionNumber': _version_name(version),
             'VersionLabel': version.version_label,
             'ContentType': version.content_type,
             'Digest': digest}
@@ -171,12 +178,11 @@ def _settle_active(environment, now):
     return True
 
 
-def _hosted_version(application_id, profile, version):
+def _hosted_version(application_id, profile, version, kms_identifier=None):
     from chalicelib.ops import hosted_versions
     if profile.location_uri != 'hosted':
-        raise BadRequestException(
-            f'Configuration profile {profile.id} uses {profile.location_uri}; this service '
-            f'deploys hosted configurations only.')
+        # S3, SSM, Secrets Manager: read now; the bytes are snapshotted below (sources.py).
+        return sources.fetch(profile, version, kms_identifier)
     item = hosted_versions.load_version(application_id, profile.id, version)
     return item, hosted_versions.read_content(item)
 
@@ -189,24 +195,25 @@ def start_deployment(p):
     environment = _environment(application_id, environment_id)
     profile = profiles.load(application_id, p['ConfigurationProfileId'])
     strategy = strategies.load(p['DeploymentStrategyId'])
-    version, raw = _hosted_version(application_id, profile, p['ConfigurationVersion'])
+    version, raw = _hosted_version(application_id, profile, p['ConfigurationVersion'],
+                                   p.get('KmsKeyIdentifier'))
     # PRE_START_DEPLOYMENT extension actions (may replace the content, or refuse).
     start = actions.pre_start_deployment(environment, profile, version, raw, p)
     raw = start.content
-    validation.check(profile, validation.version_number(version), raw)
-    if profile.type == FEATURE_FLAGS:
-        digest = content.put(flags.flatten(raw))
-    else:
-        digest = content.put(raw) if start.replaced else version.digest
-    target = _release(version, digest)
+    validation.check(profile, _version_name(version), raw)
     kms_identifier = p.get('KmsKeyIdentifier')
+    # The delivered bytes, encrypted with the deployment's or the version's KMS key (crypto.py).
+    flat = profile.type == FEATURE_FLAGS
+    digest, kms_arn = crypto.delivered(version, flags.flatten(raw) if flat else raw,
+                                       kms_identifier, changed=flat or start.replaced)
+    target = _release(version, digest)
 
     for attempt in range(START_ATTEMPTS):
         if attempt:
             environment = _environment(application_id, environment_id)
         try:
             return actions.started(start, _start(p, environment, profile, strategy, version,
-                                                 target, tags, kms_identifier))
+                                                 target, tags, kms_identifier, kms_arn))
         except TransactWriteError as error:
             if conflicted(error):
                 continue   # another transaction held an item: read again and decide again
@@ -229,8 +236,8 @@ def _busy_message(application_id, environment_id):
             f'Get the environment and try again.')
 
 
-def _start(p, environment, profile, strategy, version, target, tags, kms_identifier):
-    from chalicelib.ops import profiles
+def _start(p, environment, profile, strategy, version, target, tags, kms_identifier,
+           kms_arn=None):
     from chalicelib.store.environments import Environment
     application_id, environment_id = environment.application_id, environment.id
     now = clock.now()
@@ -255,8 +262,7 @@ def _start(p, environment, profile, strategy, version, target, tags, kms_identif
         description=p.get('Description'), strategy_id=strategy['Id'],
         strategy=_snapshot(strategy), monitors=list(environment.monitors or []),
         started_at=now, tags=tags, kms_key_identifier=kms_identifier,
-        kms_key_arn=(profiles.kms_key_arn(kms_identifier) if kms_identifier
-                     else getattr(version, 'kms_key_arn', None)),
+        kms_key_arn=kms_arn,
         dynamic_extension_parameters=p.get('DynamicExtensionParameters'), type='USER')
     due = progress.due(item, now)
     started = event(DEPLOYMENT_STARTED, USER, 'Deployment started', now)

@@ -17,12 +17,12 @@ from collections import OrderedDict
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
-from chalicelib import clock
+from chalicelib import clock, crypto
 from chalicelib.engine import actions
 from chalicelib.errors import (BadRequestException, ConflictException,
                                PayloadTooLargeException, not_found)
 from chalicelib.ops import profiles
-from chalicelib.store import content, paging
+from chalicelib.store import paging
 from chalicelib.store.environments import retry_conflicts, transaction
 from chalicelib.store.hosted_versions import HostedLabel, HostedVersion, profile_key
 from chalicelib.store.ids import conditional_failed
@@ -108,10 +108,10 @@ _cache = _ContentCache(int(os.environ.get('APPCONFIG_CONTENT_CACHE_BYTES') or 32
 
 
 def read_content(item):
-    """The exact bytes of a HostedVersion item."""
+    """The exact bytes of a HostedVersion item (decrypted when stored with a KMS key)."""
     data = _cache.get(item.digest)
     if data is None:
-        data = content.get(item.digest)
+        data = crypto.read(item.digest)
         _cache.put(item.digest, data)
     return data
 
@@ -155,7 +155,10 @@ def create_hosted_configuration_version(p):
         # below is what guarantees uniqueness.
         raise _label_taken(label, profile_id)
 
-    digest = content.put(data)   # the bytes first: nothing may point at missing content
+    # The bytes first: nothing may point at missing content. Encrypted with the profile's
+    # KMS key when it has one (one data key per version, crypto.py).
+    digest, kms_key_arn = crypto.store(data, profile.kms_key_identifier,
+                                       crypto.context(application_id, profile_id))
     expected = p.get('LatestVersionNumber')
     try:
         number = next_version(application_id, profile_id, expected)
@@ -170,7 +173,7 @@ def create_hosted_configuration_version(p):
     item = HostedVersion(
         key, number, application_id=application_id, profile_id=profile_id, digest=digest,
         size=len(data), content_type=p['ContentType'], description=p.get('Description'),
-        version_label=label, kms_key_arn=profiles.kms_key_arn(profile.kms_key_identifier),
+        version_label=label, kms_key_arn=kms_key_arn,
         created_at=clock.now())
 
     def write():

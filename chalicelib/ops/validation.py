@@ -32,6 +32,11 @@ _DRAFT_04 = 'http://json-schema.org/draft-04/schema#'
 def validate_configuration(p):
     from chalicelib.ops import hosted_versions, profiles
     profile = profiles.load(p['ApplicationId'], p['ConfigurationProfileId'])
+    if profile.location_uri != 'hosted':   # S3, SSM, Secrets Manager (sources.py)
+        from chalicelib import sources
+        version, raw = sources.fetch(profile, p['ConfigurationVersion'], deploying=False)
+        check(profile, version.configuration_version, raw)
+        return {}
     version = hosted_versions.load_version(p['ApplicationId'], p['ConfigurationProfileId'],
                                            p['ConfigurationVersion'])
     check(profile, version_number(version), hosted_versions.read_content(version))

@@ -28,10 +28,11 @@ def digest_of(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def put(data):
-    """Store ``data`` (idempotent); returns its digest."""
+def put(data, namespace=''):
+    """Store ``data`` (idempotent); returns its digest, ``namespace`` + the sha256 (a
+    namespace keeps content that must not be shared apart, e.g. crypto.py's envelopes)."""
     data = bytes(data)
-    digest = digest_of(data)
+    digest = namespace + digest_of(data)
     pieces = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)] or [b'']
     with Chunk.batch_write() as batch:
         for index, piece in enumerate(pieces):

@@ -4,6 +4,7 @@ import contextlib
 import json
 from datetime import timedelta
 
+import boto3
 import pytest
 from botocore.exceptions import WaiterError
 
@@ -162,7 +163,8 @@ def test_duration_0_and_bake_0_completes_in_the_start_response(appconfig):
 def test_fields_are_stored_and_returned(appconfig):
     w = World(appconfig)
     version = w.version({'a': 1}, label='v-one')
-    key_arn = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'
+    # A real (moto) key: the deployment's delivered bytes are encrypted with it.
+    key_arn = boto3.client('kms', region_name='us-east-1').create_key()['KeyMetadata']['Arn']
     d = w.start('AppConfig.AllAtOnce', version='v-one', Description='first rollout',
                 Tags={'team': 'web'}, KmsKeyIdentifier=key_arn,
                 DynamicExtensionParameters={'ext#param': 'value'})

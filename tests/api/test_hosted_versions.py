@@ -2,12 +2,12 @@ import json
 import os
 import random
 
+import boto3
 import pytest
 
 from chalicelib.ops import hosted_versions
 
 ROLE = 'arn:aws:iam::123456789012:role/appconfig-reader'
-KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'
 MB = 1024 * 1024
 
 
@@ -90,11 +90,13 @@ def test_content_round_trips_byte_exact(appconfig, ids, content, content_type):
 
 
 def test_kms_key_of_the_profile_is_reported(appconfig, app_id):
+    # A real (moto) key: the version's bytes are encrypted with it (more in test_kms.py).
+    key_arn = boto3.client('kms', region_name='us-east-1').create_key()['KeyMetadata']['Arn']
     profile_id = appconfig.create_configuration_profile(
-        ApplicationId=app_id, Name='secret', LocationUri='hosted', KmsKeyIdentifier=KEY_ARN)['Id']
+        ApplicationId=app_id, Name='secret', LocationUri='hosted', KmsKeyIdentifier=key_arn)['Id']
     ids = {'ApplicationId': app_id, 'ConfigurationProfileId': profile_id}
-    assert _create(appconfig, ids)['KmsKeyArn'] == KEY_ARN
-    assert appconfig.list_hosted_configuration_versions(**ids)['Items'][0]['KmsKeyArn'] == KEY_ARN
+    assert _create(appconfig, ids)['KmsKeyArn'] == key_arn
+    assert appconfig.list_hosted_configuration_versions(**ids)['Items'][0]['KmsKeyArn'] == key_arn
 
 
 def test_numbers_are_never_reused(appconfig, ids):

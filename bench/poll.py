@@ -9,13 +9,15 @@ Each measurement runs in a child process (the store reads its endpoint at import
 - the same on moto when DynamoDB Local cannot start (no Java);
 - latency only through `python -m local.run` (the runner as a separate process).
 
-With the cache on it also measures how soon a poller sees a new deployment: StartDeployment
-returns, then one session polls back to back until the new version arrives.
+With the cache on it also measures how soon a poller sees a new deployment: a session polls
+back to back, StartDeployment is called at a random moment of the cache's second, and the
+time from its return to the first poll that brings the new version is recorded.
 
     python -m bench.poll            (part of `make bench`)
 """
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -116,8 +118,12 @@ def _measure_server(n, visibility_runs):
     handler_ms, _ = median_ms(handled_poll, n=n)
 
     seen_after = []
+    rng = random.Random(7)
     for i in range(visibility_runs):
-        time.sleep(0.3 + 0.37 * i)   # land at different points of the cache's second
+        # Keep polling (the cache refreshes once a second) and deploy at a random phase.
+        until = time.perf_counter() + rng.uniform(0.5, 2.0)
+        while time.perf_counter() < until:
+            unchanged_poll()
         deploy(json.dumps({'release': i}).encode())
         deployed = time.perf_counter()
         while True:
@@ -210,7 +216,7 @@ def run(n=2000):
         if ddb is not None:
             env = {**base, 'AWS_ENDPOINT_URL_DYNAMODB': ddb.endpoint}
             cached = _run_child({**env, 'APPCONFIG_TABLE_PREFIX': 'benchpoll1-'}, n,
-                                visibility_runs=5)
+                                visibility_runs=10)
             uncached = _run_child({**env, 'APPCONFIG_TABLE_PREFIX': 'benchpoll2-',
                                    'APPCONFIG_DELIVERY_CACHE_SECONDS': '0'}, n // 4)
             _report('DynamoDB Local, cache 1 s', cached)
@@ -219,7 +225,7 @@ def run(n=2000):
             print(f'  {"python -m local.run, cache 1 s":34} median {med:5.2f} ms  '
                   f'p90 {p90:5.2f} ms  (separate process: requests not counted)')
         else:
-            _report('moto, cache 1 s', _run_child(base, n, visibility_runs=5, moto=True))
+            _report('moto, cache 1 s', _run_child(base, n, visibility_runs=10, moto=True))
             _report('moto, cache off', _run_child(
                 {**base, 'APPCONFIG_DELIVERY_CACHE_SECONDS': '0'}, n // 4, moto=True))
     finally:

@@ -23,7 +23,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import clock
 from chalicelib.engine import events as bus
 from chalicelib.engine import actions, growth, monitors, progress
-from chalicelib.engine.progress import (APPCONFIG, CLOUDWATCH_ALARM, ROLLBACK_COMPLETED,
+from chalicelib.engine.progress import (CLOUDWATCH_ALARM, ROLLBACK_COMPLETED,
                                         ROLLBACK_STARTED, event)
 from chalicelib.store.delivery import Delivery
 from chalicelib.store.delivery import key as delivery_key

@@ -1,12 +1,15 @@
 """CreateApplication, GetApplication, UpdateApplication, DeleteApplication, ListApplications."""
-from pynamodb.exceptions import DeleteError
+from pynamodb.exceptions import DeleteError, TransactWriteError
 
 from chalicelib import arns, clock
-from chalicelib.errors import BadRequestException, not_found
+from chalicelib.errors import (BadRequestException, InternalServerException,
+                               ServiceQuotaExceededException, not_found)
 from chalicelib.ops import tagging
 from chalicelib.store import paging
 from chalicelib.store.applications import Application
-from chalicelib.store.ids import conditional_failed, save_new
+from chalicelib.store.ids import conditional_failed, new_id, save_new
+
+ID_ATTEMPTS = 5
 
 
 def render(app):
@@ -67,6 +70,36 @@ def delete_application(p):
             f'Cannot delete application {app.id} because it still has environments or '
             f'configuration profiles.') from None
     return {}
+
+
+def create_child(application_id, make, count, limit, noun):
+    """Save ``make(new_id)`` under the application, moving the application's ``count`` in the
+    same transaction so the quota of ``limit`` holds under concurrent creates."""
+    from chalicelib.store.environments import retry_conflicts, transaction
+    for _ in range(ID_ATTEMPTS):
+        child = make(new_id())
+        range_key = child._range_key_attribute()
+
+        def write():
+            with transaction() as t:
+                t.save(child, condition=range_key.does_not_exist())
+                t.update(Application(arns.account(), application_id), actions=[count.add(1)],
+                         condition=Application.id.exists() & (
+                             count.does_not_exist() | (count < limit)))
+        try:
+            retry_conflicts(write)
+        except TransactWriteError as error:
+            if not conditional_failed(error):
+                raise
+            # The application is gone, its quota is used up, or the drawn id is taken.
+            app = load(application_id)
+            if (getattr(app, count.attr_name) or 0) >= limit:
+                raise ServiceQuotaExceededException(
+                    f'The number of {noun} in application {application_id} cannot exceed '
+                    f'{limit}.') from None
+            continue
+        return child
+    raise InternalServerException('Could not allocate a unique id. Try again.')
 
 
 def list_applications(p):

@@ -5,16 +5,14 @@ Also ``load(application_id, environment_id)`` for other operations.
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import arns, clock
-from chalicelib.errors import (ConflictException, InternalServerException,
-                               ServiceQuotaExceededException, not_found)
+from chalicelib.errors import ConflictException, not_found
 from chalicelib.ops import applications, protection, tagging
 from chalicelib.store import paging
 from chalicelib.store.applications import Application
 from chalicelib.store.environments import Environment, retry_conflicts, transaction
-from chalicelib.store.ids import conditional_failed, new_id
+from chalicelib.store.ids import conditional_failed
 
 MAX_ENVIRONMENTS = 20   # per application
-ID_ATTEMPTS = 5
 
 
 def render(env):
@@ -45,32 +43,12 @@ def _monitors(monitors):
 def create_environment(p):
     application_id = p['ApplicationId']
     tags = tagging.check(p.get('Tags'))
-    count = Application.environment_count
-    for _ in range(ID_ATTEMPTS):
-        env = Environment(application_id, new_id(), name=p['Name'],
-                          description=p.get('Description'), monitors=_monitors(p.get('Monitors')),
-                          tags=tags, created_at=clock.now())
-
-        def write():
-            with transaction() as t:
-                t.save(env, condition=Environment.id.does_not_exist())
-                t.update(Application(arns.account(), application_id), actions=[count.add(1)],
-                         condition=Application.id.exists() & (
-                             count.does_not_exist() | (count < MAX_ENVIRONMENTS)))
-        try:
-            retry_conflicts(write)
-        except TransactWriteError as error:
-            if not conditional_failed(error):
-                raise
-            # The application is gone, its quota is used up, or the drawn id is taken.
-            app = applications.load(application_id)
-            if (app.environment_count or 0) >= MAX_ENVIRONMENTS:
-                raise ServiceQuotaExceededException(
-                    f'The number of environments in application {application_id} cannot '
-                    f'exceed {MAX_ENVIRONMENTS}.') from None
-            continue
-        return render(env)
-    raise InternalServerException('Could not allocate a unique id. Try again.')
+    env = applications.create_child(
+        application_id, lambda new: Environment(
+            application_id, new, name=p['Name'], description=p.get('Description'),
+            monitors=_monitors(p.get('Monitors')), tags=tags, created_at=clock.now()),
+        Application.environment_count, MAX_ENVIRONMENTS, 'environments')
+    return render(env)
 
 
 def get_environment(p):

@@ -10,19 +10,17 @@ from functools import lru_cache
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import arns, clock
-from chalicelib.errors import (BadRequestException, InternalServerException,
-                               ServiceQuotaExceededException, not_found)
+from chalicelib.errors import BadRequestException, InternalServerException, not_found
 from chalicelib.ops import applications, protection, tagging
 from chalicelib.store import paging
 from chalicelib.store.applications import Application
 from chalicelib.store.environments import retry_conflicts, transaction
 from chalicelib.store.hosted_versions import HostedVersion, profile_key
-from chalicelib.store.ids import conditional_failed, new_id
+from chalicelib.store.ids import conditional_failed
 from chalicelib.store.profiles import Profile
 
 MAX_PROFILES = 100   # per application
 MAX_VALIDATORS = 2
-ID_ATTEMPTS = 5
 DELETE_ATTEMPTS = 5
 
 FREEFORM = 'AWS.Freeform'
@@ -211,39 +209,19 @@ def create_configuration_profile(p):
     source = _source(p['LocationUri'])
     if kind == FEATURE_FLAGS and source != 'hosted':
         raise BadRequestException(
-            f'Feature flag configuration profiles must use the LocationUri hosted.')
+            'Feature flag configuration profiles must use the LocationUri hosted.')
     if source not in _NO_ROLE_NEEDED and not p.get('RetrievalRoleArn'):
         raise BadRequestException(
             f'RetrievalRoleArn is required for configurations stored in {source}.')
     validators = check_validators(p.get('Validators'))
-    count = Application.profile_count
-    for _ in range(ID_ATTEMPTS):
-        profile = Profile(
-            application_id, new_id(), name=p['Name'], description=p.get('Description'),
+    profile = applications.create_child(
+        application_id, lambda new: Profile(
+            application_id, new, name=p['Name'], description=p.get('Description'),
             location_uri=p['LocationUri'], retrieval_role_arn=p.get('RetrievalRoleArn'),
             validators=validators, type=kind, kms_key_identifier=p.get('KmsKeyIdentifier'),
-            tags=tags, created_at=clock.now(), latest_version=0)
-
-        def write():
-            with transaction() as t:
-                t.save(profile, condition=Profile.id.does_not_exist())
-                t.update(Application(arns.account(), application_id), actions=[count.add(1)],
-                         condition=Application.id.exists() & (
-                             count.does_not_exist() | (count < MAX_PROFILES)))
-        try:
-            retry_conflicts(write)
-        except TransactWriteError as error:
-            if not conditional_failed(error):
-                raise
-            # The application is gone, its quota is used up, or the drawn id is taken.
-            app = applications.load(application_id)
-            if (app.profile_count or 0) >= MAX_PROFILES:
-                raise ServiceQuotaExceededException(
-                    f'The number of configuration profiles in application {application_id} '
-                    f'cannot exceed {MAX_PROFILES}.') from None
-            continue
-        return render(profile)
-    raise InternalServerException('Could not allocate a unique id. Try again.')
+            tags=tags, created_at=clock.now(), latest_version=0),
+        Application.profile_count, MAX_PROFILES, 'configuration profiles')
+    return render(profile)
 
 
 def get_configuration_profile(p):

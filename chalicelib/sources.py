@@ -51,16 +51,13 @@ which on AWS reach only resources in its account tagged ``appconfig:access=prod`
 """
 import json
 import re
-import threading
-import time
 from dataclasses import dataclass
-from datetime import datetime
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import arns
+from chalicelib import arns, roles
 from chalicelib.errors import BadRequestException, ResourceNotFoundException
 
 KB = 1024
@@ -97,43 +94,19 @@ class SourceVersion:
 
 # --- credentials and clients ----------------------------------------------------------------
 
-_credentials = {}      # role ARN -> (expiry epoch seconds, client keyword arguments)
-_lock = threading.Lock()
-
-
 def _assumed(role_arn, location_uri):
-    with _lock:
-        cached = _credentials.get(role_arn)
-    if cached and cached[0] > time.time() + 300:
-        return cached[1]
     try:
-        creds = boto3.client('sts', region_name=arns.region(), config=_CONFIG).assume_role(
-            RoleArn=role_arn, RoleSessionName=SESSION_NAME)['Credentials']
+        return roles.credentials(role_arn, SESSION_NAME)
     except ClientError as error:
         raise BadRequestException(
             f'Could not assume the retrieval role {role_arn} to read {location_uri}: '
             f'{_describe(error)}') from None
-    expiry = creds['Expiration']
-    if isinstance(expiry, datetime):
-        expiry = expiry.timestamp()
-    keys = {'aws_access_key_id': creds['AccessKeyId'],
-            'aws_secret_access_key': creds['SecretAccessKey'],
-            'aws_session_token': creds['SessionToken']}
-    with _lock:
-        _credentials[role_arn] = (expiry, keys)
-    return keys
 
 
 def client(service, region, role_arn=None, location_uri=''):
     """A boto3 client for reading a source, as ``role_arn`` when the profile names one."""
     keys = _assumed(role_arn, location_uri) if role_arn else {}
     return boto3.client(service, region_name=region, config=_CONFIG, **keys)
-
-
-def forget():
-    """Drop cached role credentials (tests)."""
-    with _lock:
-        _credentials.clear()
 
 
 # --- errors ----------------------------------------------------------------------------------

@@ -45,13 +45,13 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timezone
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from chalicelib import arns
+from chalicelib import arns, roles
 from chalicelib.errors import BadRequestException
 from chalicelib.store.extensions import Association, Invocation, deployment_key
 from chalicelib.store.ids import new_id
@@ -247,31 +247,12 @@ def _ref(ident, name):
 _SYNC = Config(read_timeout=15, connect_timeout=3, retries={'max_attempts': 1})
 _ASYNC = Config(read_timeout=5, connect_timeout=2, retries={'max_attempts': 2})
 _SESSION_NAME = 'appconfig-extension'
-_credentials = {}      # role ARN -> (expiry epoch seconds, keys)
 _queue_urls = {}       # (queue ARN, role) -> url
-
-
-def _assumed(role_arn):
-    with _lock:
-        cached = _credentials.get(role_arn)
-        if cached and cached[0] > time.time() + 300:
-            return cached[1]
-    sts = boto3.client('sts', region_name=arns.region(), config=_ASYNC)
-    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=_SESSION_NAME)['Credentials']
-    expiry = creds['Expiration']
-    if isinstance(expiry, datetime):
-        expiry = expiry.timestamp()
-    keys = {'aws_access_key_id': creds['AccessKeyId'],
-            'aws_secret_access_key': creds['SecretAccessKey'],
-            'aws_session_token': creds['SessionToken']}
-    with _lock:
-        _credentials[role_arn] = (expiry, keys)
-    return keys
 
 
 def client(service, region, role_arn=None, config=_ASYNC):
     """A boto3 client for an action target, as ``role_arn`` when the action names one."""
-    extra = _assumed(role_arn) if role_arn else {}
+    extra = roles.credentials(role_arn, _SESSION_NAME) if role_arn else {}
     return boto3.client(service, region_name=region, config=config, **extra)
 
 

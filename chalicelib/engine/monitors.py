@@ -9,22 +9,17 @@ An alarm that cannot be read (missing, access denied, throttled) does not roll b
 failure is logged and the next tick looks again. A rollback needs an alarm that says so.
 """
 import logging
-import threading
-import time
-from datetime import datetime
 
 import boto3
 from botocore.config import Config
 
-from chalicelib import arns
+from chalicelib import arns, roles
 
 log = logging.getLogger(__name__)
 
 FIRING = ('ALARM', 'INSUFFICIENT_DATA')
 _CONFIG = Config(retries={'max_attempts': 2}, connect_timeout=2, read_timeout=5)
 _SESSION_NAME = 'appconfig-deployment-monitor'
-_credentials = {}            # role ARN -> (expiry as epoch seconds, credentials dict)
-_credentials_lock = threading.Lock()
 
 
 def parse_alarm_arn(alarm_arn):
@@ -33,24 +28,6 @@ def parse_alarm_arn(alarm_arn):
     if len(parts) != 7 or parts[2] != 'cloudwatch' or parts[5] != 'alarm' or not parts[6]:
         raise ValueError(f'not a CloudWatch alarm ARN: {alarm_arn}')
     return parts[3] or arns.region(), parts[6]
-
-
-def _assumed(role_arn):
-    with _credentials_lock:
-        cached = _credentials.get(role_arn)
-        if cached and cached[0] > time.time() + 300:
-            return cached[1]
-    sts = boto3.client('sts', region_name=arns.region(), config=_CONFIG)
-    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=_SESSION_NAME)['Credentials']
-    expiry = creds['Expiration']
-    if isinstance(expiry, datetime):
-        expiry = expiry.timestamp()
-    keys = {'aws_access_key_id': creds['AccessKeyId'],
-            'aws_secret_access_key': creds['SecretAccessKey'],
-            'aws_session_token': creds['SessionToken']}
-    with _credentials_lock:
-        _credentials[role_arn] = (expiry, keys)
-    return keys
 
 
 class Clients:
@@ -62,7 +39,7 @@ class Clients:
     def cloudwatch(self, region, role_arn=None):
         key = (region, role_arn)
         if key not in self._clients:
-            extra = _assumed(role_arn) if role_arn else {}
+            extra = roles.credentials(role_arn, _SESSION_NAME) if role_arn else {}
             self._clients[key] = boto3.client('cloudwatch', region_name=region,
                                               config=_CONFIG, **extra)
         return self._clients[key]
@@ -113,10 +90,4 @@ def firing(monitors, clients=None):
             if alarm.get('StateValue') in FIRING:
                 return alarm_arn
     return None
-
-
-def _reset_credentials():
-    """Forget assumed-role credentials (tests)."""
-    with _credentials_lock:
-        _credentials.clear()
 

@@ -5,6 +5,7 @@ from unittest import mock
 import boto3
 import pytest
 
+from chalicelib import roles
 from chalicelib.engine import monitors
 from chalicelib.store.delivery import Delivery
 from chalicelib.store.delivery import key as delivery_key
@@ -127,12 +128,12 @@ def test_alarm_role_is_assumed(appconfig, cloudwatch):
     arn = alarm(cloudwatch, 'errors')
     w = World(appconfig, monitors=[{'AlarmArn': arn, 'AlarmRoleArn': role}])
     w.start('AppConfig.Canary10Percent20Minutes')
-    monitors._reset_credentials()
-    with mock.patch.object(monitors, '_assumed', wraps=monitors._assumed) as assumed:
+    roles.forget()
+    with mock.patch.object(roles, 'credentials', wraps=roles.credentials) as assumed:
         tick_now()
         set_state(cloudwatch, 'errors', 'ALARM')
         tick_now()
-    assert [c.args for c in assumed.call_args_list] == [(role,), (role,)]
+    assert [c.args[0] for c in assumed.call_args_list] == [role, role]
     assert rolled_back_by(w.get(1), arn)
 
 

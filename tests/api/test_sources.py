@@ -12,7 +12,7 @@ import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import crypto, sources
+from chalicelib import crypto, roles
 from chalicelib.ops import data_plane
 from chalicelib.store import content
 from chalicelib.store.delivery import Delivery
@@ -29,9 +29,9 @@ SERVICES = ('appconfig', 'appconfigdata', 'dynamodb')
 
 @pytest.fixture(autouse=True)
 def no_cached_role_credentials():
-    sources.forget()
+    roles.forget()
     yield
-    sources.forget()
+    roles.forget()
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ that one. Only a data key ever goes to KMS:
   the encryption context, the encrypted data key and the nonce, followed by the ciphertext.
   The content store splits the envelope into chunks like any content.
 - ``read(digest)``: the plaintext for any digest. Plain content is returned as stored; an
-  envelope costs one KMS Decrypt of its data key, then a local AES-GCM decrypt. Callers keep
-  the plaintext in their in-process caches by digest (ops/hosted_versions.py, the data
-  plane's ContentCache), so a process pays KMS once per envelope, not once per poll.
+  envelope costs one KMS Decrypt of its data key, then a local AES-GCM decrypt. The plaintext
+  is kept in a bounded in-process cache by digest, so a process pays KMS once per envelope,
+  not once per poll.
 
 The content store is content-addressed (the sha256 of the bytes is the key). Envelopes are
 stored under ``kms:<sha256 of the envelope>``: a fresh data key and nonce make every envelope
@@ -32,6 +32,7 @@ import base64
 import json
 import os
 import threading
+from collections import OrderedDict
 
 import boto3
 from botocore.config import Config
@@ -164,10 +165,57 @@ def store(data, key_id=None, encryption_context=None):
     return content.put(envelope, namespace=PREFIX), key_arn
 
 
+class _Plaintexts:
+    """Recently read plaintexts by digest, least recently used out first, bounded in total
+    size. Content never changes for its digest, so an entry is never stale."""
+
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self._entries = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, digest):
+        with self._lock:
+            data = self._entries.get(digest)
+            if data is not None:
+                self._entries.move_to_end(digest)
+            return data
+
+    def put(self, digest, data):
+        if len(data) > self.max_bytes // 4:
+            return
+        with self._lock:
+            if digest not in self._entries:
+                self._entries[digest] = data
+                self._size += len(data)
+            while self._size > self.max_bytes:
+                _, old = self._entries.popitem(last=False)
+                self._size -= len(old)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self._size = 0
+
+
+_plaintexts = _Plaintexts(int(os.environ.get('APPCONFIG_CONTENT_CACHE_BYTES') or 32 << 20))
+
+
 def read(digest):
-    """The plaintext bytes stored under ``digest`` (decrypted when it names an envelope)."""
-    stored = content.get(digest)
-    return unseal(stored) if is_sealed(digest) else stored
+    """The plaintext bytes stored under ``digest`` (decrypted when it names an envelope),
+    kept in-process so a hot configuration costs neither DynamoDB nor KMS per read."""
+    data = _plaintexts.get(digest)
+    if data is None:
+        stored = content.get(digest)
+        data = unseal(stored) if is_sealed(digest) else stored
+        _plaintexts.put(digest, data)
+    return data
+
+
+def forget():
+    """Drop cached plaintexts (tests)."""
+    _plaintexts.clear()
 
 
 def delivered(version, data, deployment_key=None, changed=False):

@@ -23,7 +23,6 @@ import hashlib
 import os
 import threading
 import time
-from collections import OrderedDict
 from datetime import timedelta
 
 from chalicelib import arns, clock, crypto, tokens
@@ -76,42 +75,9 @@ class TTLCache:
             self._entries.clear()
 
 
-class ContentCache:
-    """Delivered bytes by digest, least recently used out first, bounded in total size."""
-
-    def __init__(self, max_bytes):
-        self.max_bytes = max_bytes
-        self._entries = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, digest):
-        with self._lock:
-            data = self._entries.get(digest)
-            if data is not None:
-                self._entries.move_to_end(digest)
-                return data
-        data = crypto.read(digest)   # decrypted once here when KMS-encrypted (crypto.py)
-        if len(data) <= self.max_bytes // 4:
-            with self._lock:
-                if digest not in self._entries:
-                    self._entries[digest] = data
-                    self._size += len(data)
-                while self._size > self.max_bytes:
-                    _, old = self._entries.popitem(last=False)
-                    self._size -= len(old)
-        return data
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
-            self._size = 0
-
-
 delivery_cache = TTLCache(float(os.environ.get('APPCONFIG_DELIVERY_CACHE_SECONDS', '1')))
 # Identifier -> item for session starts and GetConfiguration (found items only).
 lookup_cache = TTLCache(delivery_cache.seconds)
-content_cache = ContentCache(int(os.environ.get('APPCONFIG_CONTENT_CACHE_BYTES', str(32 << 20))))
 
 
 # --- which release a caller gets ------------------------------------------------------------
@@ -234,7 +200,7 @@ def get_latest_configuration(p):
     if session.received is not None and tuple(session.received) == identity:
         out.update(Configuration=b'', VersionLabel='')
     else:
-        out['Configuration'] = content_cache.get(release['Digest'])
+        out['Configuration'] = crypto.read(release['Digest'])
         out['VersionLabel'] = release.get('VersionLabel')
     return out
 
@@ -267,12 +233,12 @@ def get_configuration(p):
     out = {'ConfigurationVersion': version, 'ContentType': release.get('ContentType')}
     if p.get('ClientConfigurationVersion') == version:
         return {**out, 'Content': b'', '_status': 204}
-    return {**out, 'Content': content_cache.get(release['Digest'])}
+    return {**out, 'Content': crypto.read(release['Digest'])}
 
 
 def forget():
     """Drop every in-process cache (tests)."""
     delivery_cache.clear()
     lookup_cache.clear()
-    content_cache.clear()
+    crypto.forget()
 

@@ -12,8 +12,6 @@ profile was deleted meanwhile, or another request claimed the same label at the 
 """
 import os
 import re
-import threading
-from collections import OrderedDict
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
@@ -74,46 +72,9 @@ def load_version(application_id, profile_id, version):
         raise not_found('HostedConfigurationVersion', version) from None
 
 
-class _ContentCache:
-    """Recently read contents by digest. Content is immutable for its digest, so an entry
-    can never be stale; the cache only bounds how many bytes it keeps."""
-
-    def __init__(self, max_bytes):
-        self.max_bytes = max_bytes
-        self._items = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, digest):
-        with self._lock:
-            data = self._items.get(digest)
-            if data is not None:
-                self._items.move_to_end(digest)
-            return data
-
-    def put(self, digest, data):
-        if len(data) > self.max_bytes // 4:
-            return
-        with self._lock:
-            if digest in self._items:
-                return
-            self._items[digest] = data
-            self._size += len(data)
-            while self._size > self.max_bytes:
-                _, dropped = self._items.popitem(last=False)
-                self._size -= len(dropped)
-
-
-_cache = _ContentCache(int(os.environ.get('APPCONFIG_CONTENT_CACHE_BYTES') or 32 * 1024 * 1024))
-
-
 def read_content(item):
     """The exact bytes of a HostedVersion item (decrypted when stored with a KMS key)."""
-    data = _cache.get(item.digest)
-    if data is None:
-        data = crypto.read(item.digest)
-        _cache.put(item.digest, data)
-    return data
+    return crypto.read(item.digest)
 
 
 def _check_size(data):

@@ -11,7 +11,7 @@ import botocore.client
 import pytest
 
 from chalicelib import crypto, flags
-from chalicelib.ops import data_plane, hosted_versions
+from chalicelib.ops import data_plane
 from chalicelib.store import content
 from chalicelib.store.content import Chunk
 from chalicelib.store.delivery import Delivery
@@ -42,8 +42,7 @@ def kms_calls():
 
 @pytest.fixture(autouse=True)
 def cold_content_caches():
-    hosted_versions._cache._items.clear()
-    hosted_versions._cache._size = 0
+    crypto.forget()
     yield
 
 

@@ -16,7 +16,6 @@ from chalicelib import arns
 
 AWS = Path(sys.prefix) / 'bin' / 'aws'
 
-pytestmark = pytest.mark.skipif(not AWS.exists(), reason='the AWS CLI is not installed')
 
 
 @pytest.fixture

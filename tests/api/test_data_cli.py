@@ -13,7 +13,6 @@ from tests.api.polling import fresh_caches, make_world  # noqa: F401
 
 AWS = Path(sys.prefix) / 'bin' / 'aws'
 
-pytestmark = pytest.mark.skipif(not AWS.exists(), reason='the AWS CLI is not installed')
 
 
 @pytest.fixture

@@ -1,12 +1,9 @@
 """aws-lambda-powertools, unmodified, against the server through an appconfigdata client."""
 import json
 
-import pytest
+from aws_lambda_powertools.utilities import feature_flags, parameters
 
 from tests.api.polling import fresh_caches, make_world  # noqa: F401
-
-parameters = pytest.importorskip('aws_lambda_powertools.utilities.parameters')
-feature_flags = pytest.importorskip('aws_lambda_powertools.utilities.feature_flags')
 
 RULES = {
     'premium_features': {

@@ -227,7 +227,6 @@ def test_default_mode_stays_open(endpoint, monkeypatch):
     assert _client(endpoint, signature_version=UNSIGNED).list_applications()['Items'] == []
 
 
-@pytest.mark.skipif(not AWS.exists(), reason='the AWS CLI is not installed')
 def test_aws_cli_with_the_plugin(endpoint, signed_mode, monkeypatch, tmp_path):
     monkeypatch.setenv('APPCONFIG_SIGV4_SERVICES', 'execute-api')
     config = tmp_path / 'config'

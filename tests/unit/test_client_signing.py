@@ -202,7 +202,7 @@ def test_cli_plugin_rescopes_execute_api_endpoints_only(monkeypatch):
 
 
 def test_cli_loads_it_as_a_plugin():
-    plugin = pytest.importorskip('awscli.plugin')
+    from awscli import plugin
     session = botocore.session.get_session()
     # What the CLI does at start with the [plugins] section of its config file.
     plugin.load_plugins({'appconfig_execute_api': 'clients.sigv4_execute_api'},

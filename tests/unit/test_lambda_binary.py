@@ -8,28 +8,15 @@ boto3 sends no Accept header. DynamoDB is moto's.
 import base64
 import json
 import uuid
-from urllib.parse import quote
 
 import pytest
 from moto import mock_aws
 
-from chalicelib.wire.model import routes
+from tests.apigw import ACCOUNT, LambdaContext, proxy_event
+from tests.moto_tables import create_tables
 
-ACCOUNT = '123456789012'
 # Every byte value, invalid UTF-8, CR/LF and NUL: what a text round trip would corrupt.
 BINARY = bytes(range(256)) + b'\xff\xfe\x00\r\n\xc3\x28' + bytes(range(255, -1, -1))
-
-
-class LambdaContext:
-    function_name = 'appconfig-prod-APIHandler-0123456789AB'
-    memory_limit_in_mb = 512
-    invoked_function_arn = f'arn:aws:lambda:us-east-1:{ACCOUNT}:function:{function_name}'
-
-    def __init__(self):
-        self.aws_request_id = str(uuid.uuid4())
-
-    def get_remaining_time_in_millis(self):
-        return 29000
 
 
 @pytest.fixture(scope='module')
@@ -41,51 +28,8 @@ def app():
 @pytest.fixture(autouse=True)
 def tables():
     with mock_aws():
-        from chalicelib.store.tables import create_all
-        create_all()
+        create_tables()
         yield
-
-
-def _route(operation):
-    (route,) = [r for r in routes() if r.operation.name == operation]
-    return route
-
-
-def proxy_event(operation, labels=None, body=None, headers=None, query=None):
-    """An API Gateway REST proxy event as the deployed API delivers it for ``operation``."""
-    route = _route(operation)
-    by_label = {label: var for var, label in route.labels.items()}
-    params = {by_label[k]: v for k, v in (labels or {}).items()}
-    path = route.path.format(**{k: quote(v, safe='') for k, v in params.items()})
-    headers = {'Host': 'abcdef1234.execute-api.us-east-1.amazonaws.com',
-               'User-Agent': 'Boto3/1.44.5 md/Botocore#1.44.5',
-               'X-Amz-Date': '20250101T000000Z',
-               'Authorization': 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250101/us-east-1/'
-                                'execute-api/aws4_request, SignedHeaders=host;x-amz-date, '
-                                'Signature=0',
-               **(headers or {})}
-    query = {k: v if isinstance(v, list) else [v] for k, v in (query or {}).items()}
-    return {
-        'resource': route.path,
-        'path': path,
-        'httpMethod': route.method,
-        'headers': headers,
-        'multiValueHeaders': {k: [v] for k, v in headers.items()},
-        'queryStringParameters': {k: v[-1] for k, v in query.items()} or None,
-        'multiValueQueryStringParameters': query or None,
-        'pathParameters': params or None,
-        'stageVariables': None,
-        'requestContext': {
-            'resourcePath': route.path, 'httpMethod': route.method, 'path': '/api' + path,
-            'stage': 'api', 'accountId': ACCOUNT, 'apiId': 'abcdef1234',
-            'requestId': str(uuid.uuid4()), 'protocol': 'HTTP/1.1',
-            'identity': {'sourceIp': '203.0.113.7', 'accountId': ACCOUNT,
-                         'userArn': f'arn:aws:iam::{ACCOUNT}:user/deployer'},
-        },
-        # With binary media type */* API Gateway base64-encodes every body, JSON included.
-        'body': None if body is None else base64.b64encode(body).decode(),
-        'isBase64Encoded': body is not None,
-    }
 
 
 def invoke(app, operation, **kwargs):

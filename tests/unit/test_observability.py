@@ -13,29 +13,15 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from moto import mock_aws
 
-from chalicelib.wire.model import routes
+from tests.apigw import LambdaContext, proxy_event
+from tests.moto_tables import create_tables
 
 ROOT = Path(__file__).resolve().parents[2]
-ACCOUNT = '123456789012'
-
-
-class Context:
-    function_name = 'appconfig-prod-APIHandler-OBSERVED'
-    memory_limit_in_mb = 512
-    invoked_function_arn = f'arn:aws:lambda:us-east-1:{ACCOUNT}:function:{function_name}'
-
-    def __init__(self):
-        self.aws_request_id = str(uuid.uuid4())
-
-    def get_remaining_time_in_millis(self):
-        return 29000
 
 
 @pytest.fixture(scope='module')
@@ -47,8 +33,7 @@ def app():
 @pytest.fixture(autouse=True)
 def tables():
     with mock_aws():
-        from chalicelib.store.tables import create_all
-        create_all()
+        create_tables()
         yield
 
 
@@ -76,28 +61,12 @@ def observed(app, capsys):
 def call(app, operation, labels=None, body=None, query=None, headers=None):
     """One API Gateway REST proxy invocation; returns (status, headers, body bytes, the
     API Gateway request id, the Lambda request id)."""
-    (route,) = [r for r in routes() if r.operation.name == operation]
-    by_label = {label: var for var, label in route.labels.items()}
-    params = {by_label[k]: v for k, v in (labels or {}).items()}
-    path = route.path.format(**{k: quote(v, safe='') for k, v in params.items()})
     raw = json.dumps(body).encode() if isinstance(body, dict) else body
     headers = {'Host': 'abc123defg.execute-api.us-east-1.amazonaws.com',
                **({'Content-Type': 'application/json'} if isinstance(body, dict) else {}),
                **(headers or {})}
-    api_request_id, context = str(uuid.uuid4()), Context()
-    event = {
-        'resource': route.path, 'path': path, 'httpMethod': route.method,
-        'headers': headers, 'multiValueHeaders': {k: [v] for k, v in headers.items()},
-        'queryStringParameters': query or None,
-        'multiValueQueryStringParameters': {k: [v] for k, v in query.items()} if query else None,
-        'pathParameters': params or None, 'stageVariables': None,
-        'requestContext': {'resourcePath': route.path, 'httpMethod': route.method,
-                           'path': '/api' + path, 'stage': 'api', 'accountId': ACCOUNT,
-                           'apiId': 'abc123defg', 'requestId': api_request_id,
-                           'identity': {'sourceIp': '203.0.113.7'}},
-        'body': None if raw is None else base64.b64encode(raw).decode(),
-        'isBase64Encoded': raw is not None,
-    }
+    event = proxy_event(operation, labels, raw, headers, query, signed=False)
+    api_request_id, context = event['requestContext']['requestId'], LambdaContext()
     response = app(event, context)
     out = base64.b64decode(response['body']) if response.get('isBase64Encoded') \
         else (response.get('body') or '').encode()

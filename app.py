@@ -48,7 +48,7 @@ def _view(route):
         status, headers, body = handle(
             route, request.method, path_params,
             {k: query.getlist(k) for k in query} if query else {},
-            request.headers, request.raw_body)
+            request.headers, request.raw_body, request.context.get('path'))
         return Response(body=body, headers=headers, status_code=status)
     view.__name__ = route.operation.name
     return view

@@ -10,7 +10,7 @@ from chalicelib.wire.parse import parse
 log = logging.getLogger(__name__)
 
 
-def handle(route, method, path_params, query, headers, body):
+def handle(route, method, path_params, query, headers, body, raw_path=None):
     """Returns (status, headers, body bytes) for one request; never raises."""
     request_id = str(uuid.uuid4())
     operation = route.operation
@@ -18,7 +18,7 @@ def handle(route, method, path_params, query, headers, body):
         function = ops.resolve(operation.name)
         if function is None:
             raise NotImplementedException(f'{operation.name} is not implemented by this server')
-        params = parse(route, path_params, query, headers, body)
+        params = parse(route, path_params, query, headers, body, raw_path)
         status, out_headers, out_body = serialise.success(operation, function(params))
     except ServiceError as err:
         status, out_headers, out_body = serialise.error(err)

@@ -7,12 +7,16 @@ from chalicelib.errors import BadRequestException
 from chalicelib.wire import validate
 
 
-def parse(route, path_params, query, headers, body):
-    """``query`` maps names to lists of values; ``headers`` is case-insensitive."""
+def parse(route, path_params, query, headers, body, raw_path=None):
+    """``query`` maps names to lists of values; ``headers`` is case-insensitive; ``raw_path``
+    is the request path as sent (still percent-encoded)."""
     shape = route.operation.input_shape
     if shape is None:
         return {}
     labels = {label: path_params.get(var) for var, label in route.labels.items()}
+    # API Gateway hands labels over decoded, `chalice local` still percent-encoded. A label
+    # that stands verbatim as a segment of the raw path has not been decoded yet.
+    raw_segments = set(raw_path.split('/')) if raw_path else None
     payload = shape.serialization.get('payload')
     params = {}
     if payload:
@@ -24,8 +28,8 @@ def parse(route, path_params, query, headers, body):
         wire_name = member.serialization.get('name', name)
         if location == 'uri':
             raw = labels.get(name)
-            # chalice local passes labels still percent-encoded; decode them exactly once.
-            value = None if raw is None else unquote(raw)
+            encoded = raw is not None and (raw_segments is None or raw in raw_segments)
+            value = unquote(raw) if encoded else raw
         elif location == 'querystring':
             values = query.get(wire_name)
             value = values if values is None or member.type_name == 'list' else values[-1]

@@ -11,7 +11,7 @@ default local mode stays open. With ``APPCONFIG_AUTH=sigv4``:
 - ``APPCONFIG_SIGV4_SERVICES`` (default ``appconfig,execute-api``) lists the signing names
   accepted in the credential scope. ``execute-api`` alone reproduces API Gateway, which
   refuses the ``appconfig`` scope that unmodified SDK clients use (see
-  ``clients/sigv4_execute_api.py``). Any region is accepted.
+  ``infra/sigv4_execute_api.py``). Any region is accepted.
 
 The signature is recomputed with botocore's own signer (``SigV4Auth``) over the request as
 received: the same method, raw path, query, signed headers, ``X-Amz-Date`` and body, with

@@ -25,7 +25,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from chalicelib import auth
-from clients.sigv4_execute_api import sign_for_execute_api
+from infra.sigv4_execute_api import sign_for_execute_api
 
 ROOT = Path(__file__).resolve().parents[2]
 AWS = Path(sys.prefix) / 'bin' / 'aws'
@@ -250,7 +250,7 @@ def test_aws_cli_with_the_plugin(endpoint, signed_mode, monkeypatch, tmp_path):
     assert "Credential should be scoped to correct service: 'execute-api'" in refused.stderr
 
     # AWS CLI version 1 reads [plugins] and imports each module from its Python path.
-    config.write_text('[plugins]\nappconfig_execute_api = clients.sigv4_execute_api\n')
+    config.write_text('[plugins]\nappconfig_execute_api = infra.sigv4_execute_api\n')
     created = cli('create-application', '--name', 'from-cli')
     assert created.returncode == 0, created.stderr
     listed = cli('list-applications')

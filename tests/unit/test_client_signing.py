@@ -1,4 +1,4 @@
-"""clients/sigv4_execute_api.py: AppConfig SDK calls signed the way API Gateway requires.
+"""infra/sigv4_execute_api.py: AppConfig SDK calls signed the way API Gateway requires.
 
 Requests are captured at botocore's ``before-send`` (after signing) and answered there, so
 nothing leaves the process. Each signature is checked twice: by re-signing the same request
@@ -22,7 +22,7 @@ from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.credentials import Credentials
 
 from chalicelib import auth
-from clients.sigv4_execute_api import awscli_initialize, region_from_url, sign_for_execute_api
+from infra.sigv4_execute_api import awscli_initialize, region_from_url, sign_for_execute_api
 
 ACCESS_KEY, SECRET = 'AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'
 API = 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/api'
@@ -205,7 +205,7 @@ def test_cli_loads_it_as_a_plugin():
     from awscli import plugin
     session = botocore.session.get_session()
     # What the CLI does at start with the [plugins] section of its config file.
-    plugin.load_plugins({'appconfig_execute_api': 'clients.sigv4_execute_api'},
+    plugin.load_plugins({'appconfig_execute_api': 'infra.sigv4_execute_api'},
                         event_hooks=session.get_component('event_emitter'),
                         include_builtins=False)
     client = _client('appconfig', session=session)
@@ -216,7 +216,7 @@ def test_cli_loads_it_as_a_plugin():
 
 def test_module_needs_only_the_standard_library_to_import():
     # Importable beside any botocore, without the app, chalicelib or boto3.
-    code = ('import sys; import clients.sigv4_execute_api; '
+    code = ('import sys; import infra.sigv4_execute_api; '
             'print(sorted(m for m in sys.modules if m.split(".")[0] in '
             '("app", "chalicelib", "boto3", "botocore", "chalice")))')
     done = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,

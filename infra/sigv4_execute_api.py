@@ -10,7 +10,7 @@ changes. It needs botocore only (no part of the app).
 boto3::
 
     import boto3
-    from clients.sigv4_execute_api import sign_for_execute_api
+    from infra.sigv4_execute_api import sign_for_execute_api
 
     url = 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/api'
     appconfig = sign_for_execute_api(boto3.client('appconfig', endpoint_url=url))
@@ -20,10 +20,10 @@ The signing region is ``region`` if given, else the one in the ``execute-api`` h
 else the client's own region (a custom domain name: pass ``region``).
 
 AWS CLI (version 1) plugin, in the CLI's config file (``~/.aws/config``), with the folder
-that holds ``clients/`` on the CLI's ``PYTHONPATH``::
+that holds ``infra/`` on the CLI's ``PYTHONPATH``::
 
     [plugins]
-    appconfig_execute_api = clients.sigv4_execute_api
+    appconfig_execute_api = infra.sigv4_execute_api
 
 AWS CLI version 2 loads such plugins only with a ``cli_legacy_plugin_path = <dir>`` line in
 the same section (version 1 must not have that line: it would try to import it). The plugin

@@ -4,12 +4,13 @@ Used by the local runner and by the API tests, which start it in-process on a fr
 """
 import json
 import socket
+import sys
 import threading
 import uuid
 
 from chalice.config import Config
 from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, ForbiddenError,
-                           LocalChalice, LocalDevServer)
+                           LocalChalice, LocalDevServer, ThreadedHTTPServer)
 
 
 class Handler(ChaliceRequestHandler):
@@ -35,6 +36,14 @@ class Handler(ChaliceRequestHandler):
         super()._send_error_response(error)
 
 
+class Server(ThreadedHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that drops its keep-alive connection is routine, not a server error.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
+
 def make_server(app, host='127.0.0.1', port=0):
     """A LocalDevServer for the Chalice ``app``; port 0 picks a free one (see ``.port``)."""
     if not isinstance(app, LocalChalice):
@@ -43,7 +52,7 @@ def make_server(app, host='127.0.0.1', port=0):
         app.__class__ = CustomLocalChalice
     config = Config.create(chalice_stage='local', app_name='appconfig', lambda_timeout=900,
                            lambda_memory_size=128)
-    server = LocalDevServer(app, config, host, port, handler_cls=Handler)
+    server = LocalDevServer(app, config, host, port, handler_cls=Handler, server_cls=Server)
     server.port = server.server.server_address[1]
     return server
 

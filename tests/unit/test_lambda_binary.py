@@ -126,6 +126,11 @@ def observed(app, capsys):
     handler = observability.logger.registered_handler
     previous, handler.stream = handler.stream, stream
     assert observability.install(app, force=True)
+    # Chalice builds a scheduled function's middleware chain on its first call and keeps it;
+    # another test may have called the tick before observability was installed here.
+    from app import tick
+    tick.handler = None
+    tick.middleware_handlers = [f for f, kind in app.middleware_handlers if kind == 'all']
     lines = []
 
     def read():
@@ -136,6 +141,8 @@ def observed(app, capsys):
         return lines
     yield read
     observability.uninstall(app)
+    tick.handler = None
+    tick.middleware_handlers = [f for f, kind in app.middleware_handlers if kind == 'all']
     handler.stream = previous
 
 

@@ -4,43 +4,15 @@ The CLI runs as a subprocess and only speaks HTTP to the in-process server (whos
 moto, inside this test process); it gets dummy credentials and empty config files so nothing
 on the machine running the tests leaks in.
 """
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from chalicelib import arns
-
-AWS = Path(sys.prefix) / 'bin' / 'aws'
-
+from tests.cli import aws_cli
 
 
 @pytest.fixture
 def cli(endpoint, tmp_path):
-    config = tmp_path / 'config'
-    credentials = tmp_path / 'credentials'
-    config.write_text('')
-    credentials.write_text('')
-    env = {
-        'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'HOME': str(tmp_path),
-        'AWS_ACCESS_KEY_ID': 'testing', 'AWS_SECRET_ACCESS_KEY': 'testing',
-        'AWS_CONFIG_FILE': str(config), 'AWS_SHARED_CREDENTIALS_FILE': str(credentials),
-        'AWS_EC2_METADATA_DISABLED': 'true', 'AWS_MAX_ATTEMPTS': '1',
-    }
-
-    def run(*args, check=True):
-        done = subprocess.run(
-            [str(AWS), 'appconfig', *args, '--endpoint-url', endpoint, '--region', 'us-east-1',
-             '--output', 'json'],
-            env=env, capture_output=True, text=True, timeout=120)
-        if not check:
-            return done
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout) if done.stdout.strip() else None
-    return run
+    return aws_cli('appconfig', endpoint, tmp_path)
 
 
 def test_create_and_list_applications(cli):

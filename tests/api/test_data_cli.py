@@ -1,42 +1,15 @@
 """The AWS CLI, unmodified, polling the data plane: `aws appconfigdata start-configuration-session`
 and `get-latest-configuration <outfile>` as subprocesses against the in-process server."""
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from chalicelib import clock
 from tests.api.polling import fresh_caches, make_world  # noqa: F401
-
-AWS = Path(sys.prefix) / 'bin' / 'aws'
-
+from tests.cli import aws_cli
 
 
 @pytest.fixture
 def data_cli(endpoint, tmp_path):
-    config, credentials = tmp_path / 'config', tmp_path / 'credentials'
-    config.write_text('')
-    credentials.write_text('')
-    env = {
-        'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'HOME': str(tmp_path),
-        'AWS_ACCESS_KEY_ID': 'dummy', 'AWS_SECRET_ACCESS_KEY': 'dummy',
-        'AWS_CONFIG_FILE': str(config), 'AWS_SHARED_CREDENTIALS_FILE': str(credentials),
-        'AWS_EC2_METADATA_DISABLED': 'true', 'AWS_MAX_ATTEMPTS': '1',
-    }
-
-    def run(*args, check=True):
-        done = subprocess.run(
-            [str(AWS), 'appconfigdata', *args, '--endpoint-url', endpoint,
-             '--region', 'us-east-1', '--output', 'json'],
-            env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
-        if check:
-            assert done.returncode == 0, done.stderr
-            return json.loads(done.stdout) if done.stdout.strip() else None
-        return done
-    return run
+    return aws_cli('appconfigdata', endpoint, tmp_path)
 
 
 def test_start_session_and_poll_with_the_cli(appconfig, data_cli, tmp_path):

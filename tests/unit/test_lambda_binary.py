@@ -10,26 +10,15 @@ import json
 import uuid
 
 import pytest
-from moto import mock_aws
 
 from tests.apigw import ACCOUNT, LambdaContext, proxy_event
-from tests.moto_tables import create_tables
 
 # Every byte value, invalid UTF-8, CR/LF and NUL: what a text round trip would corrupt.
 BINARY = bytes(range(256)) + b'\xff\xfe\x00\r\n\xc3\x28' + bytes(range(255, -1, -1))
 
 
-@pytest.fixture(scope='module')
-def app():
-    from app import app
-    return app
-
-
-@pytest.fixture(autouse=True)
-def tables():
-    with mock_aws():
-        create_tables()
-        yield
+# Every test here runs against a fresh moto account (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures('tables')
 
 
 def invoke(app, operation, **kwargs):

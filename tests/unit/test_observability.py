@@ -16,25 +16,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from moto import mock_aws
 
 from tests.apigw import LambdaContext, proxy_event
-from tests.moto_tables import create_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope='module')
-def app():
-    from app import app
-    return app
-
-
-@pytest.fixture(autouse=True)
-def tables():
-    with mock_aws():
-        create_tables()
-        yield
+# Every test here runs against a fresh moto account (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures('tables')
 
 
 @pytest.fixture

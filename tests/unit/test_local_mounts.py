@@ -1,0 +1,31 @@
+"""Local-only mounts answer their prefix before Chalice; everything else reaches the app."""
+import http.client
+import json
+
+from local.server import serve_in_thread
+
+
+def _echo(method, path, query, headers, body):
+    payload = json.dumps({'method': method, 'path': path, 'query': query,
+                          'body': body.decode()}).encode()
+    return 200, {'Content-Type': 'application/json'}, payload
+
+
+def test_mount_answers_its_prefix_and_the_app_the_rest():
+    from app import app
+    server = serve_in_thread(app, mounts=[('/_probe', _echo)])
+    try:
+        conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=5)
+        conn.request('POST', '/_probe/x?a=1&a=2', body=b'hi')
+        response = conn.getresponse()
+        assert response.status == 200
+        assert json.loads(response.read()) == {
+            'method': 'POST', 'path': '/_probe/x', 'query': {'a': ['1', '2']}, 'body': 'hi'}
+        # A path that only shares the prefix's letters is not the mount's.
+        conn.request('GET', '/_probex')
+        response = conn.getresponse()
+        assert response.status == 404
+        assert response.getheader('x-amzn-ErrorType') == 'UnknownOperationException'
+        response.read()
+    finally:
+        server.shutdown()

@@ -10,19 +10,19 @@ be exactly 100 so that N is 8, not 9. Offsets are rounded to the microsecond onl
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import bisect
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from fractions import Fraction
 from math import ceil
 
-PERCENTAGE_UPDATED = 'PERCENTAGE_UPDATED'
-BAKE_TIME_STARTED = 'BAKE_TIME_STARTED'
-DEPLOYMENT_COMPLETED = 'DEPLOYMENT_COMPLETED'
+from chalicelib.constants import BAKING, COMPLETE, DEPLOYING, EventType
+from chalicelib.engine import eventlog
 
-DEPLOYING = 'DEPLOYING'
-BAKING = 'BAKING'
-COMPLETE = 'COMPLETE'
+PERCENTAGE_UPDATED = EventType.PERCENTAGE_UPDATED
+BAKE_TIME_STARTED = EventType.BAKE_TIME_STARTED
+DEPLOYMENT_COMPLETED = EventType.DEPLOYMENT_COMPLETED
 
 _HUNDRED = Fraction(100)
 _MICROS_PER_MINUTE = 60_000_000
@@ -79,14 +79,6 @@ def _growth_steps(growth: Fraction, growth_type: str) -> list[Fraction]:
     return steps
 
 
-def _text(p: Fraction) -> str:
-    # Two decimals, rounded DOWN: the text never claims more clients than have the
-    # configuration, and only the real final step reads 100.00% (G=33.333 gives
-    # 33.33, 66.66, 99.99, 100.00 instead of two "100.00%" events with half-up rounding).
-    hundredths = int(p * 100)   # p >= 0, so int() is floor
-    return f'Configuration available to {hundredths // 100}.{hundredths % 100:02d}% of clients'
-
-
 def _minutes(m: Fraction | int) -> timedelta:
     return timedelta(microseconds=round(Fraction(m) * _MICROS_PER_MINUTE))
 
@@ -100,19 +92,27 @@ def schedule(strategy: Mapping) -> tuple[Step, ...]:
         pcts = _growth_steps(growth, growth_type)
         interval = Fraction(duration, len(pcts) + 1)
         points = [(k * interval, p) for k, p in enumerate(pcts, start=1)]
-    steps = [Step(_minutes(at), PERCENTAGE_UPDATED, float(p), _text(p)) for at, p in points]
+    steps = [Step(_minutes(at), PERCENTAGE_UPDATED, float(p), eventlog.percentage_text(p))
+             for at, p in points]
     # All percentage steps fall strictly before D (k <= N < N+1), so the list stays ordered;
     # with bake 0 the two final events share the offset D in this order, as in examples-1.
     steps.append(Step(_minutes(duration), BAKE_TIME_STARTED, 100.0,
-                      'Deployment bake time started'))
+                      eventlog.BAKE_TIME_STARTED_TEXT))
     steps.append(Step(_minutes(duration + bake), DEPLOYMENT_COMPLETED, 100.0,
-                      'Deployment completed'))
+                      eventlog.DEPLOYMENT_COMPLETED_TEXT))
     return tuple(steps)
 
 
 def progress(strategy: Mapping, elapsed: timedelta) -> Progress:
-    """State of a deployment `elapsed` after its start (negative: nothing has happened)."""
-    due = tuple(s for s in schedule(strategy) if s.offset <= elapsed)
+    """State of a deployment `elapsed` after its start (negative: nothing has happened).
+    Readers use engine/progress.py, which caches the schedule; this is the same function."""
+    steps = schedule(strategy)
+    return at(steps, [s.offset for s in steps], elapsed)
+
+
+def at(steps: Sequence[Step], offsets: Sequence[timedelta], elapsed: timedelta) -> Progress:
+    """Progress `elapsed` into ``steps`` (a schedule; ``offsets`` its offsets, ascending)."""
+    due = tuple(steps[:bisect.bisect_right(offsets, elapsed)])
     kinds = {s.event_type for s in due}
     if DEPLOYMENT_COMPLETED in kinds:
         state = COMPLETE

@@ -2,48 +2,27 @@
 
 A deployment item holds the events written so far and ``steps_written``, the number of
 growth-schedule steps among them. Everything else the strategy owes by ``now`` follows from
-growth.progress(), so a reader sees exact progress whether or not a tick has run, and the
-tick writes exactly ``pending`` (and nothing when it is empty).
-
-Events here are plain dicts with the store's attribute names (event_type, triggered_by,
-description, occurred_at), so they can be written as they are and rendered for the wire.
+the strategy (:func:`strategy_progress`, the one growth evaluator every reader and the tick
+use: the schedule is built once per strategy and cached, each question is then a bisect), so
+a reader sees exact progress whether or not a tick has run, and the tick writes exactly
+``pending`` (and nothing when it is empty). Events are engine/eventlog.py's plain dicts.
 """
 from __future__ import annotations
 
-import bisect
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chalicelib.constants import COMPLETE, IN_PROGRESS, EnvironmentState, Trigger
 from chalicelib.engine import growth
+from chalicelib.engine.eventlog import event
 
-USER = 'USER'
-APPCONFIG = 'APPCONFIG'
-CLOUDWATCH_ALARM = 'CLOUDWATCH_ALARM'
-
-DEPLOYMENT_STARTED = 'DEPLOYMENT_STARTED'
-ROLLBACK_STARTED = 'ROLLBACK_STARTED'
-ROLLBACK_COMPLETED = 'ROLLBACK_COMPLETED'
-REVERT_COMPLETED = 'REVERT_COMPLETED'
-
-IN_PROGRESS = (growth.DEPLOYING, growth.BAKING)
 # How long after completing a deployment can still be reverted (user guide, "Reverting").
 REVERT_WINDOW = timedelta(hours=72)
 
-# Environment states on the wire (PascalCase, as botocore's waiter expects).
-ENV_READY = 'ReadyForDeployment'
-ENV_DEPLOYING = 'Deploying'
-ENV_ROLLED_BACK = 'RolledBack'
-ENV_REVERTED = 'Reverted'
 
-
-def event(event_type, triggered_by, description, occurred_at):
-    return {'event_type': event_type, 'triggered_by': triggered_by,
-            'description': description, 'occurred_at': occurred_at}
-
-
-def step_event(started_at: datetime, step: growth.Step):
-    return event(step.event_type, APPCONFIG, step.description, started_at + step.offset)
+def step_event(started_at: datetime, step: growth.Step) -> dict:
+    return event(step.event_type, Trigger.APPCONFIG, step.description, started_at + step.offset)
 
 
 @dataclass(frozen=True)
@@ -75,20 +54,12 @@ def _schedule(key):
 
 def strategy_progress(strategy, elapsed: timedelta) -> growth.Progress:
     """growth.progress(strategy, elapsed) with the schedule computed once per strategy: a
-    tick evaluates thousands of deployments that share a handful of strategies."""
+    tick evaluates thousands of deployments that share a handful of strategies, and every
+    poll during a deployment asks the same question. The one evaluator every reader uses."""
     steps, offsets = _schedule(tuple(
         str(strategy.get(k)) if k == 'GrowthFactor' else strategy.get(k)
         for k in _STRATEGY_KEYS))
-    due = steps[:bisect.bisect_right(offsets, elapsed)]
-    kinds = {s.event_type for s in due}
-    if growth.DEPLOYMENT_COMPLETED in kinds:
-        state = growth.COMPLETE
-    elif growth.BAKE_TIME_STARTED in kinds:
-        state = growth.BAKING
-    else:
-        state = growth.DEPLOYING
-    completed = due[-1].offset if state == growth.COMPLETE else None
-    return growth.Progress(state, due[-1].percentage if due else 0.0, due, completed)
+    return growth.at(steps, offsets, elapsed)
 
 
 def due(item, now: datetime) -> Due:
@@ -132,12 +103,12 @@ def view(item, now: datetime) -> View:
     return View(d.state, d.percentage, tuple(events) + d.pending, d.completed_at)
 
 
-def environment_state(stored_state, active_deployment_item, now: datetime) -> str:
+def environment_state(stored_state: str, active_deployment_item, now: datetime) -> str:
     """An environment's State at ``now``: its stored state, except that an active deployment
     which the clock says is COMPLETE already reads ReadyForDeployment (before the tick has
     written it)."""
     item = active_deployment_item
     if item is not None and item.state in IN_PROGRESS:
-        if due(item, now).state == growth.COMPLETE:
-            return ENV_READY
+        if due(item, now).state == COMPLETE:
+            return EnvironmentState.READY
     return stored_state

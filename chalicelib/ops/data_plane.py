@@ -1,15 +1,9 @@
 """The data plane: StartConfigurationSession and GetLatestConfiguration (appconfigdata), and the
 deprecated control-plane GetConfiguration.
 
-A poll reads one small item, the Delivery of (application, environment, profile), and works
-out from the clock which release the caller gets (see store/delivery.py and engine/growth.py):
-
-- after a rollback or revert: the previous release;
-- once the strategy has run its course (COMPLETE): the target;
-- while DEPLOYING or BAKING: the target when the caller's bucket, a stable hash of the session
-  id (or GetConfiguration's ClientId) salted with the deployment, lies below the current
-  percentage; the previous release otherwise. Percentages only grow during a deployment, so
-  nobody flips back and forth.
+A poll reads one small item, the Delivery of (application, environment, profile), and
+engine/delivery.release_for works out from the clock which release the caller gets (the
+session id, or GetConfiguration's ClientId, is what it buckets).
 
 Content is read only when the caller does not have that release yet. In-process caches keep
 unchanged polls off DynamoDB: the Delivery item for ``APPCONFIG_DELIVERY_CACHE_SECONDS``
@@ -19,24 +13,21 @@ or GetConfiguration names (found ones only, so a new resource is usable at once)
 records the delivery generation its session last saw; a cached item older than that is read
 again, so a session never steps back because another process answered it from a newer one.
 """
-import hashlib
 import os
 import threading
 import time
 from datetime import timedelta
 
 from chalicelib import arns, clock, crypto, tokens
-from chalicelib.engine import growth
+from chalicelib.constants import FEATURE_FLAGS
+from chalicelib.engine import delivery
 from chalicelib.errors import BadRequestException, ResourceNotFoundException, not_found
 from chalicelib.ops import lookup, protection
-from chalicelib.store.delivery import Delivery, key as delivery_key
+from chalicelib.store.delivery import key as delivery_key
 
 DEFAULT_INTERVAL = 60
 # Clocks of different machines differ a little; a poll this much early still counts as on time.
 EARLY_POLL_TOLERANCE = timedelta(seconds=1)
-FEATURE_FLAGS = 'AWS.AppConfig.FeatureFlags'
-_STOPPED = ('ROLLING_BACK', 'ROLLED_BACK', 'REVERTED')
-_NOT_STARTED = ('VALIDATING',)
 
 
 class TTLCache:
@@ -80,47 +71,12 @@ delivery_cache = TTLCache(float(os.environ.get('APPCONFIG_DELIVERY_CACHE_SECONDS
 lookup_cache = TTLCache(delivery_cache.seconds)
 
 
-# --- which release a caller gets ------------------------------------------------------------
-
-def bucket(delivery, caller):
-    """The caller's place in [0, 100) for this deployment: the first 8 bytes of a SHA-256."""
-    seed = f'{delivery.key}#{int(delivery.deployment_number)}#{caller}'.encode()
-    return int.from_bytes(hashlib.sha256(seed).digest()[:8], 'big') * 100 / 2 ** 64
-
-
-def release_for(delivery, caller, now):
-    """The release dict ``caller`` receives at ``now``, or None when there is none for it."""
-    if delivery is None:
-        return None
-    if delivery.state in _STOPPED or delivery.state in _NOT_STARTED:
-        return delivery.previous
-    if delivery.state == growth.COMPLETE:
-        return delivery.target
-    state = growth.progress(delivery.strategy, now - delivery.started_at)
-    if state.state == growth.COMPLETE or bucket(delivery, caller) < state.percentage:
-        return delivery.target
-    return delivery.previous
-
-
-def generation(delivery):
-    """Orders the states of one Delivery item: a later deployment, or the same one stopped."""
-    if delivery is None:
-        return (0, 0)
-    return (int(delivery.deployment_number), int(delivery.state in _STOPPED))
-
-
 def load_delivery(application_id, environment_id, profile_id, seen=None):
     """The Delivery item (or None), from the short cache unless older than ``seen``."""
     key = delivery_key(application_id, environment_id, profile_id)
-
-    def read():
-        try:
-            return Delivery.get(key, consistent_read=True)
-        except Delivery.DoesNotExist:
-            return None
-
     return delivery_cache.get(
-        key, read, lambda item: seen is None or generation(item) >= tuple(seen))
+        key, lambda: delivery.read(application_id, environment_id, profile_id),
+        lambda item: seen is None or delivery.generation(item) >= tuple(seen))
 
 
 def _identity(release):
@@ -183,14 +139,14 @@ def get_latest_configuration(p):
     if session.not_before is not None and now + EARLY_POLL_TOLERANCE < session.not_before:
         raise tokens.invalid('PollIntervalNotSatisfied', 'Request too early')
     ids = (session.application_id, session.environment_id, session.profile_id)
-    delivery = load_delivery(*ids, seen=session.generation)
+    current = load_delivery(*ids, seen=session.generation)
     _refuse_deleted(protection.record_poll(*ids, now=now), session)
-    release = release_for(delivery, session.session_id, now)
+    release = delivery.release_for(current, session.session_id, now)
     if release is None:
         raise ResourceNotFoundException(
             'No configuration has been deployed for this session yet', ResourceType='Deployment')
     identity = _identity(release)
-    seen = max(generation(delivery), tuple(session.generation or (0, 0)))
+    seen = max(delivery.generation(current), tuple(session.generation or (0, 0)))
     out = {
         'NextPollConfigurationToken': tokens.encode(
             session.next(now, received=identity, generation=seen)),
@@ -222,9 +178,9 @@ def get_configuration(p):
         raise BadRequestException(
             "Feature flag configurations must be accessed via AWS AppConfig Data's "
             "GetLatestConfiguration API")
-    delivery = load_delivery(app.id, env.id, profile.id)
+    current = load_delivery(app.id, env.id, profile.id)
     protection.record_poll(app.id, env.id, profile.id, now=now)
-    release = release_for(delivery, f'client#{p["ClientId"]}', now)
+    release = delivery.release_for(current, f'client#{p["ClientId"]}', now)
     if release is None:
         raise ResourceNotFoundException(
             f'No configuration has been deployed for configuration profile {profile.id} '

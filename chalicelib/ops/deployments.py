@@ -1,10 +1,12 @@
 """StartDeployment, GetDeployment, ListDeployments, StopDeployment.
 
-StartDeployment is one DynamoDB transaction over three items: the Environment (conditioned on
-having no deployment in progress and on ``latest_deployment`` still being the number read),
-the new Deployment (conditioned on not existing) and the Delivery the data plane reads. Any
-failed condition answers ConflictException and nothing is written, so concurrent starts on
-one environment give exactly one deployment.
+StartDeployment reads and checks the request (version, PRE_START_DEPLOYMENT extension actions,
+validators, the delivered bytes) and hands the write to engine/lifecycle.start: one DynamoDB
+transaction over the Environment (conditioned on having no deployment in progress and on
+``latest_deployment`` still being the number read), the new Deployment and the Delivery the
+data plane reads. A failed condition answers ConflictException and nothing is written, so
+concurrent starts on one environment give exactly one deployment. StopDeployment is
+lifecycle.roll_back (in progress) or lifecycle.revert (complete, with Allow-Revert).
 
 Reads are exact for the current instant: the events and state the strategy owes by now are
 merged in from the growth schedule (engine/progress.py) whether or not the tick wrote them.
@@ -14,19 +16,17 @@ import logging
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import arns, clock, crypto, flags, sources
-from chalicelib.engine import actions, growth, progress, tick
-from chalicelib.engine.progress import DEPLOYMENT_STARTED, REVERT_COMPLETED, USER, event
+from chalicelib.constants import FEATURE_FLAGS, IN_PROGRESS, REVERTED, ROLLED_BACK
+from chalicelib.engine import eventlog, lifecycle, progress
+from chalicelib.engine.extensions import points
 from chalicelib.errors import BadRequestException, ConflictException, not_found
-from chalicelib.ops import tagging, validation
+from chalicelib.ops import environments, hosted_versions, profiles, strategies, tagging, validation
 from chalicelib.store import paging
-from chalicelib.store.delivery import Delivery
-from chalicelib.store.delivery import key as delivery_key
-from chalicelib.store.deployments import (ACTIVE, COMPLETE, IN_PROGRESS, REVERTED,
-                                          ROLLED_BACK, Deployment, Event, active_key, env_key)
+from chalicelib.store.deployments import Deployment, env_key
+from chalicelib.store.environments import conflicted
 
 log = logging.getLogger(__name__)
 
-FEATURE_FLAGS = 'AWS.AppConfig.FeatureFlags'
 STOP_ATTEMPTS = 10
 START_ATTEMPTS = 10
 _STRATEGY_KEYS = ('DeploymentDurationInMinutes', 'GrowthType', 'GrowthFactor',
@@ -74,7 +74,7 @@ def render(item, now=None):
         'KmsKeyArn': item.kms_key_arn,
         'KmsKeyIdentifier': item.kms_key_identifier,
     })
-    return actions.annotate(item, out)   # AppliedExtensions, ActionInvocations
+    return points.annotate(item, out)   # AppliedExtensions, ActionInvocations
 
 
 def render_summary(item, now=None):
@@ -84,11 +84,6 @@ def render_summary(item, now=None):
 
 
 # --- reads -----------------------------------------------------------------------------
-
-def _environment(application_id, environment_id):
-    from chalicelib.ops import environments
-    return environments.load(application_id, environment_id)
-
 
 def load(application_id, environment_id, number):
     try:
@@ -103,31 +98,11 @@ def get_deployment(p):
 
 
 def list_deployments(p):
-    _environment(p['ApplicationId'], p['EnvironmentId'])
+    environments.load(p['ApplicationId'], p['EnvironmentId'])
     now = clock.now()
     return paging.page(Deployment, env_key(p['ApplicationId'], p['EnvironmentId']), p,
                        render=lambda item: render_summary(item, now), scan_index_forward=False,
                        consistent_read=True)
-
-
-def active_deployment(environment):
-    """The in-progress Deployment item of an Environment item, or None."""
-    number = getattr(environment, 'active_deployment', None)
-    if number is None:
-        return None
-    try:
-        return Deployment.get(env_key(environment.application_id, environment.id), int(number),
-                              consistent_read=True)
-    except Deployment.DoesNotExist:
-        return None
-
-
-def environment_state(environment, now=None):
-    """An Environment item's State exact for ``now`` (for GetEnvironment/ListEnvironments):
-    a deployment the clock says is COMPLETE reads ReadyForDeployment before a tick wrote it.
-    Costs one GetItem, and only while a deployment is in progress."""
-    return progress.environment_state(environment.state, active_deployment(environment),
-                                      now or clock.now())
 
 
 # --- StartDeployment -------------------------------------------------------------------
@@ -150,36 +125,7 @@ def _release(version, digest):
             'Digest': digest}
 
 
-def _currently_delivered(old, now):
-    """The release clients get from the Delivery item ``old`` once its deployment is over."""
-    if old is None:
-        return None
-    if old.state in (ROLLED_BACK, REVERTED, 'ROLLING_BACK'):
-        return old.previous
-    return old.target
-
-
-def _read_delivery(key):
-    try:
-        return Delivery.get(key, consistent_read=True)
-    except Delivery.DoesNotExist:
-        return None
-
-
-def _settle_active(environment, now):
-    """If the environment's active deployment has run its course by the clock, write its
-    completion now (as the tick would) so a new deployment can start."""
-    item = active_deployment(environment)
-    if item is None or item.state not in IN_PROGRESS:
-        return False
-    if progress.due(item, now).state != growth.COMPLETE:
-        return False
-    tick.advance(item, now, check_alarms=False)
-    return True
-
-
 def _hosted_version(application_id, profile, version, kms_identifier=None):
-    from chalicelib.ops import hosted_versions
     if profile.location_uri != 'hosted':
         # S3, SSM, Secrets Manager: read now; the bytes are snapshotted below (sources.py).
         return sources.fetch(profile, version, kms_identifier)
@@ -188,17 +134,15 @@ def _hosted_version(application_id, profile, version, kms_identifier=None):
 
 
 def start_deployment(p):
-    from chalicelib.ops import profiles, strategies
-    from chalicelib.store.environments import conflicted
     application_id, environment_id = p['ApplicationId'], p['EnvironmentId']
     tags = tagging.check(p.get('Tags'))
-    environment = _environment(application_id, environment_id)
+    environment = environments.load(application_id, environment_id)
     profile = profiles.load(application_id, p['ConfigurationProfileId'])
     strategy = strategies.load(p['DeploymentStrategyId'])
     version, raw = _hosted_version(application_id, profile, p['ConfigurationVersion'],
                                    p.get('KmsKeyIdentifier'))
     # PRE_START_DEPLOYMENT extension actions (may replace the content, or refuse).
-    start = actions.pre_start_deployment(environment, profile, version, raw, p)
+    start = points.pre_start_deployment(environment, profile, version, raw, p)
     raw = start.content
     validation.check(profile, _version_name(version), raw)
     kms_identifier = p.get('KmsKeyIdentifier')
@@ -210,96 +154,24 @@ def start_deployment(p):
 
     for attempt in range(START_ATTEMPTS):
         if attempt:
-            environment = _environment(application_id, environment_id)
+            environment = environments.load(application_id, environment_id)
+        now = clock.now()
         try:
-            return actions.started(start, _start(p, environment, profile, strategy, version,
-                                                 target, tags, kms_identifier, kms_arn))
+            item = lifecycle.start(
+                environment, profile, _snapshot(strategy), target, now,
+                strategy_id=strategy['Id'], description=p.get('Description'), tags=tags,
+                latest_expected=p.get('LatestDeploymentNumber'),
+                kms_identifier=kms_identifier, kms_arn=kms_arn,
+                dynamic_parameters=p.get('DynamicExtensionParameters'))
         except TransactWriteError as error:
             if conflicted(error):
                 continue   # another transaction held an item: read again and decide again
             if getattr(error, 'cause_response_code', None) != 'TransactionCanceledException':
                 raise
-            raise ConflictException(_busy_message(application_id, environment_id)) from None
-    raise ConflictException(_busy_message(application_id, environment_id))
-
-
-def _busy_message(application_id, environment_id):
-    try:
-        environment = _environment(application_id, environment_id)
-    except Exception:  # noqa: BLE001 - only the message depends on it
-        environment = None
-    number = getattr(environment, 'active_deployment', None)
-    if number is not None:
-        return (f'Deployment number {int(number)} is in progress on environment '
-                f'{environment_id}. Wait for it to finish or stop it.')
-    return (f'Another deployment to environment {environment_id} started at the same time. '
-            f'Get the environment and try again.')
-
-
-def _start(p, environment, profile, strategy, version, target, tags, kms_identifier,
-           kms_arn=None):
-    from chalicelib.store.environments import Environment
-    application_id, environment_id = environment.application_id, environment.id
-    now = clock.now()
-    if environment.active_deployment is not None and _settle_active(environment, now):
-        environment = _environment(application_id, environment_id)
-    latest = int(environment.latest_deployment or 0)
-    expected = p.get('LatestDeploymentNumber')
-    if expected is not None and int(expected) != latest:
-        raise ConflictException(
-            f'LatestDeploymentNumber {expected} does not match the latest deployment number '
-            f'{latest} of environment {environment_id}.')
-    if environment.active_deployment is not None:
-        raise ConflictException(_busy_message(application_id, environment_id))
-    number = latest + 1
-
-    item = Deployment(
-        env_key(application_id, environment_id), number,
-        application_id=application_id, environment_id=environment_id,
-        profile_id=profile.id, configuration_name=profile.name,
-        configuration_location_uri=profile.location_uri,
-        configuration_version=target['VersionNumber'], version_label=target['VersionLabel'],
-        description=p.get('Description'), strategy_id=strategy['Id'],
-        strategy=_snapshot(strategy), monitors=list(environment.monitors or []),
-        started_at=now, tags=tags, kms_key_identifier=kms_identifier,
-        kms_key_arn=kms_arn,
-        dynamic_extension_parameters=p.get('DynamicExtensionParameters'), type='USER')
-    due = progress.due(item, now)
-    started = event(DEPLOYMENT_STARTED, USER, 'Deployment started', now)
-    written = [started] + list(due.pending)
-    item.events = [Event(**e) for e in written]
-    item.steps_written = due.steps_due
-    finished = due.state == growth.COMPLETE          # duration 0 and bake 0
-    if finished:
-        item.state, item.completed_at, item.percentage = COMPLETE, due.completed_at, 100
-        env_actions = [Environment.state.set(progress.ENV_READY),
-                       Environment.latest_deployment.set(number)]
-    else:
-        item.state = due.state
-        item.active, item.active_key = ACTIVE, active_key(application_id, environment_id, number)
-        env_actions = [Environment.state.set(progress.ENV_DEPLOYING),
-                       Environment.latest_deployment.set(number),
-                       Environment.active_deployment.set(number)]
-
-    key = delivery_key(application_id, environment_id, profile.id)
-    old = _read_delivery(key)
-    delivery = Delivery(key, deployment_number=number, state=growth.DEPLOYING, started_at=now,
-                        strategy=item.strategy, target=target,
-                        previous=_currently_delivered(old, now))
-    delivery_condition = (Delivery.key.does_not_exist() if old is None else
-                          Delivery.deployment_number == int(old.deployment_number))
-    latest_condition = Environment.latest_deployment == latest
-    if latest == 0:
-        latest_condition |= Environment.latest_deployment.does_not_exist()
-    with tick._transaction() as t:
-        t.save(item, condition=Deployment.number.does_not_exist())
-        t.save(delivery, condition=delivery_condition)
-        t.update(Environment(application_id, environment_id), actions=env_actions,
-                 condition=Environment.id.exists()
-                 & Environment.active_deployment.does_not_exist() & latest_condition)
-    percentages = [0.0] + tick._step_percentages(item, due)
-    tick._publish(item, written, percentages)
-    return render(item, now)
+            raise ConflictException(
+                lifecycle.busy_message(application_id, environment_id)) from None
+        return points.started(start, render(item, now))
+    raise ConflictException(lifecycle.busy_message(application_id, environment_id))
 
 
 # --- StopDeployment --------------------------------------------------------------------
@@ -316,8 +188,7 @@ def stop_deployment(p):
                 f'Deployment {number} was already stopped ({item.state}).')
         due = progress.due(item, now) if item.state in IN_PROGRESS else None
         if due is not None and due.state in IN_PROGRESS:
-            if tick.roll_back(item, now, due, USER, f'Rollback started by account {account}',
-                              f'Rollback completed (started by account {account})'):
+            if lifecycle.roll_back(item, now, due, eventlog.by_user(account)):
                 return render(load(application_id, environment_id, number), now)
             continue   # a tick or another stop wrote first: read again
         # COMPLETE (written, or due by the clock).
@@ -333,56 +204,6 @@ def stop_deployment(p):
                 f'Deployment {number} completed at {completed_at.isoformat()}, more than '
                 f'{int(progress.REVERT_WINDOW.total_seconds() // 3600)} hours ago, and can no '
                 f'longer be reverted.')
-        if _revert(item, now, due, completed_at, account):
+        if lifecycle.revert(item, now, due, completed_at, account):
             return render(load(application_id, environment_id, number), now)
     raise ConflictException(f'Deployment {number} is changing; try again.')
-
-
-def _revert(item, now, due, completed_at, account):
-    """REVERTED + REVERT_COMPLETED; environment Reverted; clients back on the previous
-    release. False when another writer changed something first (re-read and retry)."""
-    from chalicelib.store.environments import Environment, reasons
-    number = int(item.number)
-    key = delivery_key(item.application_id, item.environment_id, item.profile_id)
-    current = _read_delivery(key)
-    if current is None or int(current.deployment_number) != number:
-        raise BadRequestException(
-            f'Deployment {number} can no longer be reverted: deployment '
-            f'{int(current.deployment_number) if current else "?"} of the same configuration '
-            f'profile replaced it.')
-    environment = _environment(item.application_id, item.environment_id)
-    active = environment.active_deployment
-    if active is not None and int(active) != number:
-        raise ConflictException(
-            f'Deployment {int(active)} is in progress on environment {item.environment_id}; '
-            f'stop it or wait for it before reverting deployment {number}.')
-    pending = list(due.pending) if due is not None else []
-    new = pending + [event(REVERT_COMPLETED, USER,
-                           f'Deployment reverted by account {account}', now)]
-    updates = [tick.append_events(new),
-               Deployment.state.set(REVERTED), Deployment.completed_at.set(completed_at),
-               Deployment.percentage.set(100)]
-    if due is not None:
-        updates += [Deployment.steps_written.set(due.steps_due), Deployment.active.remove(),
-                    Deployment.active_key.remove()]
-        condition = tick._unchanged(item)
-        env_condition = Environment.active_deployment == number
-    else:
-        condition = Deployment.state == COMPLETE
-        env_condition = Environment.active_deployment.does_not_exist()
-    try:
-        with tick._transaction() as t:
-            t.update(item, actions=updates, condition=condition)
-            t.update(Environment(item.application_id, item.environment_id),
-                     actions=[Environment.state.set(progress.ENV_REVERTED),
-                              Environment.active_deployment.remove()],
-                     condition=env_condition)
-            t.update(Delivery(key), actions=[Delivery.state.set(REVERTED)],
-                     condition=Delivery.deployment_number == number)
-    except TransactWriteError as error:
-        if reasons(error):
-            return False
-        raise
-    written = tick._step_percentages(item, due) if due is not None else []
-    tick._publish(item, new, written + [100.0])
-    return True

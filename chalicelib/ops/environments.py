@@ -5,6 +5,7 @@ Also ``load(application_id, environment_id)`` for other operations.
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import arns, clock
+from chalicelib.engine import lifecycle
 from chalicelib.errors import ConflictException, not_found
 from chalicelib.ops import applications, protection, tagging
 from chalicelib.store import paging
@@ -18,9 +19,9 @@ MAX_ENVIRONMENTS = 20   # per application
 def render(env):
     # State is exact for the current instant: a deployment the clock says is COMPLETE reads
     # ReadyForDeployment before the tick writes it (one GetItem, only while one is active).
-    from chalicelib.ops.deployments import environment_state
     return {'ApplicationId': env.application_id, 'Id': env.id, 'Name': env.name,
-            'Description': env.description, 'State': environment_state(env),
+            'Description': env.description,
+            'State': lifecycle.environment_state(env, clock.now()),
             'Monitors': list(env.monitors or [])}
 
 

@@ -38,6 +38,7 @@ import math
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import arns, clock
+from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.errors import (BadRequestException, ConflictException,
                                InternalServerException, not_found)
 from chalicelib.ops import tagging
@@ -50,7 +51,6 @@ from chalicelib.store.experiments import (ExperimentDefinition, ExperimentDefini
 from chalicelib.store.ids import conditional_failed, new_id
 from chalicelib.store.profiles import Profile
 
-FEATURE_FLAGS = 'AWS.AppConfig.FeatureFlags'
 IDLE, ACTIVE, ARCHIVED = 'IDLE', 'ACTIVE', 'ARCHIVED'
 RUNNING, DONE = 'RUNNING', 'DONE'
 ARCHIVE, DESTROY = 'ARCHIVE', 'DESTROY'

@@ -8,12 +8,9 @@ existing name. Get/Update/Delete work on one version (default: the highest that 
 An extension is named by its name, its id or its ARN
 (``arn:aws:appconfig:<region>:<account>:extension/<id>/<version>``).
 
-The AWS-authored extensions are constants here, never stored: they are listed by
-ListExtensions after the account's own, readable and associable, and cannot be changed or
-deleted. Their ARN has an empty account field. The notification ones deliver to the queue
-(``queueArn``) or topic (``topicArn``) named in the association, or to the default event
-bus; the feature-flags one is what every AWS.AppConfig.FeatureFlags profile already gets
-(document validation and the flattened delivery), so associating it adds nothing.
+The AWS-authored extensions are constants (engine/extensions/catalog.py), never stored: they
+are listed by ListExtensions after the account's own, readable and associable, and cannot be
+changed or deleted.
 
 Associations tie one extension version to an application, environment or configuration
 profile (by ARN; the resource must exist); an association on an application or environment
@@ -26,13 +23,17 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass, field
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import arns, clock
-from chalicelib.engine import actions as engine_actions
+from chalicelib.engine.extensions import bindings, catalog, targets
+from chalicelib.engine.extensions.catalog import (AUTHORED_ORDER, TARGET_PARAMETERS, authored,
+                                                  association_arn, authored_arn, authored_by_name,
+                                                  custom_arn,
+                                                  definition, identify, load_definition,
+                                                  resolve, version_item)
 from chalicelib.errors import (BadRequestException, ConflictException,
                                InternalServerException, not_found)
 from chalicelib.ops import tagging
@@ -46,212 +47,6 @@ from chalicelib.store.ids import conditional_failed, new_id
 ID_ATTEMPTS = 5
 _PREFIX = 'AWS.'
 
-# --- AWS-authored extensions -----------------------------------------------------------------
-
-EVENTBRIDGE = 'AWS.AppConfig.DeploymentNotificationsToEventBridge'
-SQS = 'AWS.AppConfig.DeploymentNotificationsToSqs'
-SNS = 'AWS.AppConfig.DeploymentNotificationsToSns'
-FEATURE_FLAGS = 'AWS.AppConfig.FeatureFlags'
-NOTIFICATION_POINTS = ('ON_DEPLOYMENT_START', 'ON_DEPLOYMENT_COMPLETE',
-                       'ON_DEPLOYMENT_ROLLED_BACK')
-
-
-def _notifications(action_name, description, uri):
-    return {point: [{'Name': action_name, 'Description': description, 'Uri': uri}]
-            for point in NOTIFICATION_POINTS}
-
-
-def _authored_definitions():
-    """Id -> (Name, Description, Actions, Parameters). The Uri of a notification action
-    names the association parameter it delivers to (or the default bus); AWS does not
-    publish what its own extensions return there."""
-    bus = f'arn:aws:events:{arns.region()}:{arns.account()}:event-bus/default'
-    return {
-        FEATURE_FLAGS: (
-            'AppConfig Feature Flags Helper',
-            'Validates AppConfig feature flag data automatically against a JSON schema that '
-            'includes structure and constraints. Also transforms feature flag data prior to '
-            'sending to the client. This extension is automatically associated to '
-            'configuration profiles with type "AWS.AppConfig.FeatureFlags".',
-            {'PRE_CREATE_HOSTED_CONFIGURATION_VERSION': [{
-                'Name': 'ValidateFeatureFlags',
-                'Description': 'Validates the feature flag document.',
-                'Uri': authored_arn(FEATURE_FLAGS)}],
-             'PRE_START_DEPLOYMENT': [{
-                 'Name': 'TransformFeatureFlags',
-                 'Description': 'Transforms the feature flag document for delivery.',
-                 'Uri': authored_arn(FEATURE_FLAGS)}]},
-            {}),
-        EVENTBRIDGE: (
-            'AppConfig deployment events to Amazon EventBridge',
-            'Sends events to Amazon EventBridge when a deployment of configuration data in '
-            'AppConfig is started, completed, or rolled back. Can be associated to the '
-            'following resources in AppConfig: Application, Environment, Configuration '
-            'Profile.',
-            _notifications('SendEventToEventBridge',
-                           'Sends the deployment event to the default event bus.', bus),
-            {}),
-        SQS: (
-            'AppConfig deployment events to Amazon SQS',
-            'Sends messages to the configured Amazon SQS queue when a deployment of '
-            'configuration data in AppConfig is started, completed, or rolled back. Can be '
-            'associated to the following resources in AppConfig: Application, Environment, '
-            'Configuration Profile.',
-            _notifications('SendMessageToSqs',
-                           'Sends the deployment event to the queue in queueArn.',
-                           '${queueArn}'),
-            {'queueArn': {'Description': 'The ARN of the Amazon SQS queue to send messages to.',
-                          'Required': True, 'Dynamic': False}}),
-        SNS: (
-            'AppConfig deployment events to Amazon SNS',
-            'Sends events to the configured Amazon SNS topic when a deployment of '
-            'configuration data in AppConfig is started, completed, or rolled back. Can be '
-            'associated to the following resources in AppConfig: Application, Environment, '
-            'Configuration Profile.',
-            _notifications('PublishToSns',
-                           'Publishes the deployment event to the topic in topicArn.',
-                           '${topicArn}'),
-            {'topicArn': {'Description': 'The ARN of the Amazon SNS topic to publish to.',
-                          'Required': True, 'Dynamic': False}}),
-    }
-
-
-AUTHORED_ORDER = (FEATURE_FLAGS, EVENTBRIDGE, SQS, SNS)
-
-
-def authored_arn(extension_id):
-    return f'arn:aws:appconfig:{arns.region()}::extension/{extension_id}/1'
-
-
-def custom_arn(extension_id, version):
-    return arns.arn(f'extension/{extension_id}/{int(version)}')
-
-
-def association_arn(association_id):
-    return arns.arn(f'extensionassociation/{association_id}')
-
-
-@dataclass
-class Definition:
-    """One version of an extension, custom or AWS-authored, in API shape."""
-    id: str
-    name: str
-    version: int
-    arn: str
-    description: str | None
-    actions: dict
-    parameters: dict
-    authored: bool = False
-    item: object = field(default=None, repr=False)   # the ExtensionVersion (custom only)
-
-    def render(self):
-        out = {'Id': self.id, 'Name': self.name, 'VersionNumber': self.version,
-               'Arn': self.arn, 'Description': self.description,
-               'Actions': self.actions}
-        if self.parameters:
-            out['Parameters'] = self.parameters
-        return out
-
-    def summary(self):
-        return {'Id': self.id, 'Name': self.name, 'VersionNumber': self.version,
-                'Arn': self.arn, 'Description': self.description}
-
-
-def authored(extension_id):
-    name, description, actions, parameters = _authored_definitions()[extension_id]
-    return Definition(extension_id, name, 1, authored_arn(extension_id), description,
-                      actions, parameters, authored=True)
-
-
-def _authored_by_name():
-    return {d[0]: i for i, d in _authored_definitions().items()}
-
-
-def definition(item):
-    return Definition(item.id, item.name, int(item.version), custom_arn(item.id, item.version),
-                      item.description, dict(item.actions or {}), dict(item.parameters or {}),
-                      item=item)
-
-
-# --- finding extensions ----------------------------------------------------------------------
-
-_EXTENSION_ARN = re.compile(
-    r'arn:aws[a-zA-Z-]*:appconfig:[^:]*:(\d{12})?:extension/([^/]+)(?:/([0-9]+))?')
-_ID = re.compile(r'[a-z0-9]{4,7}')
-
-
-def _version_item(extension_id, version):
-    try:
-        return ExtensionVersion.get(arns.account(), version_key(extension_id, version),
-                                    consistent_read=True)
-    except ExtensionVersion.DoesNotExist:
-        return None
-
-
-def _latest_item(extension_id):
-    items = ExtensionVersion.query(
-        arns.account(), ExtensionVersion.sort.startswith(f'{extension_id}#'),
-        scan_index_forward=False, limit=1, consistent_read=True)
-    return next(iter(items), None)
-
-
-def _head(name):
-    try:
-        return Extension.get(arns.account(), name, consistent_read=True)
-    except Extension.DoesNotExist:
-        return None
-
-
-def _identify(identifier):
-    """(kind, extension id or None, version from an ARN or None); kind is 'authored' or
-    'custom'. The id is None when ``identifier`` names no extension."""
-    match = _EXTENSION_ARN.fullmatch(identifier)
-    if match:
-        account, extension_id, version = match.groups()
-        version = int(version) if version else None
-        if not account:
-            return ('authored', extension_id if extension_id in AUTHORED_ORDER else None,
-                    version)
-        if account != arns.account():
-            return 'custom', None, version
-        return 'custom', extension_id, version
-    if identifier in AUTHORED_ORDER:
-        return 'authored', identifier, None
-    by_name = _authored_by_name()
-    if identifier in by_name:
-        return 'authored', by_name[identifier], None
-    if _ID.fullmatch(identifier) and _latest_item(identifier) is not None:
-        return 'custom', identifier, None
-    head = _head(identifier)
-    return 'custom', (head.id if head is not None else None), None
-
-
-def resolve(identifier, version=None):
-    """The Definition of ``identifier`` (name, id or ARN) at ``version`` (default: the
-    version in the ARN, else the highest); ResourceNotFoundException when there is none."""
-    kind, extension_id, arn_version = _identify(identifier)
-    version = version if version is not None else arn_version
-    if extension_id is None:
-        raise not_found('Extension', identifier)
-    if kind == 'authored':
-        if version not in (None, 1):
-            raise not_found('Extension', f'{identifier} version {version}')
-        return authored(extension_id)
-    item = _latest_item(extension_id) if version is None else _version_item(extension_id,
-                                                                              version)
-    if item is None:
-        raise not_found('Extension', identifier if version is None
-                        else f'{identifier} version {version}')
-    return definition(item)
-
-
-def load_definition(extension_id, version):
-    """The Definition an association names, or None when it no longer exists."""
-    if extension_id in AUTHORED_ORDER:
-        return authored(extension_id)
-    item = _version_item(extension_id, version)
-    return definition(item) if item is not None else None
-
 
 # --- checks ----------------------------------------------------------------------------------
 
@@ -261,7 +56,7 @@ _SYNC_POINTS = ('PRE_CREATE_HOSTED_CONFIGURATION_VERSION', 'PRE_START_DEPLOYMENT
 
 
 def _check_name(name):
-    if name.startswith(_PREFIX) or name in _authored_by_name():
+    if name.startswith(_PREFIX) or name in authored_by_name():
         raise BadRequestException(
             f'The extension name {name} is reserved for AWS authored extensions.')
 
@@ -275,13 +70,13 @@ def _check_actions(actions):
             raise BadRequestException(f'The action for {point} must have a Name.')
         if not uri:
             raise BadRequestException(f'The action {name} ({point}) must have a Uri.')
-        kind = engine_actions.target_kind(uri)
+        kind = targets.kind(uri)
         if kind is None:
             raise BadRequestException(
                 f'The Uri of action {name} ({point}) must be the ARN of a Lambda function, '
                 f'an Amazon SQS queue, an Amazon SNS topic or the default EventBridge event '
                 f'bus: {uri}')
-        if point in _SYNC_POINTS and kind != engine_actions.LAMBDA:
+        if point in _SYNC_POINTS and kind != targets.LAMBDA:
             raise BadRequestException(
                 f'The action {name} ({point}) runs synchronously and must call a Lambda '
                 f'function; {uri} is not one.')
@@ -310,10 +105,6 @@ def _check_parameters(parameters):
     return out
 
 
-_TARGET_PARAMETERS = {SQS: ('queueArn', engine_actions.SQS_KIND),
-                      SNS: ('topicArn', engine_actions.SNS_KIND)}
-
-
 def _check_values(ext, values):
     """The association parameter values for ``ext`` (a Definition), checked."""
     values = dict(values or {})
@@ -328,9 +119,9 @@ def _check_values(ext, values):
         raise BadRequestException(
             f"Extension {ext.name} version {ext.version} requires the parameter(s) "
             f"{', '.join(missing)}.")
-    if ext.authored and ext.id in _TARGET_PARAMETERS:
-        name, kind = _TARGET_PARAMETERS[ext.id]
-        if engine_actions.target_kind(values[name]) != kind:
+    if ext.authored and ext.id in TARGET_PARAMETERS:
+        name, kind = TARGET_PARAMETERS[ext.id]
+        if targets.kind(values[name]) != kind:
             raise BadRequestException(
                 f'Parameter {name} of {ext.name} must be an ARN of the right kind: '
                 f'{values[name]}')
@@ -356,7 +147,7 @@ def create_extension(p):
     tags = tagging.check(p.get('Tags'))
     expected = p.get('LatestVersionNumber')
     for _ in range(ID_ATTEMPTS):
-        head = _head(name)
+        head = catalog.head(name)
         if head is None:
             created = _create_first(name, p.get('Description'), actions, parameters, tags)
         elif expected is None:
@@ -368,7 +159,7 @@ def create_extension(p):
             created = _create_next(head, int(expected), p.get('Description'), actions,
                                    parameters, tags)
         if created is not None:
-            engine_actions.invalidate()
+            bindings.invalidate()
             return definition(created).render()
     raise InternalServerException('Could not create the extension. Try again.')
 
@@ -450,7 +241,7 @@ def update_extension(p):
             if conditional_failed(error):
                 raise not_found('Extension', p['ExtensionIdentifier']) from None
             raise
-        engine_actions.invalidate()
+        bindings.invalidate()
     return definition(item).render()
 
 
@@ -472,7 +263,7 @@ def delete_extension(p):
     except TransactWriteError as error:
         if not conditional_failed(error):
             raise
-        current = _version_item(ext.id, ext.version)
+        current = version_item(ext.id, ext.version)
         if current is None:
             raise not_found('Extension', p['ExtensionIdentifier']) from None
         if int(current.association_count or 0):
@@ -482,14 +273,14 @@ def delete_extension(p):
                 f'before deleting the extension.') from None
         raise
     # The last version gone: the name is free again (unless a version was added meanwhile).
-    remaining = _head(ext.name)
+    remaining = catalog.head(ext.name)
     if remaining is not None and int(remaining.versions or 0) <= 0:
         try:
             remaining.delete(condition=(Extension.versions <= 0) & (Extension.id == ext.id))
         except Exception as error:  # noqa: BLE001 - a new version won the race: keep the name
             if not conditional_failed(error):
                 raise
-    engine_actions.invalidate()
+    bindings.invalidate()
     return {}
 
 
@@ -504,7 +295,7 @@ def list_extensions(p):
     if start is None:
         query = {}
         if name is not None:
-            head = _head(name)
+            head = catalog.head(name)
             if head is None:
                 return _authored_page(authored_ids, 0, limit)
             query['range_key_condition'] = ExtensionVersion.sort.startswith(f'{head.id}#')
@@ -656,7 +447,7 @@ def create_extension_association(p):
             if codes[2:3] == ['ConditionalCheckFailed']:
                 raise not_found('Extension', p['ExtensionIdentifier']) from None
             continue   # the drawn id is taken
-        engine_actions.invalidate()
+        bindings.invalidate()
         return render_association(item)
     raise InternalServerException('Could not allocate a unique id. Try again.')
 
@@ -680,7 +471,7 @@ def update_extension_association(p):
         if conditional_failed(error):
             raise not_found('ExtensionAssociation', item.id) from None
         raise
-    engine_actions.invalidate()
+    bindings.invalidate()
     return render_association(item)
 
 
@@ -704,7 +495,7 @@ def delete_extension_association(p):
         if not conditional_failed(error):
             raise
         raise not_found('ExtensionAssociation', item.id) from None
-    engine_actions.invalidate()
+    bindings.invalidate()
     return {}
 
 
@@ -717,7 +508,7 @@ def list_extension_associations(p):
     if resource_arn is not None:
         resource, application_id, _, _ = parse_resource(resource_arn)
     if identifier is not None:
-        kind, extension_id, arn_version = _identify(identifier)
+        kind, extension_id, arn_version = identify(identifier)
         if extension_id is None:
             return {'Items': []}
         version = version if version is not None else arn_version

@@ -16,7 +16,8 @@ import re
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import clock, crypto
-from chalicelib.engine import actions
+from chalicelib.constants import FEATURE_FLAGS
+from chalicelib.engine.extensions import points
 from chalicelib.errors import (BadRequestException, ConflictException,
                                PayloadTooLargeException, not_found)
 from chalicelib.ops import profiles
@@ -87,7 +88,7 @@ def _check_size(data):
 
 def _check_document(profile, data):
     """Content checks that depend on the profile type."""
-    if profile.type == profiles.FEATURE_FLAGS:
+    if profile.type == FEATURE_FLAGS:
         from chalicelib.flags import FlagDocumentError, validate
         try:
             validate(data)
@@ -106,7 +107,8 @@ def create_hosted_configuration_version(p):
             f'(its LocationUri is {profile.location_uri}).')
     data = bytes(p['Content'])
     # PRE_CREATE_HOSTED_CONFIGURATION_VERSION extension actions (may replace the content).
-    data = actions.pre_create_hosted_configuration_version(profile, data, p)
+    data = points.pre_create_hosted_configuration_version(profile, data, p,
+                                                          max_content_bytes())
     _check_size(data)
     _check_document(profile, data)
     key = profile_key(application_id, profile_id)

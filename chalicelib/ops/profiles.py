@@ -10,6 +10,7 @@ from functools import lru_cache
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import arns, clock
+from chalicelib.constants import FEATURE_FLAGS, FREEFORM, PROFILE_TYPES
 from chalicelib.errors import BadRequestException, InternalServerException, not_found
 from chalicelib.ops import applications, protection, tagging
 from chalicelib.store import paging
@@ -23,9 +24,6 @@ MAX_PROFILES = 100   # per application
 MAX_VALIDATORS = 2
 DELETE_ATTEMPTS = 5
 
-FREEFORM = 'AWS.Freeform'
-FEATURE_FLAGS = 'AWS.AppConfig.FeatureFlags'
-TYPES = (FREEFORM, FEATURE_FLAGS)
 
 # LocationUri forms the API accepts (CreateConfigurationProfileRequest.LocationUri).
 _PARTITION = r'arn:aws[a-zA-Z-]*'
@@ -203,7 +201,7 @@ def create_configuration_profile(p):
     application_id = p['ApplicationId']
     tags = tagging.check(p.get('Tags'))
     kind = p.get('Type') or FREEFORM
-    if kind not in TYPES:
+    if kind not in PROFILE_TYPES:
         raise BadRequestException(
             f"Type {kind!r} is not valid. Use {FREEFORM} or {FEATURE_FLAGS}.")
     source = _source(p['LocationUri'])

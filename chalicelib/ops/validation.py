@@ -23,6 +23,7 @@ import boto3
 from botocore.config import Config
 
 from chalicelib import arns, flags
+from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.errors import BadRequestException
 
 _MAX_DETAILS = 100
@@ -53,7 +54,7 @@ def check(profile, number, content):
     """Raise BadRequestException (InvalidConfiguration) unless ``content`` passes the
     profile's validators (and, for a feature-flag profile, the feature-flag document rules)."""
     details = []
-    if getattr(profile, 'type', None) == 'AWS.AppConfig.FeatureFlags':
+    if getattr(profile, 'type', None) == FEATURE_FLAGS:
         try:
             flags.validate(content)
         except flags.FlagDocumentError as error:

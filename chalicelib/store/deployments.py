@@ -17,13 +17,6 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
 
-# Deployment states (the wire's UPPER_CASE values).
-DEPLOYING = 'DEPLOYING'
-BAKING = 'BAKING'
-COMPLETE = 'COMPLETE'
-ROLLED_BACK = 'ROLLED_BACK'
-REVERTED = 'REVERTED'
-IN_PROGRESS = (DEPLOYING, BAKING)
 
 # The value of ``active`` on every in-progress deployment: one index partition. A DynamoDB
 # partition serves far more reads than a tick a second needs for thousands of deployments.
@@ -98,3 +91,16 @@ class Deployment(BaseModel):
     active = UnicodeAttribute(null=True)
     active_key = UnicodeAttribute(null=True)
     active_index = ActiveIndex()
+
+
+def active_of(environment) -> Deployment | None:
+    """The in-progress Deployment item of an Environment item, or None (one GetItem, only
+    while the environment has an active deployment)."""
+    number = getattr(environment, 'active_deployment', None)
+    if number is None:
+        return None
+    try:
+        return Deployment.get(env_key(environment.application_id, environment.id), int(number),
+                              consistent_read=True)
+    except Deployment.DoesNotExist:
+        return None

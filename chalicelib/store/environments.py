@@ -12,6 +12,7 @@ import time
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.constants import EnvironmentState
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
 
 CONFLICT_ATTEMPTS = 25
@@ -29,7 +30,7 @@ class Environment(BaseModel):
     monitors = JSONAttribute(default=list)
     # PascalCase on the wire (ReadyForDeployment, Deploying, RollingBack, RolledBack,
     # Reverted); the deployment engine moves it.
-    state = UnicodeAttribute(default='ReadyForDeployment')
+    state = UnicodeAttribute(default=EnvironmentState.READY)
     tags = JSONAttribute(default=dict)
     created_at = UTCDateTimeAttribute()
     # Deployment numbers come from this counter; the active one guards "one at a time" and

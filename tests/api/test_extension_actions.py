@@ -3,7 +3,7 @@
 SQS, SNS and EventBridge targets are moto's: the tests read what the service delivered from
 real queues (an SNS subscription or an EventBridge rule forwards to a queue). moto's Lambda
 needs docker, which is not available here, so Lambda targets are stubbed at the boundary:
-``chalicelib.engine.actions.lambda_client`` is replaced by a fake that records each Invoke
+``chalicelib.engine.extensions.targets.lambda_client`` is replaced by a fake that records each Invoke
 (function, invocation type, payload, role) and answers what the test scripts (a payload, a
 function error, or a failed call).
 """
@@ -14,7 +14,7 @@ import json
 import boto3
 import pytest
 
-from chalicelib.engine import actions
+from chalicelib.engine.extensions import bindings, targets
 from chalicelib.store.extensions import Association
 from tests.api.deploying import World, later, tick_now
 
@@ -66,7 +66,7 @@ class FakeLambda:
 @pytest.fixture
 def fake_lambda(monkeypatch):
     fake = FakeLambda()
-    monkeypatch.setattr(actions, 'lambda_client', fake.factory)
+    monkeypatch.setattr(targets, 'lambda_client', fake.factory)
     return fake
 
 
@@ -296,7 +296,7 @@ def test_without_associations_nothing_is_added(appconfig, monkeypatch):
         queries.append(args)
         return original(cls, *args, **kwargs)
     monkeypatch.setattr(Association, 'query', classmethod(counting))
-    actions.invalidate()
+    bindings.invalidate()
     started = w.start('AppConfig.AllAtOnce')
     later(minutes=10)
     tick_now()

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from chalicelib.engine import growth, progress
+from chalicelib.engine import eventlog, growth, progress
 
 T0 = datetime(2021, 9, 17, 21, 43, 54, 205000, tzinfo=timezone.utc)
 EXAMPLE = {'DeploymentDurationInMinutes': 15, 'GrowthType': 'LINEAR', 'GrowthFactor': 25.0,
@@ -12,7 +12,7 @@ EXAMPLE = {'DeploymentDurationInMinutes': 15, 'GrowthType': 'LINEAR', 'GrowthFac
 
 
 def item(strategy=EXAMPLE, state='DEPLOYING', written=0, events=None, **extra):
-    started = progress.event('DEPLOYMENT_STARTED', 'USER', 'Deployment started', T0)
+    started = eventlog.event('DEPLOYMENT_STARTED', 'USER', 'Deployment started', T0)
     return SimpleNamespace(strategy=strategy, started_at=T0, state=state, steps_written=written,
                            events=events if events is not None else [started],
                            percentage=extra.get('percentage'),

@@ -1,0 +1,151 @@
+"""Which extension associations apply to a configuration.
+
+An association ties one extension version to an application, environment or configuration
+profile; one on an application or environment covers everything inside it. :func:`covering`
+lists them application first, then environment, then profile.
+
+Cost: whether the account has any association is one Query; the associations of an
+application are one Query on the ``by-application`` index; both are kept for
+APPCONFIG_EXTENSION_CACHE_SECONDS (default 5) and dropped at once when this process changes an
+extension or association (:func:`invalidate`). So an account without associations pays one
+Query per 5 seconds, whatever the number of deployments and requests. Names of applications,
+environments and profiles shown in action payloads are cached the same way.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+from chalicelib import arns
+from chalicelib.constants import FEATURE_FLAGS
+from chalicelib.engine.extensions import catalog
+from chalicelib.store.applications import Application
+from chalicelib.store.environments import Environment
+from chalicelib.store.extensions import Association
+from chalicelib.store.profiles import Profile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One association with the extension version it names."""
+    association_id: str
+    resource: str
+    parameters: dict
+    extension: catalog.Definition
+
+    @property
+    def level(self):
+        # Application, then environment, then configuration profile associations.
+        if '/environment/' in self.resource:
+            return 1
+        return 2 if '/configurationprofile/' in self.resource else 0
+
+    @property
+    def association_arn(self):
+        return arns.arn(f'extensionassociation/{self.association_id}')
+
+    def action(self, point):
+        listed = self.extension.actions.get(point) or []
+        return listed[0] if listed else None
+
+    @property
+    def builtin(self):
+        """True for the feature-flags extension: its work is done by the service itself."""
+        return self.extension.authored and self.extension.id == FEATURE_FLAGS
+
+
+_cache = {}      # application id -> (expires, [Bound]); ('account', id) -> (expires, bool)
+_names = {}      # ('application'|'environment'|'profile', ids) -> (expires, name)
+_lock = threading.Lock()
+
+
+def _ttl():
+    try:
+        return float(os.environ.get('APPCONFIG_EXTENSION_CACHE_SECONDS') or 5)
+    except ValueError:
+        return 5.0
+
+
+def invalidate() -> None:
+    """Forget cached associations and names (called after every extension or association
+    change in this process)."""
+    with _lock:
+        _cache.clear()
+        _names.clear()
+
+
+def _account_has_associations():
+    """Whether the account has any association at all (one Query, cached like the rest):
+    while it has none, no action point costs a request."""
+    now = time.monotonic()
+    account = arns.account()
+    with _lock:
+        hit = _cache.get(('account', account))
+        if hit and hit[0] > now:
+            return hit[1]
+    found = next(iter(Association.query(account, limit=1)), None) is not None
+    with _lock:
+        _cache[('account', account)] = (now + _ttl(), found)
+    return found
+
+
+def _application_bindings(application_id):
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(application_id)
+        if hit and hit[0] > now:
+            return hit[1]
+    if not _account_has_associations():
+        return []
+    found = []
+    for item in Association.by_application.query(application_id):
+        ext = catalog.load_definition(item.extension_id, int(item.extension_version))
+        if ext is None:
+            log.warning('extension association %s names a missing extension %s version %s',
+                        item.id, item.extension_id, item.extension_version)
+            continue
+        found.append(Bound(item.id, item.resource, dict(item.parameters or {}), ext))
+    with _lock:
+        _cache[application_id] = (now + _ttl(), found)
+    return found
+
+
+def covering(application_id: str, environment_id: str | None = None,
+             profile_id: str | None = None) -> list[Bound]:
+    """The associations on the application, on the environment and on the profile (each
+    when given), application ones first."""
+    wanted = {f'application/{application_id}'}
+    if environment_id:
+        wanted.add(f'application/{application_id}/environment/{environment_id}')
+    if profile_id:
+        wanted.add(f'application/{application_id}/configurationprofile/{profile_id}')
+    bound = [b for b in _application_bindings(application_id) if b.resource in wanted]
+    return sorted(bound, key=lambda b: (b.level, b.association_id))
+
+
+def name(kind: str, *ids: str) -> str | None:
+    """The name of an application, environment or profile (cached like the associations)."""
+    now = time.monotonic()
+    key = (kind, ids)
+    with _lock:
+        hit = _names.get(key)
+        if hit and hit[0] > now:
+            return hit[1]
+    model, keys = {'application': (Application, (arns.account(), ids[0])),
+                   'environment': (Environment, ids), 'profile': (Profile, ids)}[kind]
+    try:
+        found = model.get(*keys).name
+    except model.DoesNotExist:
+        found = None
+    with _lock:
+        _names[key] = (now + _ttl(), found)
+    return found
+
+
+def ref(ident: str, name: str | None) -> dict:
+    return {'Id': ident, 'Name': name} if name is not None else {'Id': ident}

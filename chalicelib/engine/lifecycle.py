@@ -1,0 +1,344 @@
+"""The only writer of Deployment, Environment and Delivery state.
+
+:func:`start`, :func:`advance` (and the :func:`complete` it may lead to), :func:`roll_back`
+and :func:`revert` each make one DynamoDB write (a transaction where more than one item
+moves), then hand exactly the events that write put in the EventLog to :func:`_publish`, the
+one after-commit path: ON_* extension actions, then EventBridge. What each event does to the
+three items is the transition table in chalicelib/constants.py; every text comes from
+engine/eventlog.py.
+
+Every write after the start is conditioned on the deployment still being active with the
+``steps_written`` the writer read, so overlapping ticks, a tick racing StopDeployment, or a
+replay of the same instant never write an event or a state change twice: the loser's
+condition fails, it publishes nothing and says so (None / 0 / False / 'lost_races'), and the
+caller reads again. Publishing happens only after a successful write; its failures are
+logged and never undo the write.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.constants import COMPLETE, IN_PROGRESS, TRANSITIONS, EventType
+from chalicelib.engine import delivery, eventlog, events, monitors, progress
+from chalicelib.engine.extensions import points
+from chalicelib.errors import BadRequestException, ConflictException, not_found
+from chalicelib.store.delivery import Delivery
+from chalicelib.store.delivery import key as delivery_key
+from chalicelib.store.deployments import ACTIVE, Deployment, Event, active_key, active_of, env_key
+from chalicelib.store.environments import Environment, reasons
+from chalicelib.store.ids import conditional_failed
+
+log = logging.getLogger(__name__)
+
+
+# --- shared pieces ----------------------------------------------------------------------------
+
+def _append(new):
+    """The update action appending ``new`` (event dicts) to a deployment's EventLog."""
+    return Deployment.events.set(Deployment.events.append([Event(**e) for e in new]))
+
+
+def _unchanged(item):
+    """The condition of every engine write: still active, nothing written since read."""
+    return Deployment.active.exists() & (Deployment.steps_written == int(item.steps_written or 0))
+
+
+def _step_percentages(item, due):
+    written = int(item.steps_written or 0)
+    return [s.percentage for s in due.progress.due[written:]]
+
+
+def _transaction():
+    return TransactWrite(connection=Deployment._get_connection().connection)
+
+
+def _environment_state(event_type):
+    return TRANSITIONS[event_type].environment
+
+
+def _publish(item, written, percentages):
+    """The after-commit path: ON_* extension actions, then EventBridge, for exactly the
+    events one write put in the EventLog (``percentages`` the PercentageComplete of each)."""
+    points.after_events(item, written)
+    if not events.bus() or not written:
+        return
+    events.publish([events.detail(item, e, pct, TRANSITIONS[e['event_type']].deployment)
+                    for e, pct in zip(written, percentages)])
+
+
+# --- start ------------------------------------------------------------------------------------
+
+def busy_message(application_id: str, environment_id: str) -> str:
+    """ConflictException's text when a deployment cannot start on the environment."""
+    try:
+        environment = Environment.get(application_id, environment_id, consistent_read=True)
+    except Exception:  # noqa: BLE001 - only the message depends on it
+        environment = None
+    number = getattr(environment, 'active_deployment', None)
+    if number is not None:
+        return (f'Deployment number {int(number)} is in progress on environment '
+                f'{environment_id}. Wait for it to finish or stop it.')
+    return (f'Another deployment to environment {environment_id} started at the same time. '
+            f'Get the environment and try again.')
+
+
+def _settle_active(environment, now):
+    """If the environment's active deployment has run its course by the clock, write its
+    completion now (as the tick would) so a new deployment can start."""
+    item = active_of(environment)
+    if item is None or item.state not in IN_PROGRESS:
+        return False
+    if progress.due(item, now).state != COMPLETE:
+        return False
+    advance(item, now, check_alarms=False)
+    return True
+
+
+def start(environment, profile, strategy: dict, target: dict, now: datetime, *,
+          strategy_id: str, description: str | None, tags: dict,
+          latest_expected: int | None, kms_identifier: str | None, kms_arn: str | None,
+          dynamic_parameters: dict | None) -> Deployment:
+    """Start deployment number latest + 1 of ``target`` (a release) on ``environment``:
+    one transaction writing the Deployment (DEPLOYMENT_STARTED plus whatever the strategy owes
+    at once), the Delivery the data plane reads and the Environment. ``strategy`` is the
+    snapshot to keep. ConflictException when another deployment is in progress or
+    ``latest_expected`` does not hold; pynamodb's TransactWriteError when a concurrent
+    writer got in between (the caller reads the environment again and retries)."""
+    application_id, environment_id = environment.application_id, environment.id
+    if environment.active_deployment is not None and _settle_active(environment, now):
+        environment = Environment.get(application_id, environment_id, consistent_read=True)
+    latest = int(environment.latest_deployment or 0)
+    if latest_expected is not None and int(latest_expected) != latest:
+        raise ConflictException(
+            f'LatestDeploymentNumber {latest_expected} does not match the latest deployment '
+            f'number {latest} of environment {environment_id}.')
+    if environment.active_deployment is not None:
+        raise ConflictException(busy_message(application_id, environment_id))
+    number = latest + 1
+
+    item = Deployment(
+        env_key(application_id, environment_id), number,
+        application_id=application_id, environment_id=environment_id,
+        profile_id=profile.id, configuration_name=profile.name,
+        configuration_location_uri=profile.location_uri,
+        configuration_version=target['VersionNumber'], version_label=target['VersionLabel'],
+        description=description, strategy_id=strategy_id,
+        strategy=strategy, monitors=list(environment.monitors or []),
+        started_at=now, tags=tags, kms_key_identifier=kms_identifier,
+        kms_key_arn=kms_arn, dynamic_extension_parameters=dynamic_parameters, type='USER')
+    due = progress.due(item, now)
+    written = [eventlog.started(now)] + list(due.pending)
+    item.events = [Event(**e) for e in written]
+    item.steps_written = due.steps_due
+    if due.state == COMPLETE:          # duration 0 and bake 0
+        item.state, item.completed_at, item.percentage = COMPLETE, due.completed_at, 100
+        env_actions = [Environment.state.set(_environment_state(EventType.DEPLOYMENT_COMPLETED)),
+                       Environment.latest_deployment.set(number)]
+    else:
+        item.state = due.state
+        item.active, item.active_key = ACTIVE, active_key(application_id, environment_id, number)
+        env_actions = [Environment.state.set(_environment_state(EventType.DEPLOYMENT_STARTED)),
+                       Environment.latest_deployment.set(number),
+                       Environment.active_deployment.set(number)]
+
+    old = delivery.read(application_id, environment_id, profile.id)
+    new_delivery = Delivery(
+        delivery_key(application_id, environment_id, profile.id), deployment_number=number,
+        state=TRANSITIONS[EventType.DEPLOYMENT_STARTED].delivery, started_at=now,
+        strategy=item.strategy, target=target, previous=delivery.settled(old))
+    delivery_condition = (Delivery.key.does_not_exist() if old is None else
+                          Delivery.deployment_number == int(old.deployment_number))
+    latest_condition = Environment.latest_deployment == latest
+    if latest == 0:
+        latest_condition |= Environment.latest_deployment.does_not_exist()
+    with _transaction() as t:
+        t.save(item, condition=Deployment.number.does_not_exist())
+        t.save(new_delivery, condition=delivery_condition)
+        t.update(Environment(application_id, environment_id), actions=env_actions,
+                 condition=Environment.id.exists()
+                 & Environment.active_deployment.does_not_exist() & latest_condition)
+    _publish(item, written, [0.0] + _step_percentages(item, due))
+    return item
+
+
+# --- advance / complete -----------------------------------------------------------------------
+
+def advance(item, now: datetime, clients: monitors.Clients | None = None,
+            check_alarms: bool = True) -> tuple[str, int]:
+    """Bring one in-progress deployment to ``now``. ``item`` needs the index's attributes.
+    Returns (outcome, events written): outcome is idle | progressed | completed |
+    rolled_back | lost_races."""
+    due = progress.due(item, now)
+    if check_alarms and due.state in IN_PROGRESS and item.monitors:
+        alarm = monitors.firing(item.monitors, clients)
+        if alarm:
+            written = roll_back(item, now, due, eventlog.by_alarm(alarm))
+            return ('rolled_back', written) if written else ('lost_races', 0)
+    if check_alarms and due.state in IN_PROGRESS:
+        # AT_DEPLOYMENT_TICK extension actions: a ROLL_BACK directive rolls back.
+        asked = points.at_deployment_tick(item, due)
+        if asked is not None:
+            written = roll_back(item, now, due, asked.cause)
+            if written:
+                points.rolled_back(asked, now)
+            return ('rolled_back', written) if written else ('lost_races', 0)
+    if due.state == COMPLETE:
+        written = complete(item, due)
+        return ('completed', written) if written is not None else ('lost_races', 0)
+    if not due.pending:
+        return 'idle', 0
+    try:
+        item.update(actions=[_append(due.pending),
+                             Deployment.steps_written.set(due.steps_due),
+                             Deployment.state.set(due.state)],
+                    condition=_unchanged(item))
+    except UpdateError as error:
+        if conditional_failed(error):
+            return 'lost_races', 0
+        raise
+    _publish(item, due.pending, _step_percentages(item, due))
+    return 'progressed', len(due.pending)
+
+
+def complete(item, due: progress.Due) -> int | None:
+    """Write the remaining steps and COMPLETE; free the environment. Returns the number of
+    events written, or None when another writer got there first."""
+    deployment_actions = [
+        _append(due.pending),
+        Deployment.steps_written.set(due.steps_due),
+        Deployment.state.set(COMPLETE),
+        Deployment.completed_at.set(due.completed_at),
+        Deployment.percentage.set(100),
+        Deployment.active.remove(),
+        Deployment.active_key.remove(),
+    ]
+    environment = Environment(item.application_id, item.environment_id)
+    try:
+        with _transaction() as t:
+            t.update(item, actions=deployment_actions, condition=_unchanged(item))
+            t.update(environment,
+                     actions=[Environment.state.set(
+                                  _environment_state(EventType.DEPLOYMENT_COMPLETED)),
+                              Environment.active_deployment.remove()],
+                     condition=Environment.active_deployment == int(item.number))
+    except TransactWriteError as error:
+        codes = reasons(error)
+        if codes[:1] == ['ConditionalCheckFailed'] or 'TransactionConflict' in codes:
+            return None
+        if codes[1:2] != ['ConditionalCheckFailed']:
+            raise
+        # The environment no longer points at this deployment (deleted, or repaired by
+        # hand): finish the deployment alone.
+        try:
+            item.update(actions=deployment_actions, condition=_unchanged(item))
+        except UpdateError as update_error:
+            if conditional_failed(update_error):
+                return None
+            raise
+    _publish(item, due.pending, _step_percentages(item, due))
+    return len(due.pending)
+
+
+# --- roll back / revert -----------------------------------------------------------------------
+
+def roll_back(item, now: datetime, due: progress.Due, cause: eventlog.Cause) -> int:
+    """Stop an in-progress deployment for ``cause`` (user, alarm or extension): write the
+    steps due so far, ROLLBACK_STARTED and ROLLBACK_COMPLETED; environment RolledBack;
+    clients back on the previous release. Returns the number of events written, or 0 when
+    another writer changed the deployment first (the caller re-reads and decides again)."""
+    new = list(due.pending) + cause.events(now)
+    done = TRANSITIONS[EventType.ROLLBACK_COMPLETED]
+    number = int(item.number)
+    try:
+        with _transaction() as t:
+            t.update(item, condition=_unchanged(item) & Deployment.state.is_in(*IN_PROGRESS),
+                     actions=[_append(new),
+                              Deployment.steps_written.set(due.steps_due),
+                              Deployment.state.set(done.deployment),
+                              Deployment.completed_at.set(now),
+                              Deployment.percentage.set(due.percentage),
+                              Deployment.active.remove(),
+                              Deployment.active_key.remove()])
+            t.update(Environment(item.application_id, item.environment_id),
+                     actions=[Environment.state.set(done.environment),
+                              Environment.active_deployment.remove()],
+                     condition=Environment.active_deployment == number)
+            t.update(Delivery(delivery_key(item.application_id, item.environment_id,
+                                           item.profile_id)),
+                     actions=[Delivery.state.set(done.delivery)],
+                     condition=Delivery.deployment_number == number)
+    except TransactWriteError as error:
+        if reasons(error):
+            return 0
+        raise
+    _publish(item, new, _step_percentages(item, due) + [due.percentage, due.percentage])
+    return len(new)
+
+
+def revert(item, now: datetime, due: progress.Due | None, completed_at: datetime,
+           account: str) -> bool:
+    """Revert a COMPLETE deployment (``due`` is None), or one the clock says is complete
+    but the tick has not written (``due`` its progress), for ``account``: REVERTED +
+    REVERT_COMPLETED; environment Reverted; clients back on the previous release.
+    BadRequestException when a later deployment of the profile replaced it,
+    ConflictException while another one is in progress. False when another writer changed
+    something first (re-read and retry)."""
+    number = int(item.number)
+    current = delivery.read(item.application_id, item.environment_id, item.profile_id)
+    if current is None or int(current.deployment_number) != number:
+        raise BadRequestException(
+            f'Deployment {number} can no longer be reverted: deployment '
+            f'{int(current.deployment_number) if current else "?"} of the same configuration '
+            f'profile replaced it.')
+    try:
+        environment = Environment.get(item.application_id, item.environment_id,
+                                      consistent_read=True)
+    except Environment.DoesNotExist:
+        raise not_found('Environment', item.environment_id) from None
+    active = environment.active_deployment
+    if active is not None and int(active) != number:
+        raise ConflictException(
+            f'Deployment {int(active)} is in progress on environment {item.environment_id}; '
+            f'stop it or wait for it before reverting deployment {number}.')
+    done = TRANSITIONS[EventType.REVERT_COMPLETED]
+    pending = list(due.pending) if due is not None else []
+    new = pending + [eventlog.reverted(account, now)]
+    updates = [_append(new),
+               Deployment.state.set(done.deployment), Deployment.completed_at.set(completed_at),
+               Deployment.percentage.set(100)]
+    if due is not None:
+        updates += [Deployment.steps_written.set(due.steps_due), Deployment.active.remove(),
+                    Deployment.active_key.remove()]
+        condition = _unchanged(item)
+        env_condition = Environment.active_deployment == number
+    else:
+        condition = Deployment.state == COMPLETE
+        env_condition = Environment.active_deployment.does_not_exist()
+    try:
+        with _transaction() as t:
+            t.update(item, actions=updates, condition=condition)
+            t.update(Environment(item.application_id, item.environment_id),
+                     actions=[Environment.state.set(done.environment),
+                              Environment.active_deployment.remove()],
+                     condition=env_condition)
+            t.update(Delivery(current.key), actions=[Delivery.state.set(done.delivery)],
+                     condition=Delivery.deployment_number == number)
+    except TransactWriteError as error:
+        if reasons(error):
+            return False
+        raise
+    written = _step_percentages(item, due) if due is not None else []
+    _publish(item, new, written + [100.0])
+    return True
+
+
+def environment_state(environment, now: datetime) -> str:
+    """An Environment item's State exact for ``now`` (GetEnvironment, ListEnvironments): a
+    deployment the clock says is COMPLETE reads ReadyForDeployment before a tick wrote it.
+    Costs one GetItem, and only while a deployment is in progress."""
+    return progress.environment_state(environment.state, active_of(environment), now)
+

@@ -6,7 +6,7 @@ from chalice import Chalice, IAMAuthorizer, Response
 from chalice.app import CaseInsensitiveMapping
 
 from chalicelib import arns, auth
-from chalicelib.wire.handler import handle
+from chalicelib.wire.handler import handle, unknown_operation
 from chalicelib.wire.model import routes
 
 app = Chalice(app_name='appconfig')
@@ -26,6 +26,21 @@ if _observability not in ('off', '0', 'false') and (
         _observability or os.environ.get('AWS_LAMBDA_FUNCTION_NAME')):
     from chalicelib import observability
     observability.install(app)
+
+
+@app.middleware('http')
+def known_operations_only(request, get_response):
+    # Chalice answers a method that a known path does not serve with its own 405, which is
+    # not the service's error; API Gateway and the local server hand such requests on.
+    routes = app.routes.get(request.context.get('resourcePath')) if request else None
+    if not routes or request.method not in routes:
+        method = request.method if request else '?'
+        path = (request.context.get('path') or request.path) if request else '?'
+        status, headers, body = unknown_operation(method, path)
+        return Response(body=body, headers=headers, status_code=status)
+    return get_response(request)
+
+
 # Locally, APPCONFIG_AUTH=sigv4 verifies each request's SigV4 signature against a
 # credentials file, as API Gateway does on AWS; otherwise a no-op (read per request).
 app.register_middleware(auth.middleware, 'http')

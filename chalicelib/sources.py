@@ -305,6 +305,8 @@ def _secret(profile, location_uri, version):
             structured = isinstance(json.loads(text), (dict, list))
         except ValueError:
             structured = False
+        except RecursionError:
+            structured = True   # JSON, only nested deeper than this parser goes
         content_type = 'application/json' if structured else 'text/plain'
         return text.encode('utf-8'), content_type, None
     return bytes(value.get('SecretBinary') or b''), 'application/octet-stream', None

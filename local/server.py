@@ -5,22 +5,47 @@ Local-only endpoints outside the AWS API's paths (the clock control, the console
 *mounts*: a path prefix and a plain function ``(method, path, query, headers, body) ->
 (status, headers, body)``, answered before Chalice sees the request. They exist only on this
 server, never on the deployed stage, because only this module serves them.
+
+Every answer is JSON with ``x-amzn-ErrorType`` and ``x-amzn-RequestId``, whatever the
+request: any method token reaches the app (which answers one no operation serves with
+UnknownOperationException, OPTIONS included), and what the HTTP layer refuses before that
+(a bad request line, more than 100 headers, a bad Content-Length) is answered as
+BadRequestException with HTTP's own status. A HEAD answer carries no body.
 """
 import json
 import socket
 import sys
 import threading
 import uuid
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
 from chalice.config import Config
 from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, ForbiddenError,
-                           LocalChalice, LocalDevServer, ThreadedHTTPServer)
+                           LocalChalice, LocalDevServer, LocalGateway, ThreadedHTTPServer)
+
+from chalicelib.wire.handler import unknown_operation
+
+
+class Gateway(LocalGateway):
+    def _has_user_defined_options_method(self, lambda_event):
+        # Chalice local answers OPTIONS itself (CORS preflight); the app has no CORS, so the
+        # app answers it, as an unknown operation.
+        return True
 
 
 class Handler(ChaliceRequestHandler):
+    def __init__(self, request, client_address, server, app_object, config):
+        self.local_gateway = Gateway(app_object, config)
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
     def _generic_handle(self):
         path, _, query = self.path.partition('?')
+        try:
+            int(self.headers.get('content-length') or 0)
+        except ValueError:
+            self.send_error(400, 'The Content-Length header is not a number')
+            return
         for prefix, mount in self.server.mounts:
             if path == prefix or path.startswith(prefix + '/'):
                 headers, body = self._parse_payload()
@@ -31,6 +56,43 @@ class Handler(ChaliceRequestHandler):
         super()._generic_handle()
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    def __getattr__(self, name):
+        # http.server looks up do_<METHOD> and answers an HTML 501 when there is none:
+        # every method token goes to the app instead, which knows which ones it serves.
+        if name.startswith('do_'):
+            return self._generic_handle
+        raise AttributeError(name)
+
+    def send_error(self, code, message=None, explain=None):
+        # What http.server refuses itself (request line, header count and size), in JSON.
+        body = json.dumps({'Message': message or self.responses.get(code, ('',))[0]}).encode()
+        # A request line too broken to name its version would get a bare body (HTTP/0.9).
+        if self.request_version == 'HTTP/0.9':
+            self.request_version = self.protocol_version
+        self.log_error('code %d, message %s', code, message)
+        self.send_response(code)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('x-amzn-ErrorType',
+                         'BadRequestException' if code < 500 else 'InternalServerException')
+        self.send_header('x-amzn-RequestId', str(uuid.uuid4()))
+        self.send_header('Content-Length', str(len(body)))
+        self.send_header('Connection', 'close')
+        self.close_connection = True
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(body)
+
+    def _send_http_response_with_body(self, code, headers, body):
+        if self.command != 'HEAD':
+            super()._send_http_response_with_body(code, headers, body)
+            return
+        # HEAD: the headers a GET would get, no body (keep-alive clients read none).
+        body = body if isinstance(body, bytes) else body.encode('utf-8')
+        self.send_response(code)
+        self.send_header('Content-Length', str(len(body)))
+        self.send_header('Content-Type', headers.pop('Content-Type', 'application/json'))
+        self._send_headers(headers)
 
     def setup(self):
         super().setup()
@@ -44,12 +106,8 @@ class Handler(ChaliceRequestHandler):
     def _send_error_response(self, error):
         if isinstance(error, ForbiddenError):
             # No route matched: answer as an unknown operation, in JSON.
-            body = json.dumps({'Message': f'No operation matches {self.command} '
-                               f'{self.path.split("?")[0]}'}).encode()
-            self._send_http_response(404, {
-                'Content-Type': 'application/json',
-                'x-amzn-ErrorType': 'UnknownOperationException',
-                'x-amzn-RequestId': str(uuid.uuid4())}, body)
+            status, headers, body = unknown_operation(self.command, self.path.split('?')[0])
+            self._send_http_response(status, headers, body)
             return
         super()._send_error_response(error)
 

@@ -247,7 +247,7 @@ def _latest_flags(application_id, profile_id):
         return None, None
     try:
         doc = json.loads(hosted_versions.read_content(latest))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return int(latest.version), None
     flags = doc.get('flags') if isinstance(doc, dict) else None
     return int(latest.version), flags if isinstance(flags, dict) else None
@@ -495,7 +495,8 @@ def _token_within(token, prefix):
     try:
         key = json.loads(base64.urlsafe_b64decode(token.encode()))
         position = key['key']['S']
-    except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
+    except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError,
+            RecursionError):
         return   # paging refuses what it cannot read
     if not isinstance(position, str) or not position.startswith(prefix):
         raise BadRequestException('The NextToken is not valid')

@@ -337,7 +337,7 @@ def _authored_start(token):
         return None
     try:
         doc = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(doc, dict) or 'authored' not in doc:
         return None

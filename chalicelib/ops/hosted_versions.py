@@ -30,6 +30,7 @@ from chalicelib.store.profiles import Profile, next_version
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 CEILING_BYTES = 4 * 1024 * 1024
 _NUMBER = re.compile(r'[0-9]+')
+MAX_VERSION = 2**31 - 1   # VersionNumber is a model integer (32-bit)
 
 
 def max_content_bytes():
@@ -62,6 +63,9 @@ def load_version(application_id, profile_id, version):
     version = str(version)
     if _NUMBER.fullmatch(version):
         number = int(version)
+        if number > MAX_VERSION:
+            # No such version can exist; the store's numbers hold at most 38 digits.
+            raise not_found('HostedConfigurationVersion', version)
     else:
         try:
             number = int(HostedLabel.get(key, version, consistent_read=True).version)

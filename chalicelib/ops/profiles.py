@@ -151,6 +151,8 @@ def _json_schema_problem(content):
         schema = json.loads(content)
     except ValueError as error:
         return f'the content is not valid JSON ({error})'
+    except RecursionError:
+        return 'the content is not valid JSON (nested too deeply)'
     if not isinstance(schema, dict):
         return 'the content must be a JSON object'
     try:

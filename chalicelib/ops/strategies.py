@@ -213,7 +213,7 @@ def _predefined_start(token):
         return 0
     try:
         doc = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
         return None  # not ours: the store's paging judges it
     if not isinstance(doc, dict) or 'predefined' not in doc:
         return None

@@ -130,6 +130,9 @@ def json_schema_details(schema_text, content):
                         f'content is not valid UTF-8 (byte {error.start})')]
     except ValueError as error:
         return [_detail('JSON_SCHEMA', 'json', '$', f'content is not valid JSON: {error}')]
+    except RecursionError:
+        return [_detail('JSON_SCHEMA', 'json', '$', 'content is not valid JSON: nested too '
+                        'deeply')]
     try:
         validate(doc)
     except fastjsonschema.JsonSchemaValuesException as many:
@@ -187,7 +190,7 @@ def lambda_details(function, profile, version_number, content):
     raw = answer['Payload'].read() if answer.get('Payload') is not None else b''
     try:
         payload = json.loads(raw or b'{}')
-    except ValueError:
+    except (ValueError, RecursionError):
         payload = {}
     if not isinstance(payload, dict):
         payload = {}

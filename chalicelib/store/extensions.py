@@ -29,6 +29,7 @@ from pynamodb.attributes import (JSONAttribute, NumberAttribute, UnicodeAttribut
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.errors import BadRequestException
+from chalicelib.store import paging
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
 
 
@@ -170,8 +171,9 @@ def _decode(token, names, index, hash_key):
         if not isinstance(key, dict) or sorted(key) != sorted(names):
             raise ValueError
         expected = index._hash_key_attribute().serialize(hash_key)
-        if list(key[names[0]].values())[0] != expected:
+        if list(key[names[0]].values())[0] != expected or not paging.well_formed(key):
             raise ValueError
         return key
-    except (ValueError, TypeError, AttributeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, AttributeError, binascii.Error, UnicodeDecodeError,
+            RecursionError):
         raise BadRequestException('The NextToken is not valid') from None

@@ -7,6 +7,7 @@ token from another list is refused rather than silently misread.
 import base64
 import binascii
 import json
+import re
 
 from chalicelib.errors import BadRequestException
 
@@ -40,8 +41,26 @@ def _decode(token, model, hash_key):
         if not isinstance(key, dict) or sorted(key) != sorted(names):
             raise ValueError
         expected = model._hash_key_attribute().serialize(hash_key)
-        if list(key[names[0]].values())[0] != expected:
+        if list(key[names[0]].values())[0] != expected or not well_formed(key):
             raise ValueError
         return key
-    except (ValueError, TypeError, AttributeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, AttributeError, binascii.Error, UnicodeDecodeError,
+            RecursionError):
         raise BadRequestException('The NextToken is not valid') from None
+
+
+_NUMBER = re.compile(r'-?[0-9]{1,20}')
+
+
+def well_formed(key):
+    """Whether every attribute of a decoded key is a string or a number of at most 20 digits
+    (the store refuses a number of more than 38, and keys here are counters and ids), so a
+    forged token is refused here, never by DynamoDB as a server error."""
+    for value in key.values():
+        if not isinstance(value, dict) or len(value) != 1:
+            return False
+        (kind, text), = value.items()
+        if not isinstance(text, str) or kind not in ('S', 'N') or (
+                kind == 'N' and not _NUMBER.fullmatch(text)):
+            return False
+    return True

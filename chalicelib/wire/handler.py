@@ -3,7 +3,8 @@ import logging
 import uuid
 
 from chalicelib import ops
-from chalicelib.errors import InternalServerException, NotImplementedException, ServiceError
+from chalicelib.errors import (InternalServerException, NotImplementedException, ServiceError,
+                               UnknownOperationException)
 from chalicelib.wire import serialise
 from chalicelib.wire.parse import parse
 
@@ -28,3 +29,13 @@ def handle(route, method, path_params, query, headers, body, raw_path=None):
             InternalServerException('An internal error occurred. Try again.'))
     out_headers['x-amzn-RequestId'] = request_id
     return status, out_headers, out_body
+
+
+def unknown_operation(method, path):
+    """(status, headers, body) for a method and path that no operation of either model
+    serves: the same UnknownOperationException for an unknown path, a method the path does
+    not serve (HEAD, TRACE, OPTIONS, made-up ones) and a request that names no route."""
+    status, headers, body = serialise.error(
+        UnknownOperationException(f'No operation matches {method} {path}'))
+    headers['x-amzn-RequestId'] = str(uuid.uuid4())
+    return status, headers, body

@@ -1,4 +1,9 @@
-"""Turns an HTTP request into the operation's input dict by walking its input shape."""
+"""Turns an HTTP request into the operation's input dict by walking its input shape.
+
+Every failure is a BadRequestException naming what is wrong, never an exception escaping to
+a 500: a body that is not JSON, nested deeper than the parser goes (the member holding the
+nesting is named), or numbers too large for a float member.
+"""
 import base64
 import json
 from urllib.parse import unquote
@@ -50,6 +55,8 @@ def _json_members(shape, body):
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise BadRequestException('The request body is not valid JSON') from None
+    except RecursionError:
+        raise _too_deep(body) from None
     if not isinstance(doc, dict):
         raise BadRequestException('The request body must be a JSON object')
     out = {}
@@ -73,8 +80,55 @@ def _from_json(shape, value, where):
         return [_from_json(shape.member, v, where) for v in value]
     if kind == 'map' and isinstance(value, dict):
         return {k: _from_json(shape.value, v, f'{where}.{k}') for k, v in value.items()}
+    if kind in ('float', 'double') and isinstance(value, int) and not isinstance(value, bool):
+        # An integer beyond a double's range is infinite, which the validator refuses.
+        try:
+            return float(value)
+        except OverflowError:
+            return float('inf') if value > 0 else float('-inf')
     # Type mismatches are left for the validator, which names the member.
     return value
+
+
+# Deeper than any input shape of either model, shallower than the parser's recursion limit.
+MAX_DEPTH = 64
+
+
+def _too_deep(body):
+    """The refusal of a body too deeply nested to parse, naming the top-level member whose
+    value holds the nesting. Only on this failure path is the body scanned (iteratively)."""
+    text = body.decode('utf-8', 'replace') if isinstance(body, (bytes, bytearray)) else body
+    depth, i, key, expect_key = 0, 0, None, False
+    while i < len(text):
+        char = text[i]
+        if char == '"':
+            end = i + 1
+            while end < len(text) and text[end] != '"':
+                end += 2 if text[end] == '\\' else 1
+            if depth == 1 and expect_key:
+                try:
+                    key = json.loads(text[i:end + 1])
+                except ValueError:
+                    key = text[i + 1:end]
+                expect_key = False
+            i = end
+        elif char in '[{':
+            depth += 1
+            expect_key = depth == 1 and char == '{'
+            if depth > MAX_DEPTH:
+                break
+        elif char in ']}':
+            depth -= 1
+        elif char == ',' and depth == 1:
+            expect_key = True
+        i += 1
+    if not key or depth <= 1:
+        return BadRequestException(
+            f'The request body is not valid JSON: nested more than {MAX_DEPTH} levels deep')
+    member = key[0].lower() + key[1:]
+    return BadRequestException(
+        f"1 validation error detected: Value at '{member}' failed to satisfy constraint: "
+        f"Member must not be nested more than {MAX_DEPTH} levels deep")
 
 
 def _scalar(shape, value, where):

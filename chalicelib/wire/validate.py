@@ -1,8 +1,12 @@
 """Checks a parsed request against every constraint its input shape declares.
 
 Clients may switch off botocore's own validation and other SDKs check less, so the server
-answers BadRequestException naming the member, in the service's wording.
+answers BadRequestException naming the member, in the service's wording. Besides the
+declared constraints, every number must fit its type (``integer`` is 32-bit and ``long``
+64-bit, as in Smithy, so no unbounded number reaches the store, whose numbers carry at most
+38 digits) and be finite, and no element of a list or value of a map may be null.
 """
+import math
 import re
 from functools import lru_cache
 
@@ -12,6 +16,11 @@ _TYPES = {
     'string': str, 'blob': (bytes, bytearray), 'boolean': bool, 'structure': dict, 'map': dict,
     'list': list, 'integer': int, 'long': int, 'float': (int, float), 'double': (int, float),
 }
+# The range of each number type (Smithy's: 32-bit integer and float, 64-bit long), where
+# the shape declares no narrower one. A double's range is the parser's own.
+_FLOAT_MAX = 3.4028234663852886e38
+_RANGES = {'integer': (-2**31, 2**31 - 1), 'long': (-2**63, 2**63 - 1),
+           'float': (-_FLOAT_MAX, _FLOAT_MAX)}
 
 
 @lru_cache(maxsize=None)
@@ -51,11 +60,20 @@ def _walk(shape, value, where, problems, top=False):
                 _walk(member, value[name], _join(where, name, top), problems)
     elif shape.type_name == 'list':
         for i, item in enumerate(value):
-            _walk(shape.member, item, f'{where}.{i + 1}.member', problems)
+            _element(shape.member, item, f'{where}.{i + 1}.member', problems)
     elif shape.type_name == 'map':
         for key, item in value.items():
             _walk(shape.key, key, f'{where}.{key}.key', problems)
-            _walk(shape.value, item, f'{where}.{key}.value', problems)
+            _element(shape.value, item, f'{where}.{key}.value', problems)
+
+
+def _element(shape, value, where, problems):
+    # A member may be absent (null), an element of a list or a value of a map may not.
+    if value is None:
+        problems.append(f"Value null at '{where}' failed to satisfy constraint: "
+                        f"Member must not be null")
+    else:
+        _walk(shape, value, where, problems)
 
 
 def _join(where, name, top):
@@ -65,6 +83,15 @@ def _join(where, name, top):
 
 def _limits(shape, value, where, problems):
     meta = shape.metadata
+    if isinstance(value, float) and not math.isfinite(value):
+        shown = 'NaN' if math.isnan(value) else ('Infinity' if value > 0 else '-Infinity')
+        problems.append(f"Value '{shown}' at '{where}' failed to satisfy constraint: Member "
+                        f"must be a finite number")
+        return
+    if shape.type_name in _RANGES:
+        low, high = _RANGES[shape.type_name]
+        meta = {'min': max(meta.get('min', low), low), 'max': min(meta.get('max', high), high),
+                **{k: v for k, v in meta.items() if k not in ('min', 'max')}}
     sized = shape.type_name in ('string', 'blob', 'list', 'map')
     measure = len(value) if sized else value
     what = 'length' if sized else 'value'

@@ -21,6 +21,11 @@ def test_mount_answers_its_prefix_and_the_app_the_rest():
         assert response.status == 200
         assert json.loads(response.read()) == {
             'method': 'POST', 'path': '/_probe/x', 'query': {'a': ['1', '2']}, 'body': 'hi'}
+        # Any method reaches the mount, which decides what it serves.
+        conn.request('PROPFIND', '/_probe')
+        response = conn.getresponse()
+        assert response.status == 200
+        assert json.loads(response.read())['method'] == 'PROPFIND'
         # A path that only shares the prefix's letters is not the mount's.
         conn.request('GET', '/_probex')
         response = conn.getresponse()

@@ -102,7 +102,7 @@ def _call(b, action, payload):
         return None, error, _record(b, action, function, invocation_id, error)
     try:
         decoded = json.loads(raw) if raw else None
-    except ValueError:
+    except (ValueError, RecursionError):
         decoded = None
     if answer.get('FunctionError'):
         detail = decoded if isinstance(decoded, dict) else {}

@@ -29,7 +29,8 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import arns, clock
 from chalicelib.engine.extensions import bindings, catalog, targets
-from chalicelib.engine.extensions.catalog import (AUTHORED_ORDER, TARGET_PARAMETERS, authored,
+from chalicelib.engine.extensions.catalog import (AUTHORED_ORDER, NOT_ASSOCIABLE,
+                                                  TARGET_PARAMETERS, authored,
                                                   association_arn, authored_arn, authored_by_name,
                                                   custom_arn,
                                                   definition, identify, load_definition,
@@ -411,6 +412,8 @@ def load_association(association_id):
 
 def create_extension_association(p):
     ext = resolve(p['ExtensionIdentifier'], p.get('ExtensionVersionNumber'))
+    if ext.authored and ext.id in NOT_ASSOCIABLE:
+        raise BadRequestException(NOT_ASSOCIABLE[ext.id])
     resource, application_id, environment_id, profile_id = parse_resource(
         p['ResourceIdentifier'])
     _check_resource_exists(application_id, environment_id, profile_id)

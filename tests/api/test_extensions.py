@@ -10,9 +10,18 @@ QUEUE = f'arn:aws:sqs:{REGION}:{ACCOUNT}:events'
 TOPIC = f'arn:aws:sns:{REGION}:{ACCOUNT}:events'
 FUNCTION = f'arn:aws:lambda:{REGION}:{ACCOUNT}:function:backup'
 ROLE = f'arn:aws:iam::{ACCOUNT}:role/appconfig-extension'
-AUTHORED = ['AWS.AppConfig.FeatureFlags', 'AWS.AppConfig.DeploymentNotificationsToEventBridge',
+# In the order the service lists them (AWS CLI reference, list-extensions example).
+AUTHORED = ['AWS.AppConfig.FeatureFlags', 'AWS.AppConfig.JiraIntegration',
+            'AWS.AppConfig.DeploymentNotificationsToEventBridge',
             'AWS.AppConfig.DeploymentNotificationsToSqs',
             'AWS.AppConfig.DeploymentNotificationsToSns']
+JIRA = 'AWS.AppConfig.JiraIntegration'
+JIRA_DESCRIPTION = (
+    'Exports feature flag data from AWS AppConfig into Jira. The lifecycle of each feature '
+    'flag in AppConfig is tracked in Jira as an individual issue. Customers can see in Jira '
+    'when flags are updated, turned on or off. Works in conjunction with the AppConfig app in '
+    'the Atlassian Marketplace and is automatically associated to configuration profiles '
+    'configured within that app.')
 EXTENSION_FIELDS = ('Id', 'Name', 'VersionNumber', 'Arn', 'Description', 'Actions',
                     'Parameters')
 
@@ -221,6 +230,34 @@ def test_aws_authored_extensions_are_readable(appconfig):
         appconfig.get_extension(ExtensionIdentifier='AWS.AppConfig.FeatureFlags', VersionNumber=2)
     with pytest.raises(appconfig.exceptions.ResourceNotFoundException):
         appconfig.get_extension(ExtensionIdentifier='AWS.AppConfig.Nothing')
+
+
+def test_jira_integration_is_listed_and_described(appconfig):
+    listed = {i['Id']: i for i in appconfig.list_extensions()['Items']}
+    arn = f'arn:aws:appconfig:{REGION}::extension/{JIRA}/1'
+    assert listed[JIRA] == {'Id': JIRA, 'Name': 'AppConfig integration with Atlassian Jira',
+                            'VersionNumber': 1, 'Arn': arn, 'Description': JIRA_DESCRIPTION}
+    for ident in (JIRA, arn, 'AppConfig integration with Atlassian Jira'):
+        got = appconfig.get_extension(ExtensionIdentifier=ident)
+        assert (got['Id'], got['VersionNumber'], got['Arn'], got['Description']) == (
+            JIRA, 1, arn, JIRA_DESCRIPTION)
+    assert appconfig.list_extensions(Name=JIRA)['Items'] == [listed[JIRA]]
+
+
+def test_jira_integration_cannot_be_associated(appconfig):
+    app = appconfig.create_application(Name='flags')['Id']
+    profile = appconfig.create_configuration_profile(
+        ApplicationId=app, Name='flags', LocationUri='hosted',
+        Type='AWS.AppConfig.FeatureFlags')['Id']
+    for ident in (JIRA, f'arn:aws:appconfig:{REGION}::extension/{JIRA}/1'):
+        with pytest.raises(appconfig.exceptions.BadRequestException,
+                           match='cannot be associated on this server: it exports feature '
+                                 'flags to Atlassian Jira'):
+            appconfig.create_extension_association(
+                ExtensionIdentifier=ident, ResourceIdentifier=(
+                    f'arn:aws:appconfig:{REGION}:{ACCOUNT}:application/{app}'
+                    f'/configurationprofile/{profile}'))
+    assert appconfig.list_extension_associations()['Items'] == []
 
 
 def test_aws_authored_extensions_cannot_change(appconfig):

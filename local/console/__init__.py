@@ -6,7 +6,8 @@ nothing fetched from elsewhere. It exists only in the local runner (local/ is ne
 into the Lambda functions, and app.py routes no /console path).
 """
 from local.console import web
-from local.console import checks, deployments, pages, versions  # noqa: F401 - routes
+from local.console import (  # noqa: F401 - they register their routes
+    checks, deployments, flag_editor, pages, versions)
 
 PREFIX = web.PREFIX
 

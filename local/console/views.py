@@ -12,7 +12,7 @@ from local.console import api
 from local.console.web import render, template_filter, template_global
 
 TRIGGERS = {'USER': 'User', 'APPCONFIG': 'AppConfig', 'CLOUDWATCH_ALARM': 'CloudWatch alarm',
-            'INTERNAL_ERROR': 'Internal error'}
+            'INTERNAL_USER': 'Internal user'}
 STATE_TONES = {'DEPLOYING': 'busy', 'BAKING': 'busy', 'VALIDATING': 'busy',
                'ROLLING_BACK': 'bad', 'COMPLETE': 'good', 'ROLLED_BACK': 'bad',
                'REVERTED': 'warn', 'ReadyForDeployment': 'good', 'Deploying': 'busy',

@@ -1,6 +1,7 @@
 """The console over HTTP (no browser): what it refuses, what it escapes, the errors it shows
 and the rules it follows, each the API's own."""
 import http.client
+import json
 import re
 from urllib.parse import urlencode
 
@@ -177,3 +178,50 @@ def test_revert_within_the_window(web):
 def test_static_files_and_nothing_else(web):
     assert web('GET', '/console/static/console.js').status == 200
     assert web('GET', '/console/static/../web.py').status == 404
+
+
+def _flags_profile():
+    app_id = _app()
+    profile = api.call('CreateConfigurationProfile', ApplicationId=app_id, Name='flags',
+                       LocationUri='hosted', Type='AWS.AppConfig.FeatureFlags')['Id']
+    return app_id, profile, f'/console/applications/{app_id}/profiles/{profile}/flags'
+
+
+def test_the_flag_editor_edits_without_script_and_saves_a_version(web):
+    app_id, profile, path = _flags_profile()
+    assert 'no versions yet' in web('GET', path).text
+    form = {'flags': '0', 'base': '', 'action': 'add-flag'}
+    page = web('POST', path, form)
+    assert page.status == 200 and 'data-focus="f0.key"' in page.text
+    form = {'flags': '1', 'base': '', 'f0.key': 'dark', 'f0.name': 'Dark mode',
+            'f0.attrs': '1', 'f0.a0.key': 'level', 'f0.a0.type': 'number',
+            'f0.a0.maximum': '3', 'f0.variants': '1', 'f0.v0.name': 'Staff',
+            'f0.v0.enabled': 'on', 'f0.v0.rule': '(eq $team "staff")', 'f0.v0.val0': '2',
+            'f0.enabled': 'on', 'f0.val0': '1', 'f0.meta': '{}', 'f0.vmeta': '{}',
+            'action': 'save', 'description': 'staff first'}
+    saved = web('POST', path, form)
+    assert saved.status == 303 and saved.location.endswith('/versions/1')
+    version = api.call('GetHostedConfigurationVersion', ApplicationId=app_id,
+                       ConfigurationProfileId=profile, VersionNumber=1)
+    assert version['Description'] == 'staff first'
+    assert json.loads(version['Content'])['values']['dark'] == {'_variants': [
+        {'name': 'Staff', 'enabled': True, 'rule': '(eq $team "staff")',
+         'attributeValues': {'level': 2}},
+        {'name': 'Default Variant', 'enabled': True, 'attributeValues': {'level': 1}}]}
+    again = web('GET', path)
+    assert 'Editing a copy of version 1' in again.text and 'value="Staff"' in again.text
+
+    # The API's own feature-flag validation decides, and its details are listed.
+    refused = web('POST', path, {**form, 'f0.val0': '7'})
+    assert refused.status == 400 and 'BadRequestException' in refused.text
+    assert 'values.dark._variants[1].attributeValues.level must be &lt;= 3' in refused.text
+    untypable = web('POST', path, {**form, 'f0.val0': 'seven'})
+    assert untypable.status == 400 and "&#39;seven&#39; is not a number" in untypable.text
+
+
+def test_the_flag_editor_is_for_feature_flag_profiles(web):
+    app_id = _app()
+    profile = api.call('CreateConfigurationProfile', ApplicationId=app_id, Name='plain',
+                       LocationUri='hosted')['Id']
+    page = web('GET', f'/console/applications/{app_id}/profiles/{profile}/flags')
+    assert page.status == 400 and 'freeform' in page.text

@@ -98,4 +98,11 @@
     const output = document.getElementById(input.getAttribute('aria-describedby'));
     checker(input, output, function () { return 'rule'; });
   });
+
+  // After an editing button redrew the form, focus lands on what it added or moved.
+  const focusing = document.querySelector('form[data-focus]');
+  if (focusing) {
+    const target = document.getElementById(focusing.dataset.focus);
+    if (target) { target.focus(); target.scrollIntoView({ block: 'center' }); }
+  }
 }());

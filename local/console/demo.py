@@ -60,6 +60,7 @@ def store():
 
 def build():
     from chalicelib import clock
+    from chalicelib.constants import FEATURE_FLAGS
     from local.console.api import call
     from local.console.web import url
     clock.freeze(START)
@@ -74,7 +75,7 @@ def build():
              ConfigurationProfileId=settings, ContentType='application/json',
              Content=json.dumps(limits, indent=2).encode())
     flags = call('CreateConfigurationProfile', ApplicationId=app, Name='flags',
-                 LocationUri='hosted', Type='AWS.AppConfig.FeatureFlags')['Id']
+                 LocationUri='hosted', Type=FEATURE_FLAGS)['Id']
     call('CreateHostedConfigurationVersion', ApplicationId=app, ConfigurationProfileId=flags,
          ContentType='application/json', Content=json.dumps(FLAGS, indent=2).encode(),
          Description='Banner by country')

@@ -8,8 +8,9 @@ its error is shown when the world moved meanwhile. The live part is re-fetched b
 script as an HTML fragment (``.../live``): four reads per refresh.
 """
 from chalicelib import clock
+from chalicelib.constants import COMPLETE, IN_PROGRESS, EventType
 from chalicelib.engine import growth
-from chalicelib.engine.progress import IN_PROGRESS, REVERT_WINDOW
+from chalicelib.engine.progress import REVERT_WINDOW
 from chalicelib.errors import ServiceError
 from local.console import api
 from local.console.pages import APP, ENV
@@ -48,7 +49,7 @@ def plan(strategy, started_at=None, now=None, stopped_at=None):
 
 def _stopped_at(deployment):
     for event in reversed(deployment['EventLog']):   # oldest first
-        if event['EventType'] == 'ROLLBACK_STARTED':
+        if event['EventType'] == EventType.ROLLBACK_STARTED:
             return event['OccurredAt']
     return None
 
@@ -71,7 +72,7 @@ def _live(app_id, env_id, number):
         'deployment': deployment, 'now': now,
         'steps': plan(deployment, deployment['StartedAt'], now, _stopped_at(deployment)),
         'can_stop': in_progress,
-        'can_revert': state == 'COMPLETE' and revert_until is not None and now <= revert_until,
+        'can_revert': state == COMPLETE and revert_until is not None and now <= revert_until,
         'revert_until': revert_until, 'in_progress': in_progress,
         'window_hours': int(REVERT_WINDOW.total_seconds() // 3600),
     }

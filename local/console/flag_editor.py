@@ -9,11 +9,12 @@ Cost: two reads (profile, base version) per GET; an edit is pure; a save is one 
 """
 import json
 
+from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.errors import ServiceError
 from local.console import api, flagform
 from local.console.views import failure, page
 from local.console.web import Refused, redirect, route, url
-from local.console.versions import FEATURE_FLAGS, PROFILE
+from local.console.versions import PROFILE
 
 
 def _subjects(request):

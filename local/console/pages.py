@@ -5,6 +5,7 @@ template; a failed create re-renders its page with the operation's error and the
 user typed. Cost per page: the application list is one Query; an application page is one
 GetItem, two Queries and one ListDeployments (limit 1) per environment (at most 20).
 """
+from chalicelib.constants import FEATURE_FLAGS, FREEFORM
 from chalicelib.errors import ServiceError
 from local.console import api
 from local.console.views import failure, page
@@ -12,8 +13,7 @@ from local.console.web import redirect, render, route, url
 
 APP = r'/applications/(?P<app>[^/]+)'
 ENV = APP + r'/environments/(?P<env>[^/]+)'
-PROFILE_TYPES = (('AWS.Freeform', 'Freeform configuration'),
-                 ('AWS.AppConfig.FeatureFlags', 'Feature flags'))
+PROFILE_TYPES = ((FREEFORM, 'Freeform configuration'), (FEATURE_FLAGS, 'Feature flags'))
 
 
 def _optional(value):

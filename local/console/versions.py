@@ -11,6 +11,7 @@ import json
 
 import yaml
 
+from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.errors import ServiceError
 from local.console import api
 from local.console.pages import APP
@@ -21,7 +22,6 @@ PROFILE = APP + r'/profiles/(?P<profile>[^/]+)'
 VERSION = PROFILE + r'/versions/(?P<number>[0-9]{1,9})'
 CONTENT_TYPES = ('application/json', 'application/x-yaml', 'text/plain',
                  'application/octet-stream')
-FEATURE_FLAGS = 'AWS.AppConfig.FeatureFlags'
 
 
 class ContentError(Exception):

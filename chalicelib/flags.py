@@ -1,10 +1,12 @@
-"""AWS.AppConfig.FeatureFlags documents: validation and the delivered (flattened) format.
+"""AWS.AppConfig.FeatureFlags documents: validation, the SDK's delivered (flattened) format,
+and Agent-style evaluation of multi-variant flags against a request context (`evaluate`).
 
 The structure follows the published AWS.AppConfig.FeatureFlags JSON schema (draft-07), with
 two of its slips made effective: the array limits (`_variants` <= 32, `enum` <= 100) are
 `maxItems` here, because the published `maxLength` is ignored on arrays. Rules a schema cannot
 express (references between `flags` and `values`, attribute values against their declared
-constraints) are checked by a short pass over the parsed document.
+constraints, `_variants` rules and defaults) are checked by a short pass over the parsed
+document; variant rules are parsed by chalicelib.rules, which imports the Ion reader only then.
 """
 
 import functools
@@ -19,6 +21,7 @@ KEY_PATTERN = r"^[a-z][a-zA-Z\d_-]{0,63}$"
 _KEY = r"^[a-z][a-zA-Z0-9_-]{0,63}\Z"
 _META_VALUE_KEYS = ("enabled", "_createdAt", "_updatedAt", "_variants")
 _MAX_DETAILS = 100  # keeps an error response small however broken the document is
+_MAX_RULE = 16384
 _DOLLAR = re.compile(r"(?<!\\)\$")
 
 
@@ -108,7 +111,7 @@ def _schema():
                 {
                     "name": _ref("name"),
                     "enabled": {"type": "boolean"},
-                    "rule": {"type": "string", "maxLength": 16384},
+                    "rule": {"type": "string", "maxLength": _MAX_RULE},
                     "attributeValues": {
                         "type": "object",
                         "maxProperties": 25,
@@ -289,6 +292,58 @@ def _semantic_details(doc):
             own = variant.get("attributeValues") if isinstance(variant, dict) else None
             if isinstance(own, dict):
                 check_values(attributes, own, f"values.{key}._variants[{i}].attributeValues")
+        if isinstance(variants, list):
+            details.extend(validate_variants(key, variants))
+    return details
+
+
+def _rule_of(variant):
+    """A variant's rule text, or None for the default variant (no rule, or a blank one)."""
+    rule = variant.get("rule")
+    return rule if isinstance(rule, str) and rule.strip() else None
+
+
+def validate_variants(key, variants):
+    """InvalidConfiguration details for the `_variants` of flag `key` beyond what the schema
+    checks: every rule parses (spec/agent.md §5), names are unique, exactly one default."""
+    from chalicelib import rules
+
+    details = []
+    where = f"values.{key}._variants"
+    defaults, seen = [], {}
+    for i, variant in enumerate(variants):
+        if not isinstance(variant, dict):
+            continue
+        name = variant.get("name")
+        label = f"{where}[{i}]"
+        if isinstance(name, str):
+            if name in seen:
+                details.append(_detail(
+                    "Constraint", "uniqueVariantName", f"{label}.name",
+                    f"flag '{key}': variants {seen[name]} and {i} are both named '{name}'; "
+                    f"variant names must be unique within a flag", name))
+            seen.setdefault(name, i)
+        rule = _rule_of(variant)
+        if rule is None:
+            defaults.append((i, name))
+            continue
+        if len(rule) > _MAX_RULE:
+            continue  # the schema reports the length
+        try:
+            rules.parse(rule)
+        except rules.RuleError as error:
+            details.append(_detail(
+                "Constraint", "rule", f"{label}.rule",
+                f"flag '{key}', variant '{name}': the rule is not valid: {error}", rule))
+    if variants and len(defaults) != 1:
+        if defaults:
+            names = ", ".join(f"'{n}'" for _, n in defaults)
+            reason = (f"flag '{key}' has {len(defaults)} variants without a rule ({names}); "
+                      f"exactly one variant, the default, has no rule")
+        else:
+            reason = (f"flag '{key}' has no default variant: exactly one variant "
+                      f"must have no rule")
+        details.append(_detail("Constraint", "defaultVariant", where, reason))
     return details
 
 
@@ -331,20 +386,99 @@ def validate(content: bytes) -> None:
         raise FlagDocumentError(details[:_MAX_DETAILS])
 
 
-def flatten(content: bytes) -> bytes:
-    """The delivered format of a validated document: {flag: {"enabled": bool, **attributes if enabled}}.
+def _projection(value):
+    """{"enabled": b, **attributes when enabled} of a basic flag's value."""
+    enabled = value.get("enabled") is True
+    entry = {"enabled": enabled}
+    if enabled:
+        entry.update((k, v) for k, v in value.items() if k not in _META_VALUE_KEYS)
+    return entry
 
-    Multi-variant rules are not evaluated here (that needs client context); every flag delivers
-    its default value.
+
+def _variant_answer(variant):
+    """{"_variant": name, "enabled": b, **attributeValues when enabled} of one variant."""
+    enabled = variant.get("enabled") is True
+    entry = {"_variant": variant.get("name"), "enabled": enabled}
+    if enabled:
+        entry.update(variant.get("attributeValues") or {})
+    return entry
+
+
+def default_variant(variants):
+    """The variant without a rule (the last one, should a document hold several), or None."""
+    found = None
+    for variant in variants:
+        if isinstance(variant, dict) and _rule_of(variant) is None:
+            found = variant
+    return found
+
+
+def flatten(content: bytes) -> bytes:
+    """The delivered format for SDK clients (GetLatestConfiguration) of a validated document:
+    {flag: {"enabled": bool, **attributes if enabled}}.
+
+    Rules need a caller's context, which SDK clients do not send: a multi-variant flag delivers
+    its default variant's `enabled` and attribute values, without `_variant` ("SDK calls don't
+    retrieve variant data").
     """
     doc = json.loads(content)
     values = doc.get("values") or {}
     delivered = {}
     for key in doc.get("flags") or {}:
         value = values.get(key) or {}
-        enabled = value.get("enabled") is True
-        entry = {"enabled": enabled}
-        if enabled:
-            entry.update((k, v) for k, v in value.items() if k not in _META_VALUE_KEYS)
-        delivered[key] = entry
+        variants = value.get("_variants")
+        default = default_variant(variants) if variants else None
+        if default is not None:
+            delivered[key] = {k: v for k, v in _variant_answer(default).items() if k != "_variant"}
+        else:
+            delivered[key] = _projection(value)
     return json.dumps(delivered, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def evaluate(document: dict, context, entity_id=None, keys=None) -> dict:
+    """The Agent's answer for a stored feature-flag document: {flag_key: answer}.
+
+    A basic flag answers {"enabled", **attributes when enabled}. A multi-variant flag tries its
+    variants in order; the first whose rule is true for `context` (plus `entityId` when
+    `entity_id` is given) wins, else the default variant; the answer is {"_variant": name,
+    "enabled": the variant's enabled, **its attributeValues when enabled} (spec/agent.md §4-5).
+    A rule that does not parse counts as false. `keys` picks flags, in that order; an unknown
+    key raises KeyError. Rules are parsed once (rules.parse caches them by text).
+    """
+    from chalicelib import rules
+
+    declared = document.get("flags") or {}
+    values = document.get("values") or {}
+    if keys is None:
+        keys = list(declared)
+    else:
+        for key in keys:
+            if key not in declared:
+                raise KeyError(key)
+    if entity_id is not None:
+        context = {**context, "entityId": entity_id}
+    answers = {}
+    for key in keys:
+        value = values.get(key) or {}
+        variants = value.get("_variants")
+        if not variants:
+            answers[key] = _projection(value)
+            continue
+        chosen = default = None
+        for variant in variants:
+            if not isinstance(variant, dict):
+                continue
+            text = _rule_of(variant)
+            if text is None:
+                default = variant
+                continue
+            try:
+                rule = rules.parse(text)
+            except rules.RuleError:
+                continue
+            if rule.evaluate(context, key):
+                chosen = variant
+                break
+        chosen = chosen or default
+        answers[key] = _variant_answer(chosen) if chosen is not None else {"enabled": False}
+    return answers

@@ -114,9 +114,9 @@ def test_disabled_flag_carries_no_attributes_and_enabling_adds_them():
     doc = mutated(lambda d: d["values"]["default_payments_per_region"].update(enabled=False))
     delivered = json.loads(flags.flatten(encode(doc)))
     assert delivered["default_payments_per_region"] == {"enabled": False}
-    doc = mutated(lambda d: d["values"]["dark-mode"].update(enabled=True))
+    doc = mutated(lambda d: d["values"]["allow_mobile_payments"].update(enabled=True))
     flags.validate(encode(doc))
-    assert json.loads(flags.flatten(encode(doc)))["dark-mode"] == {"enabled": True, "theme": "midnight"}
+    assert json.loads(flags.flatten(encode(doc)))["allow_mobile_payments"] == {"enabled": True}
 
 
 def test_required_attribute_may_be_missing_while_disabled():
@@ -262,3 +262,146 @@ def test_error_carries_the_service_message_and_a_bounded_detail_list():
         flags.validate(encode(doc))
     assert str(caught.value) == "Error invoking extension AppConfig Feature Flags Helper: Malformed 'Content' provided"
     assert 1 < len(caught.value.details) <= 100
+
+
+# --- multi-variant flags: validation, the SDK projection, Agent-style evaluation -------------
+
+UI = {
+    "version": "1",
+    "flags": {
+        "ui_refresh": {"name": "UI refresh", "attributes": {"dark_mode_support": {"constraints": {"type": "boolean"}}}},
+        "banner": {"name": "Banner", "attributes": {"text": {"constraints": {"type": "string"}}}},
+        "off": {"name": "Off", "attributes": {"text": {}}},
+    },
+    "values": {
+        "ui_refresh": {
+            "_variants": [
+                {"name": "QA", "enabled": True, "rule": '(ends_with $email "@qa.example.com")', "attributeValues": {"dark_mode_support": True}},
+                {"name": "Beta", "enabled": True, "rule": '(in $accountId ["123", "456"])', "attributeValues": {"dark_mode_support": False}},
+                {"name": "Ghost", "enabled": False, "rule": '(eq $accountId "999")', "attributeValues": {"dark_mode_support": True}},
+                {"name": "Sticky", "enabled": True, "rule": '(in $entityId ["e-1"])'},
+                {"name": "Default Variant", "enabled": False, "attributeValues": {"dark_mode_support": False}},
+            ]
+        },
+        "banner": {"enabled": True, "text": "hello"},
+        "off": {"enabled": False, "text": "hidden"},
+    },
+}
+
+
+def test_evaluate_tries_variants_in_order_and_falls_back_to_the_default():
+    flags.validate(encode(UI))
+    # No context: the default, disabled, so only _variant and enabled (the doc example).
+    assert flags.evaluate(UI, {}, None) == {
+        "ui_refresh": {"_variant": "Default Variant", "enabled": False},
+        "banner": {"enabled": True, "text": "hello"},
+        "off": {"enabled": False},
+    }
+    got = flags.evaluate(UI, {"email": "a@qa.example.com", "accountId": "123"}, None)
+    assert got["ui_refresh"] == {"_variant": "QA", "enabled": True, "dark_mode_support": True}
+    got = flags.evaluate(UI, {"email": "a@example.com", "accountId": "123"}, None)
+    assert got["ui_refresh"] == {"_variant": "Beta", "enabled": True, "dark_mode_support": False}
+    # A disabled variant is still chosen: enabled is its value, not a switch.
+    got = flags.evaluate(UI, {"accountId": "999"}, None, keys=["ui_refresh"])
+    assert got == {"ui_refresh": {"_variant": "Ghost", "enabled": False}}
+
+
+def test_evaluate_makes_the_entity_id_available_to_rules():
+    assert flags.evaluate(UI, {}, "e-1", ["ui_refresh"])["ui_refresh"]["_variant"] == "Sticky"
+    assert flags.evaluate(UI, {}, "e-2", ["ui_refresh"])["ui_refresh"]["_variant"] == "Default Variant"
+    # The Entity-Id wins over a context value of the same name.
+    assert flags.evaluate(UI, {"entityId": "e-2"}, "e-1", ["ui_refresh"])["ui_refresh"]["_variant"] == "Sticky"
+
+
+def test_evaluate_picks_keys_in_order_and_rejects_unknown_ones():
+    assert list(flags.evaluate(UI, {}, None, keys=["off", "banner"])) == ["off", "banner"]
+    with pytest.raises(KeyError):
+        flags.evaluate(UI, {}, None, keys=["banner", "ghost"])
+    # A declared flag without values is a disabled basic flag.
+    doc = {"version": "1", "flags": {"x": {"name": "X"}}}
+    assert flags.evaluate(doc, {}, None) == {"x": {"enabled": False}}
+
+
+def test_evaluate_returns_fresh_answers_and_skips_a_rule_that_does_not_parse():
+    doc = copy.deepcopy(UI)
+    doc["values"]["ui_refresh"]["_variants"][0]["rule"] = "(eq $email"   # stored before checks
+    got = flags.evaluate(doc, {"email": "a@qa.example.com"}, None, ["ui_refresh"])
+    assert got["ui_refresh"]["_variant"] == "Default Variant"
+    got["ui_refresh"]["enabled"] = True
+    assert flags.evaluate(doc, {}, None, ["ui_refresh"])["ui_refresh"]["enabled"] is False
+
+
+def test_flatten_delivers_the_default_variant_to_sdk_clients():
+    doc = copy.deepcopy(UI)
+    assert json.loads(flags.flatten(encode(doc)))["ui_refresh"] == {"enabled": False}
+    default = doc["values"]["ui_refresh"]["_variants"][-1]
+    default.update(enabled=True, attributeValues={"dark_mode_support": True})
+    flags.validate(encode(doc))
+    delivered = json.loads(flags.flatten(encode(doc)))
+    assert delivered["ui_refresh"] == {"enabled": True, "dark_mode_support": True}
+    assert delivered["banner"] == {"enabled": True, "text": "hello"}
+    # The default may stand anywhere in the list; the SDK still gets it.
+    variants = doc["values"]["ui_refresh"]["_variants"]
+    variants.insert(0, variants.pop())
+    assert json.loads(flags.flatten(encode(doc)))["ui_refresh"] == {"enabled": True, "dark_mode_support": True}
+
+
+def variant_details(change):
+    doc = copy.deepcopy(UI)
+    change(doc["values"]["ui_refresh"]["_variants"])
+    return details_of(encode(doc))
+
+
+def test_a_bad_rule_names_the_flag_the_variant_and_the_problem():
+    (detail,) = variant_details(lambda v: v[1].update(rule='(in $accountId "123")'))
+    assert detail["Location"] == "values.ui_refresh._variants[1].rule"
+    assert detail["Type"] == "Constraint" and detail["Constraint"] == "rule"
+    assert "'ui_refresh'" in detail["Reason"] and "'Beta'" in detail["Reason"]
+    assert "list of constants" in detail["Reason"]
+    assert detail["Value"] == json.dumps('(in $accountId "123")')
+
+
+@pytest.mark.parametrize("rule, words", [
+    ("(eq $a", "never closed"),
+    ("(equals $a 1)", "unknown operator 'equals'"),
+    ("(gt $age)", "exactly 2 operands"),
+    ("(split pct::120 by::$userId)", "from 0 to 100"),
+    ("(eq $a null)", "null"),
+])
+def test_each_rule_problem_is_reported(rule, words):
+    (detail,) = variant_details(lambda v: v[0].update(rule=rule))
+    assert words in detail["Reason"] and "'QA'" in detail["Reason"]
+
+
+def test_exactly_one_default_variant():
+    (detail,) = variant_details(lambda v: v.pop())
+    assert (detail["Location"], detail["Constraint"]) == ("values.ui_refresh._variants", "defaultVariant")
+    assert "no default variant" in detail["Reason"]
+    (detail,) = variant_details(lambda v: v[0].pop("rule"))
+    assert "2 variants without a rule ('QA', 'Default Variant')" in detail["Reason"]
+    # A blank rule is no rule.
+    (detail,) = variant_details(lambda v: v[1].update(rule="  "))
+    assert "'Beta'" in detail["Reason"] and detail["Constraint"] == "defaultVariant"
+
+
+def test_variant_names_are_unique_and_all_problems_are_listed():
+    def change(v):
+        v[1]["name"] = "QA"
+        v[2]["rule"] = "(nope)"
+    details = variant_details(change)
+    assert {d["Constraint"] for d in details} == {"uniqueVariantName", "rule"}
+    unique = next(d for d in details if d["Constraint"] == "uniqueVariantName")
+    assert unique["Location"] == "values.ui_refresh._variants[1].name" and "'QA'" in unique["Reason"]
+
+
+def test_variant_limits_are_schema_errors():
+    thirty_two = [{"name": f"v{i}", "enabled": True, "rule": f'(eq $n "{i}")'} for i in range(31)]
+    doc = copy.deepcopy(UI)
+    doc["values"]["ui_refresh"]["_variants"] = thirty_two + [{"name": "d", "enabled": False}]
+    flags.validate(encode(doc))
+    doc["values"]["ui_refresh"]["_variants"].insert(0, {"name": "extra", "enabled": True, "rule": "(eq $n 1)"})
+    assert_rejected(doc, "values.ui_refresh._variants", "32")
+    long_rule = "(or " + " ".join(f'(eq $n "{i:05d}")' for i in range(1200)) + ")"
+    assert len(long_rule) > 16384
+    (detail,) = variant_details(lambda v: v[0].update(rule=long_rule))
+    assert detail["Location"] == "values.ui_refresh._variants[0].rule" and "16384" in detail["Reason"]

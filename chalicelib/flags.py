@@ -297,7 +297,7 @@ def _semantic_details(doc):
     return details
 
 
-def _rule_of(variant):
+def rule_of(variant):
     """A variant's rule text, or None for the default variant (no rule, or a blank one)."""
     rule = variant.get("rule")
     return rule if isinstance(rule, str) and rule.strip() else None
@@ -323,7 +323,7 @@ def validate_variants(key, variants):
                     f"flag '{key}': variants {seen[name]} and {i} are both named '{name}'; "
                     f"variant names must be unique within a flag", name))
             seen.setdefault(name, i)
-        rule = _rule_of(variant)
+        rule = rule_of(variant)
         if rule is None:
             defaults.append((i, name))
             continue
@@ -386,7 +386,7 @@ def validate(content: bytes) -> None:
         raise FlagDocumentError(details[:_MAX_DETAILS])
 
 
-def _projection(value):
+def basic_answer(value):
     """{"enabled": b, **attributes when enabled} of a basic flag's value."""
     enabled = value.get("enabled") is True
     entry = {"enabled": enabled}
@@ -395,7 +395,7 @@ def _projection(value):
     return entry
 
 
-def _variant_answer(variant):
+def variant_answer(variant):
     """{"_variant": name, "enabled": b, **attributeValues when enabled} of one variant."""
     enabled = variant.get("enabled") is True
     entry = {"_variant": variant.get("name"), "enabled": enabled}
@@ -408,7 +408,7 @@ def default_variant(variants):
     """The variant without a rule (the last one, should a document hold several), or None."""
     found = None
     for variant in variants:
-        if isinstance(variant, dict) and _rule_of(variant) is None:
+        if isinstance(variant, dict) and rule_of(variant) is None:
             found = variant
     return found
 
@@ -429,9 +429,9 @@ def flatten(content: bytes) -> bytes:
         variants = value.get("_variants")
         default = default_variant(variants) if variants else None
         if default is not None:
-            delivered[key] = {k: v for k, v in _variant_answer(default).items() if k != "_variant"}
+            delivered[key] = {k: v for k, v in variant_answer(default).items() if k != "_variant"}
         else:
-            delivered[key] = _projection(value)
+            delivered[key] = basic_answer(value)
     return json.dumps(delivered, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -439,14 +439,13 @@ def evaluate(document: dict, context, entity_id=None, keys=None) -> dict:
     """The Agent's answer for a stored feature-flag document: {flag_key: answer}.
 
     A basic flag answers {"enabled", **attributes when enabled}. A multi-variant flag tries its
-    variants in order; the first whose rule is true for `context` (plus `entityId` when
-    `entity_id` is given) wins, else the default variant; the answer is {"_variant": name,
+    variants in order; the first whose rule is true for `context` (str -> str, plus `entityId`
+    when `entity_id` is given) wins, else the default variant; the answer is {"_variant": name,
     "enabled": the variant's enabled, **its attributeValues when enabled} (spec/agent.md §4-5).
     A rule that does not parse counts as false. `keys` picks flags, in that order; an unknown
-    key raises KeyError. Rules are parsed once (rules.parse caches them by text).
+    key raises KeyError. `document` must be valid (flags.validate). Each rule text is compiled
+    once (a bounded map from text to its test), so a call costs the tests it runs.
     """
-    from chalicelib import rules
-
     declared = document.get("flags") or {}
     values = document.get("values") or {}
     if keys is None:
@@ -462,23 +461,41 @@ def evaluate(document: dict, context, entity_id=None, keys=None) -> dict:
         value = values.get(key) or {}
         variants = value.get("_variants")
         if not variants:
-            answers[key] = _projection(value)
+            answers[key] = basic_answer(value)
             continue
         chosen = default = None
         for variant in variants:
-            if not isinstance(variant, dict):
-                continue
-            text = _rule_of(variant)
-            if text is None:
-                default = variant
-                continue
-            try:
-                rule = rules.parse(text)
-            except rules.RuleError:
-                continue
-            if rule.evaluate(context, key):
+            text = variant.get("rule")
+            test = _tests.get(text) if text else None
+            if test is None:
+                if rule_of(variant) is None:
+                    default = variant
+                    continue
+                test = _compile(text)
+            if test(context, key):
                 chosen = variant
                 break
         chosen = chosen or default
-        answers[key] = _variant_answer(chosen) if chosen is not None else {"enabled": False}
+        answers[key] = variant_answer(chosen) if chosen is not None else {"enabled": False}
     return answers
+
+
+_tests = {}   # rule text -> test(context, flag_key); a plain dict is the cheapest look-up
+_MAX_TESTS = 4096
+
+
+def _never(context, flag_key):
+    return False
+
+
+def _compile(text):
+    from chalicelib import rules
+
+    try:
+        test = rules.parse(text).test
+    except rules.RuleError:
+        test = _never   # stored before rules were checked: counts as false
+    if len(_tests) >= _MAX_TESTS:
+        _tests.clear()
+    _tests[text] = test
+    return test

@@ -5,7 +5,7 @@ A rule is one Amazon Ion text s-expression, such as ``(and (eq $state "Virginia"
 regular expressions) and compiles it into nested closures; ``Rule.evaluate(context)`` then costs
 a few dictionary look-ups and comparisons, and never raises.
 
-Invariant: a rule that parses evaluates to a bool for every context. Context values are strings;
+Invariant: a rule that parses evaluates to a bool for every context of strings (str -> str);
 a comparison reads a context string as the type of the constant it is compared with (number,
 timestamp, boolean, string). A missing key, or a string that does not read as that type, makes
 the comparison false (and ``not`` of it true, as in the AWS user guide's ``not`` example).
@@ -26,6 +26,7 @@ are independent (20 then 25 gives 20 / 20 / 60 %). Assignment is not byte-identi
 import functools
 import hashlib
 import math
+import operator
 import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -33,13 +34,8 @@ from decimal import Decimal, InvalidOperation
 BUCKETS = 10_000
 _CACHE_SIZE = 4096
 
-_COMPARISONS = {
-    'eq': lambda a, b: a == b,
-    'gt': lambda a, b: a > b,
-    'gte': lambda a, b: a >= b,
-    'lt': lambda a, b: a < b,
-    'lte': lambda a, b: a <= b,
-}
+_COMPARISONS = {'eq': operator.eq, 'gt': operator.gt, 'gte': operator.ge,
+                'lt': operator.lt, 'lte': operator.le}
 _FLIPPED = {'eq': 'eq', 'gt': 'lt', 'gte': 'lte', 'lt': 'gt', 'lte': 'gte'}
 _STRING_TESTS = {
     'begins_with': str.startswith,
@@ -76,17 +72,17 @@ class Rule:
     """A parsed rule. ``evaluate(context, flag_key='')`` -> bool; ``ion`` is the parsed Ion
     s-expression (what the Ion encoder embeds); ``text`` the source."""
 
-    __slots__ = ('text', 'ion', '_test')
+    __slots__ = ('text', 'ion', 'test')
 
     def __init__(self, text, ion, test):
         self.text = text
         self.ion = ion
-        self._test = test
+        self.test = test   # test(context, flag_key) -> bool: evaluate without a method call
 
     def evaluate(self, context, flag_key=''):
         """True when the rule holds for ``context`` (str -> str; ``entityId`` included when an
         Entity-Id was sent). ``flag_key`` salts the splits that name no seed."""
-        return self._test(context, flag_key)
+        return self.test(context, flag_key)
 
     def __repr__(self):
         return f'Rule({self.text!r})'
@@ -249,9 +245,7 @@ def _expression(sexp, where):
         if len(operands) < 2:
             raise RuleError(f'{here}: {op} needs at least 2 operands, got {len(operands)}')
         tests = tuple(_boolean(v, here) for v in operands)
-        if op == 'and':
-            return lambda ctx, flag: all(t(ctx, flag) for t in tests)
-        return lambda ctx, flag: any(t(ctx, flag) for t in tests)
+        return (_all if op == 'and' else _any)(tests)
     if len(operands) != (1 if op == 'not' else 2):
         expected = 1 if op == 'not' else 2
         raise RuleError(f'{here}: {op} takes exactly {expected} operand'
@@ -265,6 +259,32 @@ def _expression(sexp, where):
     if op in _STRING_TESTS:
         return _string_test(op, left, right, here)
     return _comparison(op, left, right, here)
+
+
+def _all(tests):
+    if len(tests) == 2:
+        a, b = tests
+        return lambda ctx, flag: a(ctx, flag) and b(ctx, flag)
+
+    def every(ctx, flag):
+        for test in tests:
+            if not test(ctx, flag):
+                return False
+        return True
+    return every
+
+
+def _any(tests):
+    if len(tests) == 2:
+        a, b = tests
+        return lambda ctx, flag: a(ctx, flag) or b(ctx, flag)
+
+    def some(ctx, flag):
+        for test in tests:
+            if test(ctx, flag):
+                return True
+        return False
+    return some
 
 
 def _boolean(value, where):
@@ -293,15 +313,6 @@ def _named(op, operands, where):
     return found
 
 
-def _context_value(ctx, name):
-    value = ctx.get(name)
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    return str(value)
-
-
 def _read_number(text):
     if not _NUMBER.match(text):
         return None
@@ -313,6 +324,7 @@ def _read_number(text):
         return None
 
 
+@functools.lru_cache(maxsize=1024)
 def _read_timestamp(text):
     m = _TIMESTAMP.match(text)
     if not m:
@@ -351,7 +363,7 @@ def _comparison(op, left, right, where):
             a, b = left[1], right[1]
 
             def both(ctx, flag):
-                x, y = _context_value(ctx, a), _context_value(ctx, b)
+                x, y = ctx.get(a), ctx.get(b)
                 return x is not None and y is not None and compare(x, y)
             return both
     _, kind, constant = right
@@ -364,9 +376,17 @@ def _comparison(op, left, right, where):
             outcome = bool(compare(left[2], constant))
         return lambda ctx, flag: outcome
     name, read = left[1], _READERS[kind]
+    if kind == 'string':   # the common case, without conversions
+        if op == 'eq':
+            return lambda ctx, flag: ctx.get(name) == constant
+
+        def text_test(ctx, flag):
+            text = ctx.get(name)
+            return text is not None and compare(text, constant)
+        return text_test
 
     def test(ctx, flag):
-        text = _context_value(ctx, name)
+        text = ctx.get(name)
         if text is None:
             return False
         value = read(text)
@@ -384,11 +404,18 @@ def _string_test(op, left, right, where):
         if side[0] == 'constant' and side[1] != 'string':
             raise RuleError(f'{where}: {op} works on strings; got a {side[1]} constant')
     check = _STRING_TESTS[op]
+    if left[0] == 'context' and right[0] == 'constant':   # the common case
+        name, constant = left[1], right[2]
+
+        def text_test(ctx, flag):
+            text = ctx.get(name)
+            return text is not None and check(text, constant)
+        return text_test
 
     def value(side):
         if side[0] == 'context':
             name = side[1]
-            return lambda ctx: _context_value(ctx, name)
+            return lambda ctx: ctx.get(name)
         constant = side[2]
         return lambda ctx: constant
     a, b = value(left), value(right)
@@ -420,9 +447,11 @@ def _in(operands, where):
     name = left[1]
     strings = frozenset(by_kind.pop('string', ()))
     others = [(_READERS[k], tuple(v)) for k, v in by_kind.items()]
+    if not others:
+        return lambda ctx, flag: ctx.get(name) in strings
 
     def test(ctx, flag):
-        text = _context_value(ctx, name)
+        text = ctx.get(name)
         if text is None:
             return False
         if text in strings:
@@ -454,7 +483,7 @@ def _matches(named, where):
     name = subject[1]
 
     def test(ctx, flag):
-        text = _context_value(ctx, name)
+        text = ctx.get(name)
         return text is not None and pattern.search(text) is not None
     return test
 
@@ -501,12 +530,12 @@ def _split(named, where):
         salt = b'seed:' + str(seed).encode('utf-8')
 
         def seeded(ctx, flag):
-            text = _context_value(ctx, name)
+            text = ctx.get(name)
             return text is not None and bucket(salt, text) < threshold
         return seeded
 
     def local(ctx, flag):
-        text = _context_value(ctx, name)
+        text = ctx.get(name)
         return text is not None and bucket(b'flag:' + flag.encode('utf-8'), text) < threshold
     return local
 

@@ -13,12 +13,14 @@ or GetConfiguration names (found ones only, so a new resource is usable at once)
 records the delivery generation its session last saw; a cached item older than that is read
 again, so a session never steps back because another process answered it from a newer one.
 """
+import functools
+import json
 import os
 import threading
 import time
 from datetime import timedelta
 
-from chalicelib import arns, clock, crypto, tokens
+from chalicelib import arns, clock, crypto, flags_ion, tokens
 from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.engine import delivery
 from chalicelib.errors import BadRequestException, ResourceNotFoundException, not_found
@@ -147,18 +149,33 @@ def get_latest_configuration(p):
             'No configuration has been deployed for this session yet', ResourceType='Deployment')
     identity = _identity(release)
     seen = max(delivery.generation(current), tuple(session.generation or (0, 0)))
+    ion = _ion_answer(release) if flags_ion.accepts(p.get('_accept')) else None
     out = {
         'NextPollConfigurationToken': tokens.encode(
             session.next(now, received=identity, generation=seen)),
         'NextPollIntervalInSeconds': session.interval,
-        'ContentType': release.get('ContentType'),
+        'ContentType': flags_ion.CONTENT_TYPE if ion is not None else release.get('ContentType'),
     }
     if session.received is not None and tuple(session.received) == identity:
         out.update(Configuration=b'', VersionLabel='')
     else:
-        out['Configuration'] = crypto.read(release['Digest'])
+        out['Configuration'] = ion if ion is not None else crypto.read(release['Digest'])
         out['VersionLabel'] = release.get('VersionLabel')
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _ion_of(document_digest):
+    document = json.loads(crypto.read(document_digest))
+    return flags_ion.encode(document) if flags_ion.has_variants(document) else None
+
+
+def _ion_answer(release):
+    """The Ion body for a client that asked for it (the AppConfig Agent), or None for JSON: AWS
+    answers Ion only for a feature-flag document with at least one multi-variant flag. Cached
+    by digest (the stored document never changes)."""
+    digest = release.get('DocumentDigest')
+    return _ion_of(digest) if digest else None
 
 
 # --- GetConfiguration (deprecated) ----------------------------------------------------------
@@ -196,5 +213,6 @@ def forget():
     """Drop every in-process cache (tests)."""
     delivery_cache.clear()
     lookup_cache.clear()
+    _ion_of.cache_clear()
     crypto.forget()
 

@@ -151,6 +151,11 @@ def start_deployment(p):
     digest, kms_arn = crypto.delivered(version, flags.flatten(raw) if flat else raw,
                                        kms_identifier, changed=flat or start.replaced)
     target = _release(version, digest)
+    if flat:
+        # The stored document as well: the Ion answer for the AppConfig Agent and Agent-style
+        # evaluation need the variants that the flattened bytes leave out.
+        target['DocumentDigest'], _ = crypto.delivered(version, raw, kms_identifier,
+                                                       changed=start.replaced)
 
     for attempt in range(START_ATTEMPTS):
         if attempt:

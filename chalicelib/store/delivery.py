@@ -8,6 +8,8 @@ readers to see exact progress.
 ``target`` and ``previous`` are releases: {"VersionNumber": "3", "VersionLabel": "v3" | None,
 "ContentType": "application/json", "Digest": "<sha256 of the delivered bytes>"}.
 Delivered bytes are what clients receive (flattened for feature flags), stored in content.py.
+A feature-flag release also has "DocumentDigest": the stored document with its variants (what
+the Ion answer and Agent-style evaluation read); releases written before it existed lack it.
 """
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 

@@ -11,6 +11,11 @@ from urllib.parse import unquote
 from chalicelib.errors import BadRequestException
 from chalicelib.wire import validate
 
+# Content negotiation lies outside the models: these operations answer in more than one format
+# (GetLatestConfiguration: JSON, or Ion for the AppConfig Agent) and read Accept under the
+# non-member key '_accept', as '_status' carries a documented status the other way.
+NEGOTIATED = frozenset({'GetLatestConfiguration'})
+
 
 def parse(route, path_params, query, headers, body, raw_path=None):
     """``query`` maps names to lists of values; ``headers`` is case-insensitive; ``raw_path``
@@ -45,6 +50,8 @@ def parse(route, path_params, query, headers, body, raw_path=None):
         if value is not None:
             params[name] = _scalar(member, value, name)
     validate.check(shape, params)
+    if route.operation.name in NEGOTIATED:
+        params['_accept'] = headers.get('accept')
     return params
 
 

@@ -1,6 +1,7 @@
 """The variant rule language (spec/agent.md §5): every operator with the AWS user guide's
 examples, type coercion of context strings, missing keys, parse errors, and split shares over
 10,000 entities."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -202,10 +203,12 @@ def test_parse_errors_say_what_is_wrong(text, words):
 
 def test_parse_is_cached_and_imports_ion_only_when_parsing():
     assert rules.parse('(eq $a "cached")') is rules.parse('(eq $a "cached")')
-    code = ('import sys; from chalicelib import rules, flags; '
-            'assert "amazon.ion" not in sys.modules; rules.parse("(eq $a 1)"); '
-            'assert "amazon.ion" in sys.modules')
-    subprocess.run([sys.executable, '-c', code], cwd=ROOT, check=True)
+    code = ('import sys; import app; from chalicelib import rules, flags, flags_ion; '
+            'from chalicelib.ops import data_plane; '
+            'assert "amazon.ion" not in sys.modules, "imported at start-up"; '
+            'rules.parse("(eq $a 1)"); assert "amazon.ion" in sys.modules')
+    env = {**os.environ, 'AWS_DEFAULT_REGION': 'us-east-1'}
+    subprocess.run([sys.executable, '-c', code], cwd=ROOT, env=env, check=True)
 
 
 # --- split shares over 10,000 entities -------------------------------------------------------

@@ -12,6 +12,10 @@ digest (immutable, so never stale), and for the same second the resources a sess
 or GetConfiguration names (found ones only, so a new resource is usable at once). A token
 records the delivery generation its session last saw; a cached item older than that is read
 again, so a session never steps back because another process answered it from a newer one.
+
+A feature-flag poll whose Accept asks for ``application/ion;type=AWS.AppConfig.FeatureFlags``
+(the AppConfig Agent) gets the Ion form of the release's stored document (flags_ion.py) when it
+holds a multi-variant flag; encoded once per document digest and kept in-process.
 """
 import functools
 import json

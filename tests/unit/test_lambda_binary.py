@@ -190,3 +190,46 @@ def test_observability_is_off_outside_lambda(app, monkeypatch):
     assert app.middleware_handlers == before
     monkeypatch.setenv('AWS_LAMBDA_FUNCTION_NAME', 'appconfig-prod')
     assert observability.enabled()
+
+
+def test_ion_answer_for_the_appconfig_agent(app):
+    """The Agent's Accept header through API Gateway: binary Ion, base64-encoded on the way out."""
+    from amazon.ion import simpleion
+
+    def call(operation, labels=None, **doc):
+        status, headers, body = invoke(app, operation, labels=labels, body=_json(**doc),
+                                       headers={'Content-Type': 'application/json'})
+        assert status in (200, 201), body
+        return json.loads(body)
+
+    application_id = call('CreateApplication', Name='agent')['Id']
+    app_label = {'ApplicationId': application_id}
+    env_id = call('CreateEnvironment', app_label, Name='prod')['Id']
+    profile_id = call('CreateConfigurationProfile', app_label, Name='flags', LocationUri='hosted',
+                      Type='AWS.AppConfig.FeatureFlags')['Id']
+    document = {'version': '1', 'flags': {'ui': {'name': 'UI'}}, 'values': {'ui': {'_variants': [
+        {'name': 'Beta', 'enabled': True, 'rule': '(eq $tier "beta")'},
+        {'name': 'Default', 'enabled': False}]}}}
+    status, _, body = invoke(app, 'CreateHostedConfigurationVersion',
+                             labels={**app_label, 'ConfigurationProfileId': profile_id},
+                             body=_json(**document), headers={'Content-Type': 'application/json'})
+    assert status == 201, body
+    strategy_id = call('CreateDeploymentStrategy', Name='now', DeploymentDurationInMinutes=0,
+                       GrowthFactor=100, FinalBakeTimeInMinutes=0, ReplicateTo='NONE')['Id']
+    call('StartDeployment', {**app_label, 'EnvironmentId': env_id},
+         ConfigurationProfileId=profile_id, DeploymentStrategyId=strategy_id,
+         ConfigurationVersion='1')
+    token = call('StartConfigurationSession', ApplicationIdentifier=application_id,
+                 EnvironmentIdentifier=env_id,
+                 ConfigurationProfileIdentifier=profile_id)['InitialConfigurationToken']
+    status, headers, body = invoke(
+        app, 'GetLatestConfiguration', query={'configuration_token': token},
+        headers={'Accept': 'application/ion;type=AWS.AppConfig.FeatureFlags;q=1.0,*/*;q=0.1'})
+    assert status == 200, body
+    assert headers['content-type'] == 'application/ion;type=AWS.AppConfig.FeatureFlags'
+    (flag,) = simpleion.loads(body, single_value=False)
+    assert [a.text for a in flag.ion_annotations] == ['ui']
+    beta, default = flag
+    assert [a.text for a in beta.ion_annotations] == ['Beta']
+    assert json.loads(str(beta[1])) == {'_variant': 'Beta', 'enabled': True}
+    assert json.loads(str(default)) == {'_variant': 'Default', 'enabled': False}

@@ -116,7 +116,7 @@ def _parse(text):
     (value,) = values
     if _kind(value) != 'sexp':
         raise RuleError('a rule is an s-expression in parentheses, such as (eq $country "FR")')
-    return Rule(text, value, _expression(value, 'the rule'))
+    return Rule(text, value, _expression(value))
 
 
 def _read_ion(text):
@@ -222,19 +222,33 @@ def _operand(value, where):
 
 # --- compiling ------------------------------------------------------------------------------
 
-def _expression(sexp, where):
+class _Where:
+    """Names an s-expression in a message by its Ion text, written only when a message is."""
+
+    __slots__ = ('sexp',)
+
+    def __init__(self, sexp):
+        self.sexp = sexp
+
+    def __format__(self, spec):
+        from amazon.ion import simpleion
+        text = simpleion.dumps(self.sexp, binary=False).removeprefix('$ion_1_0').strip()
+        return 'in ' + (text if len(text) <= 60 else text[:57] + '...')
+
+
+def _expression(sexp):
     items = list(sexp)
+    here = _Where(sexp)
     if not items:
-        raise RuleError(f'{where}: () is empty; it needs an operator such as eq')
+        raise RuleError(f'{here}: () is empty; it needs an operator such as eq')
     head = items[0]
     if _kind(head) != 'symbol' or _annotations(head):
-        raise RuleError(f'{where}: an s-expression starts with an operator '
+        raise RuleError(f'{here}: an s-expression starts with an operator '
                         f'({", ".join(OPERATORS)}), not {_describe(head)}')
     op = head.text
     if op not in OPERATORS:
-        raise RuleError(f"{where}: unknown operator '{op}' (operators: {', '.join(OPERATORS)})")
+        raise RuleError(f"{here}: unknown operator '{op}' (operators: {', '.join(OPERATORS)})")
     operands = items[1:]
-    here = f'({op} ...)'
     if op in _NAMED:
         return _NAMED_BUILDERS[op](_named(op, operands, here), here)
     for value in operands:
@@ -290,7 +304,7 @@ def _any(tests):
 def _boolean(value, where):
     kind = _kind(value)
     if kind == 'sexp':
-        return _expression(value, where)
+        return _expression(value)
     if kind == 'bool' and not _annotations(value):
         constant = bool(value)
         return lambda ctx, flag: constant

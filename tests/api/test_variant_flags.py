@@ -78,7 +78,8 @@ def test_a_bad_rule_is_refused_naming_flag_variant_and_problem(appconfig):
     (detail,) = _refusal(appconfig, w, with_variant(1, rule='(split pct::20 by::"userId")'))
     assert detail['Location'] == 'values.ui_refresh._variants[1].rule'
     assert detail['Reason'] == ("flag 'ui_refresh', variant 'Beta': the rule is not valid: "
-                                "(split ...): by:: must be a context value, such as by::$userId")
+                                "in (split pct::20 by::\"userId\"): by:: must be a context value, "
+                                "such as by::$userId")
     assert detail['Type'] == 'Constraint' and detail['Constraint'] == 'rule'
     # Nothing was stored: the next good version is number 1.
     assert w.version(json.dumps(DOC).encode()) == 1

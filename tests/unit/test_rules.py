@@ -279,3 +279,56 @@ def test_growing_pct_only_adds_entities():
     smaller = {e for e in ENTITIES if holds('(split pct::10 by::$userId seed::"g")', {'userId': e})}
     larger = {e for e in ENTITIES if holds('(split pct::15 by::$userId seed::"g")', {'userId': e})}
     assert smaller < larger
+
+
+TOKENS = ['(', ')', '[', ']', 'eq', 'gt', 'and', 'not', 'in', 'split', 'exists', '$a', 'pct::',
+          'by::', 'key::', '"x"', '"("', '1', 'nan', '2024-01', 'true', 'null', '{', '"', '//']
+VALUES = ['$a', '$b', '$entityId', '"x"', '"2024-01-05"', '1', '-7', '3.14', '1e3', '2024-01',
+          '2024-01-02T03:04Z', 'true', 'false']
+
+
+def random_rule(chooser, depth=0):
+    """A rule from the grammar, mostly valid: every operator, random operands."""
+    op = chooser.choice(rules.OPERATORS if depth < 3 else ('eq', 'gt', 'lte', 'contains'))
+    value = lambda: chooser.choice(VALUES)  # noqa: E731
+    if op in ('and', 'or'):
+        parts = [random_rule(chooser, depth + 1) for _ in range(chooser.randint(2, 3))]
+    elif op == 'not':
+        parts = [random_rule(chooser, depth + 1)]
+    elif op == 'in':
+        parts = [value(), '[' + ', '.join(value() for _ in range(chooser.randint(0, 3))) + ']']
+    elif op == 'matches':
+        parts = [f'in::{value()}', chooser.choice(['pattern::"a.*"', 'pattern::"^-?[0-9]"'])]
+    elif op == 'exists':
+        parts = [chooser.choice(['key::"a"', 'key::"entityId"', 'key::"zz"'])]
+    elif op == 'split':
+        parts = [f'pct::{chooser.choice(["0", "12.5", "50", "100"])}',
+                 chooser.choice(['by::$a', 'by::$entityId'])]
+        parts += [chooser.choice(['', 'seed::"s"'])]
+    else:
+        parts = [value(), value()]
+    chooser.shuffle(parts) if op in ('matches', 'split') else None
+    return '(' + ' '.join([op] + parts) + ')'
+
+
+def test_random_rules_parse_or_fail_cleanly_and_evaluate_to_booleans():
+    import random
+    chooser = random.Random(9)
+    contexts = [{}, {'a': '1', 'b': 'x'}, {'a': '2024-01-05', 'b': 'true', 'entityId': 'e'},
+                {'a': 'aaa', 'b': '-7', 'entityId': 'f'}]
+    parsed = failed = 0
+    for _ in range(3000):
+        words = random_rule(chooser).split(' ')
+        if chooser.random() < 0.4:   # a broken variant: a token replaced, dropped or added
+            words[chooser.randrange(len(words))] = chooser.choice(TOKENS + [''])
+        text = ' '.join(words)
+        try:
+            rule = rules.parse(text)
+        except rules.RuleError as error:
+            assert str(error), text
+            failed += 1
+            continue
+        parsed += 1
+        for context in contexts:
+            assert rule.evaluate(context, 'flag') in (True, False), text
+    assert parsed > 1000 and failed > 500, (parsed, failed)

@@ -20,7 +20,6 @@ import logging
 from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.constants import COMPLETE, IN_PROGRESS, TRANSITIONS, EventType
 from chalicelib.engine import delivery, eventlog, events, monitors, progress
@@ -29,6 +28,7 @@ from chalicelib.errors import BadRequestException, ConflictException, not_found
 from chalicelib.store.delivery import Delivery
 from chalicelib.store.delivery import key as delivery_key
 from chalicelib.store.deployments import ACTIVE, Deployment, Event, active_key, active_of, env_key
+from chalicelib.store.durable import TransactWrite
 from chalicelib.store.environments import Environment, reasons
 from chalicelib.store.ids import conditional_failed
 

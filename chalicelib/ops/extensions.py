@@ -25,7 +25,6 @@ import json
 import re
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import arns, clock
 from chalicelib.engine.extensions import bindings, catalog, targets
@@ -40,6 +39,7 @@ from chalicelib.errors import (BadRequestException, ConflictException,
 from chalicelib.ops import tagging
 from chalicelib.store import paging
 from chalicelib.store.environments import reasons, retry_conflicts
+from chalicelib.store.durable import TransactWrite
 from chalicelib.store.extensions import (Association, AssociationClaim, Extension,
                                          ExtensionVersion, extension_key, page_index,
                                          version_key)

@@ -9,13 +9,13 @@ import binascii
 import json
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import arns, clock
 from chalicelib.errors import (BadRequestException, InternalServerException,
                                ServiceQuotaExceededException, not_found)
 from chalicelib.ops import tagging
 from chalicelib.store import paging
+from chalicelib.store.durable import TransactWrite
 from chalicelib.store.ids import conditional_failed, new_id
 from chalicelib.store.settings import AccountSettings
 from chalicelib.store.strategies import Strategy

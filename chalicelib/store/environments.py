@@ -10,10 +10,10 @@ import random
 import time
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.constants import EnvironmentState
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
+from chalicelib.store.durable import TransactWrite
 
 CONFLICT_ATTEMPTS = 25
 

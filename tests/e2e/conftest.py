@@ -24,17 +24,25 @@ def free_port():
 class Runner:
     """`python -m local.run` as a child process on a free port."""
 
-    def __init__(self, env):
-        self.port = free_port()
+    def __init__(self, env, output=None, port=None):
+        """``output``: a file path for the runner's output (else a pipe); the runner gets a
+        process group of its own, so a test can kill it whole with os.killpg."""
+        self.port = port or free_port()
         self.endpoint = f'http://127.0.0.1:{self.port}'
-        self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'local.run'], cwd=ROOT,
-            env={**os.environ, **env, 'PORT': str(self.port)},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.output = output
+        sink = open(output, 'ab') if output else subprocess.PIPE  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, '-m', 'local.run'], cwd=ROOT,
+                env={**os.environ, **env, 'PORT': str(self.port)},
+                stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        finally:
+            if output:
+                sink.close()
         deadline = time.monotonic() + 60
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError('local runner exited:\n' + self.proc.stdout.read().decode())
+                raise RuntimeError('local runner exited:\n' + self.read_output())
             try:
                 urllib.request.urlopen(self.endpoint + '/applications', timeout=2)
                 return
@@ -45,6 +53,19 @@ class Runner:
                     self.stop()
                     raise RuntimeError('local runner did not answer within 60 s')
                 time.sleep(0.1)
+
+    def read_output(self):
+        if self.output:
+            return Path(self.output).read_text(errors='replace')
+        return self.proc.stdout.read().decode(errors='replace')
+
+    def dynamodb_pid(self):
+        """Pid of the DynamoDB Local JVM the runner started (its only child process)."""
+        children = []
+        for task in Path(f'/proc/{self.proc.pid}/task').iterdir():
+            children += (task / 'children').read_text().split()
+        assert len(children) == 1, children
+        return int(children[0])
 
     def stop(self):
         self.proc.terminate()

@@ -17,6 +17,7 @@ import atexit
 import contextlib
 import http.client
 import json
+import logging
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import IO, Optional, Sequence, Union
@@ -530,6 +532,119 @@ def start(
                 )
             time.sleep(0.05)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------
+# Supervision
+
+
+class Supervisor:
+    """Keeps one DynamoDB Local running for as long as the runner runs.
+
+    A child that dies (killed, crashed, OOM) is started again on the same data
+    dir and the same port, so every client holding its endpoint carries on
+    once it answers again; meanwhile requests fail fast (connection refused).
+    Each death and each failed start is logged with the child's last output.
+    More than ``max_failures`` of them within ``window`` seconds is a crash
+    loop that restarting will not cure (a corrupt file, a full disk, the port
+    taken): ``on_give_up(message)`` is called once and nothing is restarted
+    again. Cost: one thread blocked in waitpid; nothing per request.
+    """
+
+    def __init__(self, server, restart, *, max_failures: int = 5,
+                 window: float = 60.0, retry_pause: float = 2.5,
+                 on_give_up=None, log=None) -> None:
+        self.server = server
+        self.endpoint = server.endpoint
+        self.restarts = 0
+        self.gave_up: Optional[str] = None
+        self._restart = restart
+        self._max_failures = max_failures
+        self._window = window
+        self._retry_pause = retry_pause
+        self._on_give_up = on_give_up
+        self._log = log or logging.getLogger("local.dynamodb")
+        self._failures: list = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        # The JVMs it starts get PR_SET_PDEATHSIG tied to this thread, which
+        # lives as long as the supervisor does.
+        self._thread = threading.Thread(
+            target=self._watch, name="dynamodb-local-supervisor", daemon=True)
+        self._thread.start()
+
+    def _too_many_failures(self) -> bool:
+        now = time.monotonic()
+        self._failures = [t for t in self._failures if now - t < self._window]
+        self._failures.append(now)
+        return len(self._failures) > self._max_failures
+
+    def _give_up(self, why: str) -> None:
+        self.gave_up = (
+            f"DynamoDB Local failed {len(self._failures)} times within "
+            f"{self._window:.0f} s ({why}); not restarting it again. Its data "
+            f"stays in {self.server.data_dir}."
+        )
+        self._log.error("%s", self.gave_up)
+        if self._on_give_up is not None:
+            self._on_give_up(self.gave_up)
+
+    def _watch(self) -> None:
+        while True:
+            code = self.server.process.wait()
+            if self._stopping.is_set():
+                return
+            self._log.warning(
+                "DynamoDB Local (pid %d) exited with code %s; restarting it on %s. "
+                "Its last output:\n%s", self.server.pid, code, self.endpoint,
+                self.server.log_tail(1000))
+            self.server.stop()
+            why = f"last exit code {code}"
+            while True:
+                if self._too_many_failures():
+                    self._give_up(why)
+                    return
+                try:
+                    started = time.monotonic()
+                    server = self._restart()
+                except (DynamoDBLocalError, OSError) as exc:
+                    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    self._log.error("Restarting DynamoDB Local failed: %s", exc)
+                    if self._stopping.wait(self._retry_pause):
+                        return
+                    continue
+                with self._lock:
+                    if self._stopping.is_set():
+                        server.stop()
+                        return
+                    self.server = server
+                    self.restarts += 1
+                self._log.warning(
+                    "DynamoDB Local restarted on %s (pid %d) in %.1f s, data in %s",
+                    self.endpoint, server.pid, time.monotonic() - started,
+                    server.data_dir)
+                break
+
+    def stop(self) -> None:
+        """Stop supervising and stop the current child. Safe to call twice."""
+        with self._lock:
+            self._stopping.set()
+            self.server.stop()
+
+
+def supervise(data_dir: Optional[PathLike] = None, port: int = 0, *,
+              on_give_up=None, **options) -> Supervisor:
+    """start() DynamoDB Local and keep it running (see Supervisor).
+
+    A restart reuses the first start's port and data dir, with the same options.
+    """
+    server = start(data_dir, port, **options)
+    options.pop("in_memory", None)
+    return Supervisor(
+        server,
+        lambda: start(server.data_dir, server.port, server.in_memory, **options),
+        on_give_up=on_give_up,
+    )
 
 
 # --------------------------------------------------------------------------

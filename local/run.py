@@ -5,6 +5,10 @@
 Environment: PORT (8000), APPCONFIG_DATA_DIR (.data), APPCONFIG_TIME_SCALE (1),
 APPCONFIG_TICK_SECONDS (1). With AWS_ENDPOINT_URL_DYNAMODB set, that DynamoDB is used and
 none is started. Ctrl-C stops everything this process started.
+
+The DynamoDB Local it starts is supervised (local.dynamodb.Supervisor): when it dies it is
+restarted on the same data dir and port, and the API answers InternalServerException until it
+is back; after repeated failures within a minute the runner gives up and exits 1.
 """
 import logging
 import os
@@ -14,7 +18,8 @@ import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-log = logging.getLogger('appconfig.local')
+# Not under 'appconfig': Chalice sets that logger (the app's) to ERROR when the app is imported.
+log = logging.getLogger('local.run')
 
 
 def _aws_defaults():
@@ -39,41 +44,56 @@ def _interrupt(*_):
     raise KeyboardInterrupt
 
 
+def _give_up(why, gave_up):
+    # From the supervisor's thread: the main thread stops as on SIGTERM, then exits 1.
+    gave_up.append(why)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def main():
     logging.basicConfig(level=os.environ.get('LOG_LEVEL', 'INFO'),
                         format='%(asctime)s %(levelname)s %(name)s: %(message)s')
     _aws_defaults()
+    signal.signal(signal.SIGTERM, _interrupt)
     port = int(os.environ.get('PORT', '8000'))
     data_dir = Path(os.environ.get('APPCONFIG_DATA_DIR', ROOT / '.data'))
-    dynamodb = None
-    if not os.environ.get('AWS_ENDPOINT_URL_DYNAMODB'):
-        from local import dynamodb as ddb
-        dynamodb = ddb.start(data_dir=data_dir / 'dynamodb')
-        os.environ['AWS_ENDPOINT_URL_DYNAMODB'] = dynamodb.endpoint
-        log.info('DynamoDB Local on %s, data in %s', dynamodb.endpoint, data_dir / 'dynamodb')
-
-    # The store reads its endpoint at import, so the app is imported only now.
-    from app import app
-    from chalicelib.store.tables import create_all
-    from local import console
-    from local.server import make_server
-    create_all()
-    server = make_server(app, '127.0.0.1', port, mounts=[(console.PREFIX, console.mount)])
+    dynamodb = server = None
+    gave_up = []
     stop = threading.Event()
-    seconds = float(os.environ.get('APPCONFIG_TICK_SECONDS', '1'))
-    threading.Thread(target=_ticker, args=(stop, seconds), daemon=True).start()
-    signal.signal(signal.SIGTERM, _interrupt)
-    print(f'AppConfig API on http://127.0.0.1:{server.port}', flush=True)
-    print(f'Console on http://127.0.0.1:{server.port}{console.PREFIX}/', flush=True)
     try:
+        if not os.environ.get('AWS_ENDPOINT_URL_DYNAMODB'):
+            from local import dynamodb as ddb
+            # Supervised: a child that dies is restarted on the same data dir and port; a
+            # crash loop stops the runner (exit 1) instead of answering 500s forever.
+            dynamodb = ddb.supervise(data_dir / 'dynamodb',
+                                     on_give_up=lambda why: _give_up(why, gave_up))
+            os.environ['AWS_ENDPOINT_URL_DYNAMODB'] = dynamodb.endpoint
+            log.info('DynamoDB Local on %s, data in %s', dynamodb.endpoint,
+                     data_dir / 'dynamodb')
+
+        # The store reads its endpoint at import, so the app is imported only now.
+        from app import app
+        from chalicelib.store.tables import create_all
+        from local import console
+        from local.server import make_server
+        create_all()
+        server = make_server(app, '127.0.0.1', port, mounts=[(console.PREFIX, console.mount)])
+        seconds = float(os.environ.get('APPCONFIG_TICK_SECONDS', '1'))
+        threading.Thread(target=_ticker, args=(stop, seconds), daemon=True).start()
+        print(f'AppConfig API on http://127.0.0.1:{server.port}', flush=True)
+        print(f'Console on http://127.0.0.1:{server.port}{console.PREFIX}/', flush=True)
         server.server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
-        server.server.server_close()
+        if server is not None:
+            server.server.server_close()
         if dynamodb is not None:
             dynamodb.stop()
+    if gave_up:
+        print(f'error: {gave_up[0]} The local runner stops.', file=sys.stderr, flush=True)
+        return 1
     return 0
 
 

@@ -553,7 +553,7 @@ class Supervisor:
 
     def __init__(self, server, restart, *, max_failures: int = 5,
                  window: float = 60.0, retry_pause: float = 2.5,
-                 on_give_up=None, log=None) -> None:
+                 on_give_up=None, log=None, clock=time.monotonic) -> None:
         self.server = server
         self.endpoint = server.endpoint
         self.restarts = 0
@@ -564,6 +564,7 @@ class Supervisor:
         self._retry_pause = retry_pause
         self._on_give_up = on_give_up
         self._log = log or logging.getLogger("local.dynamodb")
+        self._clock = clock
         self._failures: list = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -574,7 +575,7 @@ class Supervisor:
         self._thread.start()
 
     def _too_many_failures(self) -> bool:
-        now = time.monotonic()
+        now = self._clock()
         self._failures = [t for t in self._failures if now - t < self._window]
         self._failures.append(now)
         return len(self._failures) > self._max_failures

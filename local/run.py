@@ -32,11 +32,22 @@ def _aws_defaults():
 
 def _ticker(stop, seconds):
     from chalicelib.engine import tick
+    failing = None
     while not stop.wait(seconds):
         try:
             tick.run()
-        except Exception:  # noqa: BLE001 - one bad tick must not stop the next
-            log.exception('tick failed')
+        except Exception as error:  # noqa: BLE001 - one bad tick must not stop the next
+            # The traceback once; while the same failure repeats (DynamoDB Local being
+            # restarted, say) one line per tick.
+            if repr(error) == failing:
+                log.error('tick failed again: %r', error)
+            else:
+                log.exception('tick failed')
+            failing = repr(error)
+        else:
+            if failing is not None:
+                log.info('ticks succeed again')
+            failing = None
 
 
 def _interrupt(*_):

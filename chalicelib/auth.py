@@ -1,23 +1,35 @@
-"""Local SigV4 checking: ``APPCONFIG_AUTH=sigv4`` makes the local server verify every
-request's AWS Signature Version 4 the way the deployed API (API Gateway, IAM auth) does.
+"""SigV4 checked by the app itself: ``APPCONFIG_AUTH=sigv4`` makes the server verify every
+request's AWS Signature Version 4, scoped to ``appconfig``, the way AWS AppConfig does, so
+unmodified SDKs and the AWS CLI work with no signing plugin.
 
-On AWS, API Gateway checks signatures before the function runs and this module is idle. The
-default local mode stays open. With ``APPCONFIG_AUTH=sigv4``:
+Two places run it, with one check and two sources of service credentials:
 
-- ``APPCONFIG_CREDENTIALS_FILE`` names an INI file in the format of ``~/.aws/credentials``;
-  every section's ``aws_access_key_id`` / ``aws_secret_access_key`` (and, when present,
-  ``aws_session_token``, which the request's ``X-Amz-Security-Token`` must then match) is
-  one accepted identity. The file is re-read when it changes.
-- ``APPCONFIG_SIGV4_SERVICES`` (default ``appconfig,execute-api``) lists the signing names
-  accepted in the credential scope. ``execute-api`` alone reproduces API Gateway, which
-  refuses the ``appconfig`` scope that unmodified SDK clients use (see
-  ``infra/sigv4_execute_api.py``). Any region is accepted.
+- locally, ``APPCONFIG_CREDENTIALS_FILE`` names an INI file in the format of
+  ``~/.aws/credentials``; every section's ``aws_access_key_id`` / ``aws_secret_access_key``
+  (and, when present, ``aws_session_token``, which the request's ``X-Amz-Security-Token``
+  must then match) is one accepted identity. The file is re-read when it changes.
+- deployed (the ``sigv4`` Chalice stage, API Gateway without an IAM authorizer),
+  ``APPCONFIG_CREDENTIALS_SECRET`` names a Secrets Manager secret whose SecretString is a
+  JSON object ``{"<access key id>": "<secret access key>", ...}``. Each instance reads it
+  once per ``APPCONFIG_CREDENTIALS_TTL`` seconds (default 300): a key added to or removed
+  from the secret is honoured within that time, and the secret costs one GetSecretValue per
+  instance per five minutes. When the secret cannot be read, requests are answered 500
+  ``InternalFailure`` (retried by SDKs) and the read is retried after 10 seconds.
+
+In the default deployed mode (``APPCONFIG_AUTH=iam``) API Gateway checks signatures before
+the function runs and this module is idle; the default local mode stays open.
+``APPCONFIG_SIGV4_SERVICES`` (default ``appconfig,execute-api``) lists the signing names
+accepted in the credential scope. ``execute-api`` alone reproduces API Gateway's IAM
+authorisation, which refuses the ``appconfig`` scope that unmodified SDK clients use (see
+``infra/sigv4_execute_api.py``). Any region is accepted.
 
 The signature is recomputed with botocore's own signer (``SigV4Auth``) over the request as
-received: the same method, raw path, query, signed headers, ``X-Amz-Date`` and body, with
-the secret of the credential's access key, and compared in constant time. Refusals are the
-front door's errors, 403 with ``x-amzn-ErrorType`` and a JSON ``message``, so botocore
-raises ``ClientError`` with these codes:
+received: the same method, raw path (behind API Gateway the path the client sent, stage
+prefix included, from ``requestContext.path``; the Host the client sent, the execute-api or
+custom domain host), query, signed headers, ``X-Amz-Date`` and body, with the secret of the
+credential's access key, and compared in constant time. Refusals are the service's front
+door errors, 403 with ``x-amzn-ErrorType`` and a JSON ``message``, so botocore raises
+``ClientError`` with these codes:
 
 - ``MissingAuthenticationTokenException`` "Missing Authentication Token": no
   ``Authorization`` header;
@@ -42,6 +54,7 @@ import logging
 import os
 import re
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -61,13 +74,15 @@ MISMATCH = ('The request signature we calculated does not match the signature yo
 
 
 class Refused(Exception):
-    """A request the front door turns away: 403, ``code`` as x-amzn-ErrorType."""
+    """A request the front door turns away: 403 (or ``status``), ``code`` as
+    x-amzn-ErrorType."""
     status = 403
 
-    def __init__(self, code, message):
+    def __init__(self, code, message, status=None):
         super().__init__(f'{code}: {message}')
         self.code = code
         self.message = message
+        self.status = status or self.status
 
     def response_parts(self):
         """(status, headers, body bytes) as API Gateway answers it."""
@@ -262,7 +277,11 @@ _cache = {}
 
 
 def credentials(path=None):
-    """access key -> (secret, session token or None, profile) from the credentials file."""
+    """access key -> (secret, session token or None, profile) from the credentials secret
+    (``APPCONFIG_CREDENTIALS_SECRET``) or the credentials file."""
+    secret_id = os.environ.get('APPCONFIG_CREDENTIALS_SECRET')
+    if secret_id and not path:
+        return secret_credentials(secret_id)
     path = path or os.environ.get('APPCONFIG_CREDENTIALS_FILE')
     if not path:
         log.error('APPCONFIG_AUTH=sigv4 needs APPCONFIG_CREDENTIALS_FILE; refusing every request')
@@ -292,3 +311,68 @@ def load_credentials(path):
             token = section.get('aws_session_token', '').strip() or None
             found[access_key] = (secret, token, profile)
     return found
+
+
+# --- the deployed source: a Secrets Manager secret --------------------------------------------
+
+DEFAULT_TTL = 300
+RETRY_AFTER = 10
+UNAVAILABLE = ('The request processing has failed because of an unknown error, exception or '
+               'failure.')
+_secret_lock = threading.Lock()
+_secret = {}   # secret id -> (monotonic expiry, credentials, or None when unreadable)
+
+
+def secret_credentials(secret_id):
+    """access key -> (secret, None, 'secret') from the JSON secret, cached per instance for
+    ``APPCONFIG_CREDENTIALS_TTL`` seconds. Raises :class:`Refused` (500 InternalFailure)
+    while the secret cannot be read."""
+    now = time.monotonic()
+    with _secret_lock:
+        cached = _secret.get(secret_id)
+        if cached is None or cached[0] <= now:
+            found = _read_secret(secret_id)
+            ttl = float(os.environ.get('APPCONFIG_CREDENTIALS_TTL') or DEFAULT_TTL)
+            cached = (now + (ttl if found is not None else RETRY_AFTER), found)
+            _secret.clear()
+            _secret[secret_id] = cached
+    if cached[1] is None:
+        raise Refused('InternalFailure', UNAVAILABLE, status=500)
+    return cached[1]
+
+
+def forget_secret():
+    """Drop the cached secret (tests; a new value is otherwise read within the TTL)."""
+    with _secret_lock:
+        _secret.clear()
+
+
+def _read_secret(secret_id):
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+    try:
+        value = boto3.client('secretsmanager').get_secret_value(SecretId=secret_id)
+        doc = json.loads(value.get('SecretString') or '')
+    except (ClientError, BotoCoreError, ValueError, RecursionError) as error:
+        log.error('APPCONFIG_CREDENTIALS_SECRET %s cannot be read (%s); refusing every '
+                  'request', secret_id, type(error).__name__)
+        return None
+    if not isinstance(doc, dict):
+        log.error('APPCONFIG_CREDENTIALS_SECRET %s is not a JSON object of access key id -> '
+                  'secret access key; refusing every request', secret_id)
+        return None
+    found = {key.strip(): (secret.strip(), None, 'secret') for key, secret in doc.items()
+             if isinstance(key, str) and isinstance(secret, str) and key.strip() and
+             secret.strip()}
+    if len(found) != len(doc):
+        log.warning('APPCONFIG_CREDENTIALS_SECRET %s: %d entries are not "access key id": '
+                    '"secret" pairs and are ignored', secret_id, len(doc) - len(found))
+    return found
+
+
+def is_credentials_secret(arn):
+    """Whether ``arn`` (a secret's full ARN, as GetSecretValue returns it) is the service's
+    credentials secret, which no configuration profile may read."""
+    own = os.environ.get('APPCONFIG_CREDENTIALS_SECRET')
+    return bool(own and arn and (arn == own or (not own.startswith('arn:') and
+                                                arn.split(':')[-1].rsplit('-', 1)[0] == own)))

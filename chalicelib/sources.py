@@ -57,7 +57,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import arns, roles
+from chalicelib import arns, auth, roles
 from chalicelib.errors import BadRequestException, ResourceNotFoundException
 
 KB = 1024
@@ -299,6 +299,12 @@ def _secret(profile, location_uri, version):
         raise _unreadable(location_uri, version, error) from None
     except BotoCoreError as error:
         raise _unreadable(location_uri, version, error) from None
+    if auth.is_credentials_secret(value.get('ARN')):
+        # The function may read the service's own credentials (the sigv4 stage); no
+        # configuration profile may deliver them.
+        raise BadRequestException(
+            f'The secret at {location_uri} holds this service\'s credentials and cannot be '
+            f'used as a configuration source.')
     if value.get('SecretString') is not None:
         text = value['SecretString']
         try:

@@ -1,7 +1,10 @@
 """What API Gateway and Lambda hand the deployed app: REST proxy events and a Lambda context."""
 import base64
+import io
 import uuid
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from botocore.awsrequest import AWSResponse
 
 from chalicelib.wire.model import routes
 
@@ -64,3 +67,76 @@ def proxy_event(operation, labels=None, body=None, headers=None, query=None, sig
         'body': None if body is None else base64.b64encode(body).decode(),
         'isBase64Encoded': body is not None,
     }
+
+
+class _Raw(io.BytesIO):
+    def stream(self, **_):
+        yield self.getvalue()
+
+
+def _match(path):
+    """(route, decoded path parameters) of the route serving ``path`` (raw), or (None, {})."""
+    parts = path.strip('/').split('/')
+    for route in routes():
+        template = route.path.strip('/').split('/')
+        if len(template) != len(parts):
+            continue
+        params = {}
+        for want, got in zip(template, parts):
+            if want.startswith('{'):
+                params[want[1:-1]] = unquote(got)
+            elif want != got:
+                break
+        else:
+            return route, params
+    return None, {}
+
+
+def serve_through_lambda(client, app, stage='/api', context_path=None):
+    """Answer every request ``client`` sends, after botocore signed it, by invoking ``app``
+    with the REST proxy event API Gateway would deliver: the raw path the client sent in
+    ``requestContext.path`` (``stage`` prefix included), path parameters decoded, query
+    values decoded, headers as sent, the body base64-encoded. Returns the list of events."""
+    events = []
+
+    def before_send(request, **_):
+        url = urlsplit(request.url)
+        raw_path = url.path
+        path = raw_path[len(stage):] if stage and raw_path.startswith(stage) else raw_path
+        route, params = _match(path)
+        query = {}
+        for name, value in parse_qsl(url.query, keep_blank_values=True):
+            query.setdefault(name, []).append(value)
+        headers = {k: v.decode() if isinstance(v, bytes) else v
+                   for k, v in request.headers.items()}
+        headers['Host'] = url.netloc
+        body = request.body or b''
+        body = body.encode() if isinstance(body, str) else body
+        if hasattr(body, 'read'):
+            body = body.read()
+        resource = route.path if route else path
+        method = request.method
+        event = {
+            'resource': resource, 'path': path, 'httpMethod': method, 'headers': headers,
+            'multiValueHeaders': {k: [v] for k, v in headers.items()},
+            'queryStringParameters': {k: v[-1] for k, v in query.items()} or None,
+            'multiValueQueryStringParameters': query or None,
+            'pathParameters': params or None, 'stageVariables': None,
+            'requestContext': {
+                'resourcePath': resource, 'httpMethod': method,
+                'path': context_path(raw_path) if context_path else raw_path,
+                'stage': stage.strip('/') or '$default', 'accountId': ACCOUNT,
+                'apiId': 'abcdef1234', 'requestId': str(uuid.uuid4()), 'protocol': 'HTTP/1.1',
+                'identity': {'sourceIp': '203.0.113.7'}},
+            'body': base64.b64encode(body).decode() if body else None,
+            'isBase64Encoded': bool(body),
+        }
+        events.append(event)
+        answer = app(event, LambdaContext())
+        payload = answer.get('body') or ''
+        payload = base64.b64decode(payload) if answer.get('isBase64Encoded') else \
+            payload.encode()
+        return AWSResponse(request.url, answer['statusCode'], answer['headers'], _Raw(payload))
+    # First, before moto's own before-send handler, which would answer for the endpoint.
+    client.meta.events.register_first('before-send', before_send)
+    return events

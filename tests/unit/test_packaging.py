@@ -32,6 +32,10 @@ STAR_RESOURCE_ACTIONS = {'cloudwatch:DescribeAlarms', 'xray:PutTraceSegments',
 
 @pytest.fixture(scope='module')
 def package(tmp_path_factory):
+    return _packaged(tmp_path_factory, STAGE)
+
+
+def _packaged(tmp_path_factory, stage, *extra):
     out = tmp_path_factory.mktemp('chalice-package') / 'out'
     # The stage's environment (APPCONFIG_AUTH, APPCONFIG_TABLE_PREFIX) must come from
     # .chalice/config.json alone, not from whatever this process has set.
@@ -43,17 +47,17 @@ def package(tmp_path_factory):
         'appconfig-package-%s.lock' % hashlib.sha256(str(ROOT).encode()).hexdigest()[:12])
     with open(lock, 'w') as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        done = _chalice_package(out, env)
+        done = _chalice_package(out, env, stage, *extra)
     assert done.returncode == 0, f'chalice package failed:\n{done.stdout}\n{done.stderr}'
     template = json.loads((out / 'sam.json').read_text())
     return out, template
 
 
-def _chalice_package(out, env):
+def _chalice_package(out, env, stage=STAGE, *extra):
     return subprocess.run(
         [sys.executable, '-c', 'import sys; from chalice.cli import main; sys.exit(main())',
-         '--project-dir', str(ROOT), 'package', '--stage', STAGE,
-         '--pkg-format', 'cloudformation', str(out)],
+         '--project-dir', str(ROOT), 'package', '--stage', stage,
+         '--pkg-format', 'cloudformation', *extra, str(out)],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
@@ -239,3 +243,94 @@ def test_cfn_lint_packaged_template(package):
 
 def test_cfn_lint_tables_template():
     assert _lint(TABLES) == []
+
+
+# --- the sigv4 stage: the app checks signatures against a Secrets Manager secret -------------
+
+SIGV4_STAGE = 'sigv4'
+MERGE = ROOT / 'infra' / 'sigv4-stage.json'
+
+
+@pytest.fixture(scope='module')
+def sigv4_package(tmp_path_factory):
+    return _packaged(tmp_path_factory, SIGV4_STAGE, '--merge-template', str(MERGE))
+
+
+@pytest.fixture(scope='module')
+def sigv4_template(sigv4_package):
+    return sigv4_package[1]
+
+
+def _secret_resource(template):
+    (name,) = _resources(template, 'AWS::SecretsManager::Secret')
+    return name
+
+
+def test_sigv4_stage_routes_have_no_iam_authorizer(sigv4_template):
+    body = _api(sigv4_template)['DefinitionBody']
+    assert 'securityDefinitions' not in body
+    packaged = {(path, method) for path, item in body['paths'].items()
+                for method in item if method != 'parameters'}
+    assert packaged == {(r.path, r.method.lower()) for r in routes()}
+    for path, method in packaged:
+        assert 'security' not in body['paths'][path][method], f'{method.upper()} {path}'
+    assert _api(sigv4_template)['DefinitionBody'][
+        'x-amazon-apigateway-binary-media-types'] == ['*/*']
+
+
+def test_sigv4_stage_functions_check_signatures_against_the_secret(sigv4_template):
+    secret = _secret_resource(sigv4_template)
+    functions = _functions(sigv4_template)
+    api = functions['APIHandler']['Properties']['Environment']['Variables']
+    assert api['APPCONFIG_AUTH'] == 'sigv4'
+    assert api['APPCONFIG_SIGV4_SERVICES'] == 'appconfig'
+    assert api['APPCONFIG_CREDENTIALS_SECRET'] == {'Ref': secret}
+    assert api['APPCONFIG_TABLE_PREFIX'] == f'appconfig-{SIGV4_STAGE}-'
+    tick = functions['Tick']['Properties']['Environment']['Variables']
+    assert 'APPCONFIG_CREDENTIALS_SECRET' not in tick
+    assert sigv4_template['Outputs']['ServiceCredentialsSecret']['Value'] == {'Ref': secret}
+
+
+def test_sigv4_stage_grants_that_one_secret_to_the_api_function_only(sigv4_template):
+    secret = _secret_resource(sigv4_template)
+    resource = sigv4_template['Resources'][secret]
+    # Untagged, so the configuration-source statement (tag appconfig:access) cannot reach it.
+    assert 'Tags' not in resource['Properties']
+    grants = []
+    documents = [(name, _role_policy(sigv4_template, f))
+                 for name, f in _functions(sigv4_template).items()]
+    for name, policy in _resources(sigv4_template, 'AWS::IAM::Policy').items():
+        documents.append((tuple(r['Ref'] for r in policy['Properties']['Roles']),
+                          policy['Properties']['PolicyDocument']))
+    for holder, document in documents:
+        for statement in document['Statement']:
+            for res in _as_list(statement['Resource']):
+                if res == {'Ref': secret}:
+                    grants.append((holder, statement))
+                else:
+                    assert isinstance(res, str), res
+    # Exactly one statement names the secret: read, no wildcard, the API function's role.
+    ((holder, statement),) = grants
+    assert holder == ('ApiHandlerRole',)
+    assert statement['Effect'] == 'Allow'
+    assert _as_list(statement['Action']) == ['secretsmanager:GetSecretValue']
+    assert 'Condition' not in statement
+    role = _functions(sigv4_template)['APIHandler']['Properties']['Role']['Fn::GetAtt'][0]
+    assert role == 'ApiHandlerRole'
+
+
+def test_sigv4_stage_policies_are_the_hand_written_ones(sigv4_template):
+    files = {'APIHandler': 'policy-sigv4-api.json', 'Tick': 'policy-sigv4-tick.json'}
+    for name, function in _functions(sigv4_template).items():
+        written = json.loads((ROOT / '.chalice' / files[name]).read_text())
+        assert _role_policy(sigv4_template, function) == written, name
+        prod = json.loads((ROOT / '.chalice' / files[name].replace('sigv4', 'prod'))
+                          .read_text())
+        # The same grants as prod, for this stage's tables, logs and tag.
+        assert json.dumps(written) == json.dumps(prod).replace('appconfig-prod', 'appconfig-sigv4') \
+            .replace('appconfig:access": "prod"', 'appconfig:access": "sigv4"')
+
+
+def test_cfn_lint_sigv4_template(sigv4_package):
+    out, _ = sigv4_package
+    assert _lint(out / 'sam.json') == []

@@ -5,7 +5,12 @@ operation's input shape, as the wire layer checks a parsed request, then runs th
 the wire dispatch runs (``ops.resolve``) with the same dict. So the console applies every rule
 the API applies and no other; a ServiceError (chalicelib/errors.py) propagates for the page to
 show as a message. Cost: the operation's own, plus a walk over the parameters.
+
+A page that needs several independent reads runs them with ``together``, on a few threads:
+each read waits on DynamoDB, so a page costs about its slowest read, not their sum.
 """
+from concurrent.futures import ThreadPoolExecutor
+
 from chalicelib import ops
 from chalicelib.errors import NotImplementedException, ServiceError
 from chalicelib.wire import validate
@@ -32,6 +37,16 @@ def pages(operation, limit=None, **params):
         token = out.get('NextToken')
         if not token or (limit is not None and len(items) >= limit):
             return items[:limit] if limit is not None else items
+
+
+_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix='console-read')
+
+
+def together(*thunks):
+    """The results of the zero-argument functions ``thunks``, run concurrently, in order;
+    the first one's error (in order) is raised once all have finished."""
+    futures = [_pool.submit(thunk) for thunk in thunks]
+    return [future.result() for future in futures]
 
 
 def status(error: ServiceError):

@@ -7,6 +7,8 @@ Revert while it is COMPLETE and within the revert window; StopDeployment itself 
 its error is shown when the world moved meanwhile. The live part is re-fetched by the page's
 script as an HTML fragment (``.../live``): four reads per refresh.
 """
+from functools import partial
+
 from chalicelib import clock
 from chalicelib.constants import COMPLETE, IN_PROGRESS, EventType
 from chalicelib.engine import growth
@@ -82,9 +84,10 @@ def _live(app_id, env_id, number):
 def deployment_page(request, error=None):
     app_id, env_id = request.params['app'], request.params['env']
     number = int(request.params['number'])
-    app = api.call('GetApplication', ApplicationId=app_id)
-    env = api.call('GetEnvironment', ApplicationId=app_id, EnvironmentId=env_id)
-    live = _live(app_id, env_id, number)
+    app, env, live = api.together(
+        partial(api.call, 'GetApplication', ApplicationId=app_id),
+        partial(api.call, 'GetEnvironment', ApplicationId=app_id, EnvironmentId=env_id),
+        partial(_live, app_id, env_id, number))
     status, message = failure(error) if error else (200, None)
     return page('deployment.html', request, status, app=app, env=env, error=message,
                 strategy_name=_strategy_name(live['deployment']['DeploymentStrategyId']),
@@ -140,12 +143,12 @@ def versions(app_id, profile):
 def start_form(request, error=None, values=None):
     app_id = request.params['app']
     values = values or {k: v[-1] for k, v in request.query.items()}
-    app = api.call('GetApplication', ApplicationId=app_id)
-    environments = api.pages('ListEnvironments', ApplicationId=app_id)
-    profiles = api.pages('ListConfigurationProfiles', ApplicationId=app_id)
+    app, environments, profiles, all_strategies = api.together(
+        partial(api.call, 'GetApplication', ApplicationId=app_id),
+        partial(api.pages, 'ListEnvironments', ApplicationId=app_id),
+        partial(api.pages, 'ListConfigurationProfiles', ApplicationId=app_id), strategies)
     chosen = next((p for p in profiles if p['Id'] == values.get('profile')),
                   profiles[0] if profiles else None)
-    all_strategies = strategies()
     strategy = next((s for s in all_strategies if s['Id'] == values.get('strategy')),
                     all_strategies[0])
     status, message = failure(error) if error else (200, None)

@@ -3,8 +3,11 @@
 Each handler reads through ``api.call`` (the operations the API runs) and renders one
 template; a failed create re-renders its page with the operation's error and the values the
 user typed. Cost per page: the application list is one Query; an application page is one
-GetItem, two Queries and one ListDeployments (limit 1) per environment (at most 20).
+GetItem, two Queries and one ListDeployments (limit 1) per environment (at most 20), run
+concurrently (api.together).
 """
+from functools import partial
+
 from chalicelib.constants import FEATURE_FLAGS, FREEFORM
 from chalicelib.errors import ServiceError
 from local.console import api
@@ -49,18 +52,22 @@ def latest_deployment(application_id, environment_id):
 
 
 def _environment_rows(application_id):
-    return [{'environment': e, 'deployment': latest_deployment(application_id, e['Id'])}
-            for e in api.pages('ListEnvironments', ApplicationId=application_id)]
+    environments = api.pages('ListEnvironments', ApplicationId=application_id)
+    latest = api.together(*(partial(latest_deployment, application_id, e['Id'])
+                            for e in environments))
+    return [{'environment': e, 'deployment': d} for e, d in zip(environments, latest)]
 
 
 @route('GET', APP)
 def application(request, error=None, values=None, form=None):
     app_id = request.params['app']
-    app = api.call('GetApplication', ApplicationId=app_id)
-    profiles = api.pages('ListConfigurationProfiles', ApplicationId=app_id)
+    app, profiles, environments = api.together(
+        partial(api.call, 'GetApplication', ApplicationId=app_id),
+        partial(api.pages, 'ListConfigurationProfiles', ApplicationId=app_id),
+        partial(_environment_rows, app_id))
     status, message = failure(error) if error else (200, None)
     return page('application.html', request, status, app=app,
-                environments=_environment_rows(app_id), profiles=profiles,
+                environments=environments, profiles=profiles,
                 profile_types=PROFILE_TYPES, error=message, form=form, values=values or {})
 
 
@@ -107,9 +114,10 @@ def _deployments(app_id, env_id, token=None):
 @route('GET', ENV)
 def environment(request):
     app_id, env_id = request.params['app'], request.params['env']
-    app = api.call('GetApplication', ApplicationId=app_id)
-    env = api.call('GetEnvironment', ApplicationId=app_id, EnvironmentId=env_id)
-    deployments, next_token = _deployments(app_id, env_id, request.arg('next'))
+    app, env, (deployments, next_token) = api.together(
+        partial(api.call, 'GetApplication', ApplicationId=app_id),
+        partial(api.call, 'GetEnvironment', ApplicationId=app_id, EnvironmentId=env_id),
+        partial(_deployments, app_id, env_id, request.arg('next')))
     return page('environment.html', request, app=app, env=env, deployments=deployments,
                 next_token=next_token)
 
@@ -117,6 +125,7 @@ def environment(request):
 @route('GET', ENV + r'/live')
 def environment_live(request):
     app_id, env_id = request.params['app'], request.params['env']
-    env = api.call('GetEnvironment', ApplicationId=app_id, EnvironmentId=env_id)
-    deployments, _ = _deployments(app_id, env_id)
+    env, (deployments, _) = api.together(
+        partial(api.call, 'GetEnvironment', ApplicationId=app_id, EnvironmentId=env_id),
+        partial(_deployments, app_id, env_id))
     return render('_deployments.html', app={'Id': app_id}, env=env, deployments=deployments)

@@ -52,7 +52,7 @@ def _render(request, app, profile, flags, base, status=200, error=None, details=
             focus=None, description=''):
     return page('flags.html', request, status, app=app, profile=profile, flags=flags,
                 base=base, types=flagform.TYPES, error=error, details=details, focus=focus,
-                description=description, rules_checked=False)
+                description=description)
 
 
 @route('GET', PROFILE + r'/flags')

@@ -127,6 +127,15 @@ def test_versions_are_checked_by_content_type_then_stored_as_typed(web):
     assert '"ok": false' in check.text and 'Not valid JSON' in check.text
 
 
+def test_rules_are_checked_by_the_services_parser(web):
+    bad = json.loads(web('POST', '/console/check', {'kind': 'rule', 'text': '(eq $a)'}).text)
+    assert bad['ok'] is False and 'eq takes exactly 2 operands, got 1' in bad['message']
+    good = json.loads(web('POST', '/console/check', {'kind': 'rule',
+                                                     'text': '(begins_with $a "x")'}).text)
+    assert good == {'ok': True, 'message': 'Valid rule.'}
+    assert web('POST', '/console/check', {'kind': 'nope', 'text': ''}).status == 400
+
+
 def _deployed(strategy='AppConfig.AllAtOnce'):
     app_id = _app()
     env = api.call('CreateEnvironment', ApplicationId=app_id, Name='prod')['Id']
@@ -215,6 +224,8 @@ def test_the_flag_editor_edits_without_script_and_saves_a_version(web):
     refused = web('POST', path, {**form, 'f0.val0': '7'})
     assert refused.status == 400 and 'BadRequestException' in refused.text
     assert 'values.dark._variants[1].attributeValues.level must be &lt;= 3' in refused.text
+    bad_rule = web('POST', path, {**form, 'f0.v0.rule': '(eq $team)'})
+    assert bad_rule.status == 400 and 'eq takes exactly 2 operands' in bad_rule.text
     untypable = web('POST', path, {**form, 'f0.val0': 'seven'})
     assert untypable.status == 400 and "&#39;seven&#39; is not a number" in untypable.text
 

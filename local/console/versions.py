@@ -151,8 +151,14 @@ def copy_version(request):
                         out['VersionNumber']))
 
 
+MAX_DIFF_LINES = 20_000   # difflib is quadratic at worst: larger texts are not compared here
+
+
 def diff_lines(old, new):
-    """Unified-diff rows (kind, text) of two texts; kind is ' ', '+', '-' or '@'."""
+    """Unified-diff rows (kind, text) of two texts; kind is ' ', '+', '-' or '@'. None when
+    either text has more than MAX_DIFF_LINES lines."""
+    if max(old.count('\n'), new.count('\n')) >= MAX_DIFF_LINES:
+        return None
     rows = []
     for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm='', n=3):
         if line.startswith(('---', '+++')):
@@ -171,8 +177,9 @@ def diff_page(request):
         return page('error.html', request, 400, message='Choose two versions to compare.')
     old, new = (_version(app_id, profile_id, n) for n in numbers)
     texts = shown(old['Content']), shown(new['Content'])
-    rows = diff_lines(*texts) if None not in texts else None
+    binary = None in texts
+    rows = None if binary else diff_lines(*texts)
     return page('diff.html', request, app=app, profile=profile, old=old, new=new, rows=rows,
-                same=old['Content'] == new['Content'])
+                binary=binary, same=old['Content'] == new['Content'])
 
 

@@ -236,3 +236,11 @@ def test_the_flag_editor_is_for_feature_flag_profiles(web):
                        LocationUri='hosted')['Id']
     page = web('GET', f'/console/applications/{app_id}/profiles/{profile}/flags')
     assert page.status == 400 and 'freeform' in page.text
+
+
+def test_a_diff_is_bounded():
+    from local.console import versions
+    big = '\n'.join(str(n) for n in range(versions.MAX_DIFF_LINES + 1))
+    assert versions.diff_lines(big, big + '\nmore') is None
+    assert versions.diff_lines('a\nb', 'a\nc') == [('@', '@@ -1,2 +1,2 @@'), (' ', ' a'),
+                                                   ('-', '-b'), ('+', '+c')]

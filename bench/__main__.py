@@ -2,7 +2,7 @@
 import importlib
 import importlib.util
 
-for name in ('api', 'poll', 'tick', 'rules', 'console'):
+for name in ('compare', 'poll', 'tick', 'rules', 'console'):
     module = f'bench.{name}'
     if importlib.util.find_spec(module) is None:
         continue

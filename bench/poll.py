@@ -163,10 +163,10 @@ def _run_child(env, n, visibility_runs=0, moto=False):
 
 def _runner_latency(env, n):
     """Median unchanged-poll latency through `python -m local.run` (a separate process)."""
-    from bench.api import _start
-    from tests.e2e.conftest import free_port
+    from bench.compare import Process, free_port
     port = free_port()
-    proc, endpoint = _start([sys.executable, '-m', 'local.run'], {**env, 'PORT': str(port)}, port)
+    server = Process([sys.executable, '-m', 'local.run'], {**env, 'PORT': str(port)}, port)
+    endpoint = server.endpoint
     try:
         appconfig, data = _clients(endpoint)
         app, env_id, profile, deploy = _world(appconfig)
@@ -183,8 +183,7 @@ def _runner_latency(env, n):
 
         return median_ms(unchanged_poll, n=n)
     finally:
-        proc.terminate()
-        proc.wait()
+        server.stop()
 
 
 def _report(name, r):

@@ -50,6 +50,14 @@ def _ticker(stop, seconds):
             failing = None
 
 
+def _import_app(done):
+    try:
+        from app import app  # noqa: F401 - warms the import while DynamoDB Local starts
+        import local.server  # noqa: F401
+    finally:
+        done.set()
+
+
 def _interrupt(*_):
     # SIGTERM (kill, process managers) stops as cleanly as Ctrl-C.
     raise KeyboardInterrupt
@@ -71,6 +79,9 @@ def main():
     dynamodb = server = None
     gave_up = []
     stop = threading.Event()
+    imported = threading.Event()
+    # The store reads its endpoint and cache mode when first used, not at import.
+    threading.Thread(target=_import_app, args=(imported,), daemon=True).start()
     try:
         if not os.environ.get('AWS_ENDPOINT_URL_DYNAMODB'):
             from local import dynamodb as ddb
@@ -79,14 +90,17 @@ def main():
             dynamodb = ddb.supervise(data_dir / 'dynamodb',
                                      on_give_up=lambda why: _give_up(why, gave_up))
             os.environ['AWS_ENDPOINT_URL_DYNAMODB'] = dynamodb.endpoint
+            os.environ.setdefault('APPCONFIG_STORE_CACHE', 'on')
             log.info('DynamoDB Local on %s, data in %s', dynamodb.endpoint,
                      data_dir / 'dynamodb')
 
-        # The store reads its endpoint at import, so the app is imported only now.
+        imported.wait()
         from app import app
+        from chalicelib.store import connection
         from chalicelib.store.tables import create_all
         from local import console
         from local.server import make_server
+        connection.configure()
         create_all()
         server = make_server(app, '127.0.0.1', port, mounts=[(console.PREFIX, console.mount)])
         seconds = float(os.environ.get('APPCONFIG_TICK_SECONDS', '1'))

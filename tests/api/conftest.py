@@ -21,8 +21,10 @@ def endpoint():
 @pytest.fixture(autouse=True)
 def moto_account():
     """A fresh moto account with the service's tables for every test."""
+    from chalicelib.store import connection
     with mock_aws():
         create_tables()
+        connection.configure()   # tables made afresh behind the store's back: nothing cached
         clock.freeze()
         yield
         clock.thaw()

@@ -6,6 +6,7 @@ server's validation message names it (``deletionProtection.protectionPeriodInMin
 ``monitors.1.member``); ``build(op, ...)`` turns chosen values into (method, path, headers,
 body bytes); ``send(endpoint, ...)`` sends one request over a fresh connection.
 """
+import base64
 import http.client
 import json
 from dataclasses import dataclass
@@ -178,3 +179,23 @@ def send(endpoint, method, path, headers=None, body=b''):
                 response.read())
     finally:
         conn.close()
+
+
+def profile_with_versions(appconfig, name, count=2):
+    """(application id, hosted profile id) with ``count`` hosted versions, through a client."""
+    app = appconfig.create_application(Name=name)['Id']
+    profile = appconfig.create_configuration_profile(
+        ApplicationId=app, Name='p', LocationUri='hosted')['Id']
+    for _ in range(count):
+        appconfig.create_hosted_configuration_version(
+            ApplicationId=app, ConfigurationProfileId=profile, Content=b'x',
+            ContentType='text/plain')
+    return app, profile
+
+
+def forged_token(token, number):
+    """``token`` (a NextToken) with every number in its key replaced by ``number``."""
+    key = json.loads(base64.urlsafe_b64decode(token))
+    assert any('N' in value for value in key.values()), key
+    forged = {name: {'N': str(number)} if 'N' in value else value for name, value in key.items()}
+    return base64.urlsafe_b64encode(json.dumps(forged).encode()).decode()

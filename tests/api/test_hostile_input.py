@@ -12,7 +12,8 @@ import json
 
 import pytest
 
-from tests.model_requests import RAW, build, members, operation, operations, send
+from tests.model_requests import (RAW, build, forged_token, members, operation, operations,
+                                  profile_with_versions, send)
 
 DEEP = 1000
 HUGE = 10 ** 39 - 1          # 39 digits
@@ -181,24 +182,13 @@ def test_a_next_token_nested_too_deep_is_not_valid(endpoint, op_name):
 
 
 def test_a_forged_next_token_with_a_39_digit_number_is_not_valid(appconfig, raw_appconfig):
-    app = appconfig.create_application(Name='a')['Id']
-    profile = appconfig.create_configuration_profile(
-        ApplicationId=app, Name='p', LocationUri='hosted')['Id']
-    for _ in range(2):
-        appconfig.create_hosted_configuration_version(
-            ApplicationId=app, ConfigurationProfileId=profile, Content=b'x',
-            ContentType='text/plain')
+    app, profile = profile_with_versions(appconfig, 'a')
     token = appconfig.list_hosted_configuration_versions(
         ApplicationId=app, ConfigurationProfileId=profile, MaxResults=1)['NextToken']
-    key = json.loads(base64.urlsafe_b64decode(token))
-    numbers = [name for name, value in key.items() if 'N' in value]
-    assert numbers
-    for name in numbers:
-        key[name] = {'N': '9' * 39}
-    forged = base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
     with pytest.raises(raw_appconfig.exceptions.BadRequestException, match='NextToken'):
         raw_appconfig.list_hosted_configuration_versions(
-            ApplicationId=app, ConfigurationProfileId=profile, NextToken=forged)
+            ApplicationId=app, ConfigurationProfileId=profile,
+            NextToken=forged_token(token, HUGE))
 
 
 def test_json_in_a_validator_nested_too_deep(appconfig):

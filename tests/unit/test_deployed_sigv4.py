@@ -15,6 +15,8 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib import auth
 from tests.apigw import serve_through_lambda
@@ -190,3 +192,54 @@ def test_no_profile_may_deliver_the_credentials_secret(app, credentials_secret):
             appconfig.validate_configuration(
                 ApplicationId=application, ConfigurationProfileId=profile,
                 ConfigurationVersion=version)
+
+
+_texts = st.text(max_size=40) | st.sampled_from([
+    '', 'AWS4-HMAC-SHA256', 'AWS4-HMAC-SHA256 Credential=', f'Credential={KEY}/20250101/',
+    'aws4_request', 'SignedHeaders=host;x-amz-date', 'Signature=' + '0' * 64, ',', '=',
+    '\u00e9\u0000', '20250101T000000Z', '99991301T256161Z', '/'])
+
+
+_token = st.text(st.characters(min_codepoint=33, max_codepoint=126,
+                               blacklist_characters=',/;='), min_size=1, max_size=12) | \
+    st.text(st.characters(blacklist_characters=', /;=', blacklist_categories=('Cs', 'Zs')),
+            min_size=1, max_size=6)
+_parts = _token | st.sampled_from([KEY, 'appconfig', 'us-east-1', 'aws4_request', 'host',
+                                   'x-amz-date', 'content-type', '20261201'])
+_well_formed = st.builds(
+    'AWS4-HMAC-SHA256 Credential={}, SignedHeaders={}, Signature={}'.format,
+    st.integers(0, 4).flatmap(lambda n: st.lists(_parts, min_size=1).map('/'.join) if n == 4
+                              else st.builds('{}/{}/{}/{}/{}'.format, st.just(KEY) | _parts,
+                                             _parts, st.just('us-east-1') | _parts,
+                                             st.just('appconfig') | _parts,
+                                             st.just('aws4_request'))),
+    st.lists(st.just('host') | _parts, min_size=1, max_size=4).map(';'.join),
+    _token | st.just('0' * 64))
+_now = st.just(datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%dT%H%M%SZ'))
+
+
+_garbage = st.lists(_texts, max_size=6).map(' '.join) | st.lists(
+    _texts, max_size=6).map(', '.join)
+
+
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@given(authorization=st.integers(0, 9).flatmap(lambda n: _well_formed if n < 8 else _garbage),
+       date=_now | _texts, token=st.none() | _texts, body_hash=st.none() | _texts,
+       signed=st.lists(_texts, max_size=4).map(';'.join))
+def test_any_authorization_header_is_refused_cleanly(authorization, date, token, body_hash,
+                                                     signed):
+    # Whatever the client sends, the verifier answers with a front-door refusal, never an
+    # exception of its own (which the app would answer as a 500).
+    headers = {'Host': 'abcdef1234.execute-api.us-east-1.amazonaws.com',
+               'Authorization': authorization or 'AWS4-HMAC-SHA256 ' + signed,
+               'X-Amz-Date': date}
+    if token is not None:
+        headers['X-Amz-Security-Token'] = token
+    if body_hash is not None:
+        headers['X-Amz-Content-SHA256'] = body_hash
+    with pytest.raises(auth.Refused) as refused:
+        auth.verify('GET', '/api/applications', [('a', date)], headers, b'{}',
+                    {KEY: (SECRET, None, 'secret')})
+    assert refused.value.code in ('MissingAuthenticationTokenException',
+                                  'IncompleteSignatureException',
+                                  'UnrecognizedClientException', 'InvalidSignatureException')

@@ -1,5 +1,7 @@
 """Console pages rendered server-side: median and p90 milliseconds per page, beside the 50 ms
-budget, on the demo data set (local/console/demo.py) in an in-memory DynamoDB Local.
+budget, on the demo data set (local/console/demo.py) in an in-memory DynamoDB Local: once
+with the store's read cache on, as `make run` serves the console, and once with it off (every
+read a DynamoDB Local request), side by side.
 
     python -m bench.console
 
@@ -64,9 +66,12 @@ def _child(n):
 
 
 def run(n=100):
-    env = {**os.environ, 'PYTHONPATH': str(ROOT)}
-    subprocess.run([sys.executable, '-m', 'bench.console', 'child', str(n)], cwd=ROOT, env=env,
-                   check=True)
+    for label, cache in (('read cache on, as make run has it', 'on'),
+                         ('read cache off: every read from DynamoDB Local', 'off')):
+        print(f'  -- {label}', flush=True)
+        env = {**os.environ, 'PYTHONPATH': str(ROOT), 'APPCONFIG_STORE_CACHE': cache}
+        subprocess.run([sys.executable, '-m', 'bench.console', 'child', str(n)], cwd=ROOT,
+                       env=env, check=True)
 
 
 if __name__ == '__main__':

@@ -1,7 +1,7 @@
 """A small, realistic data set for looking at the console: the screenshots and the bench.
 
-``store()`` starts an in-memory DynamoDB Local and points this process at it (call it before
-anything imports chalicelib.store); ``build()`` creates, through the console's own
+``store()`` starts an in-memory DynamoDB Local and points this process at it with the store's
+read cache on, as ``make run`` does (call it before anything imports chalicelib.store); ``build()`` creates, through the console's own
 ``api.call``: an application with two environments, a freeform profile with two versions, a
 feature-flag profile with a multi-variant flag, a finished deployment to beta and a LINEAR
 one to prod held at 60 % by the frozen clock. It returns the console paths of every kind of
@@ -48,6 +48,8 @@ def store():
                         ('AWS_DEFAULT_REGION', 'us-east-1'), ('AWS_REGION', 'us-east-1')):
         os.environ.setdefault(name, value)
     os.environ['APPCONFIG_TABLE_PREFIX'] = 'demo-'
+    # As in the local runner, which turns the read cache on when it owns its DynamoDB Local.
+    os.environ.setdefault('APPCONFIG_STORE_CACHE', 'on')
     server = dynamodb.start(in_memory=True)
     os.environ['AWS_ENDPOINT_URL_DYNAMODB'] = server.endpoint
     try:

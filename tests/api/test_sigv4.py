@@ -289,3 +289,28 @@ def test_malformed_signatures(change, code, text):
     assert refused.value.code == code
     assert text in refused.value.message
     assert refused.value.response_parts()[0] == 403
+
+
+def test_unmodified_aws_cli_against_the_credentials_secret(endpoint, monkeypatch, tmp_path):
+    # The sigv4 stage's source of credentials: a Secrets Manager secret (moto's here), with
+    # the stage's scope rule. The AWS CLI signs for appconfig as it does for AWS: no plugin.
+    from tests.cli import aws_cli
+    secret = boto3.client('secretsmanager', region_name='us-east-1').create_secret(
+        Name='appconfig-credentials', SecretString=json.dumps({'testing': 'testing'}))['ARN']
+    monkeypatch.setenv('APPCONFIG_AUTH', 'sigv4')
+    monkeypatch.setenv('APPCONFIG_CREDENTIALS_SECRET', secret)
+    monkeypatch.setenv('APPCONFIG_SIGV4_SERVICES', 'appconfig')
+    monkeypatch.delenv('APPCONFIG_CREDENTIALS_FILE', raising=False)
+    auth.forget_secret()
+    try:
+        cli = aws_cli('appconfig', endpoint, tmp_path)
+        cli('create-application', '--name', 'from-cli')
+        assert [a['Name'] for a in cli('list-applications')['Items']] == ['from-cli']
+        boto3.client('secretsmanager', region_name='us-east-1').put_secret_value(
+            SecretId=secret, SecretString=json.dumps({'someone-else': 'x'}))
+        auth.forget_secret()
+        refused = cli('list-applications', check=False)
+        assert refused.returncode != 0
+        assert 'UnrecognizedClientException' in refused.stderr
+    finally:
+        auth.forget_secret()

@@ -9,7 +9,8 @@ clients, so retries would count too). Two kinds of tick are measured for each si
 
 - idle: no deployment has a step due (the common case between steps): the cost is the
   Query of the sparse active index and nothing else;
-- busy: every in-progress deployment has exactly one step due: one UpdateItem each.
+- busy: every in-progress deployment has exactly one step due: one UpdateItem each, by the
+  tick's pool of workers; at the largest size also with one worker, alternating, for the ratio.
 
 Medians over 6 idle and 3 busy ticks per size. Seeding writes the items directly with
 BatchWriteItem (not through the API) and is not measured. Under moto the request counts are
@@ -127,26 +128,36 @@ def _delete(items):
             batch.delete(item)
 
 
-def _measure(n_active, counter):
+def _measure(n_active, counter, sequential_too=False):
+    """Idle and busy ticks; with ``sequential_too`` also busy ticks with one worker (the
+    tick's pool off), alternating with the pooled ones so both see the same machine."""
     from chalicelib.engine import tick
     started = T0 + timedelta(days=n_active + 1)   # each size starts afresh
     actives = [_active_item(i, started) for i in range(n_active)]
     _write(actives)
-    idle, busy = [], []
-    for k in range(1, BUSY_TICKS + 1):
-        moments = [('busy', started + k * STEP)] + [
+    samples = {'idle': [], 'busy': [], 'sequential': []}
+    kinds = ['busy', 'sequential'] * BUSY_TICKS if sequential_too else ['busy'] * BUSY_TICKS
+    workers = tick.WORKERS
+    for k, kind in enumerate(kinds, start=1):
+        moments = [(kind, started + k * STEP)] + [
             ('idle', started + k * STEP + timedelta(minutes=m)) for m in (1, 2)]
         for kind, at in moments:
+            tick.WORKERS = 1 if kind == 'sequential' else workers
             counter.take()
             began = time.perf_counter()
             summary = tick.run(now=at)
             seconds = time.perf_counter() - began
             requests = counter.take()
-            expected = n_active if kind == 'busy' else 0
+            expected = 0 if kind == 'idle' else n_active
             assert summary['active'] == n_active and summary['events'] == expected, summary
-            (busy if kind == 'busy' else idle).append((len(requests), seconds, requests))
+            samples[kind].append((len(requests), seconds, requests))
+    tick.WORKERS = workers
     _delete(actives)
-    return idle, busy
+    return samples
+
+
+def _seconds(samples):
+    return statistics.median(s[1] for s in samples)
 
 
 def _row(label, n_active, samples):
@@ -181,11 +192,17 @@ def child(backend):
         print(f'Deployment tick against {where}; {FINISHED:,} finished deployments '
               f'(seeded in {seeded:.1f} s); medians of {2 * BUSY_TICKS} idle and '
               f'{BUSY_TICKS} busy ticks:')
+        from chalicelib.engine.tick import WORKERS
         for n_active in SIZES:
-            idle, busy = _measure(n_active, counter)
-            print(_row('idle', n_active, idle), flush=True)
+            samples = _measure(n_active, counter, sequential_too=n_active == SIZES[-1])
+            print(_row('idle', n_active, samples['idle']), flush=True)
             if n_active:
-                print(_row('busy', n_active, busy), flush=True)
+                print(_row('busy', n_active, samples['busy']), flush=True)
+            if samples['sequential']:
+                print(_row('busy', n_active, samples['sequential']) +
+                      f'  with one worker instead of {WORKERS}: '
+                      f'{_seconds(samples["sequential"]) / _seconds(samples["busy"]):.1f}x '
+                      'the pooled tick', flush=True)
 
 
 if __name__ == '__main__':

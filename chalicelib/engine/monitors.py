@@ -9,6 +9,7 @@ An alarm that cannot be read (missing, access denied, throttled) does not roll b
 failure is logged and the next tick looks again. A rollback needs an alarm that says so.
 """
 import logging
+import threading
 
 import boto3
 from botocore.config import Config
@@ -31,18 +32,21 @@ def parse_alarm_arn(alarm_arn):
 
 
 class Clients:
-    """CloudWatch clients by (region, role), reused for one tick."""
+    """CloudWatch clients by (region, role), reused for one tick by all its workers (boto3's
+    default session must not build clients from two threads at once: one lock)."""
 
     def __init__(self):
         self._clients = {}
+        self._lock = threading.Lock()
 
     def cloudwatch(self, region, role_arn=None):
         key = (region, role_arn)
-        if key not in self._clients:
-            extra = roles.credentials(role_arn, _SESSION_NAME) if role_arn else {}
-            self._clients[key] = boto3.client('cloudwatch', region_name=region,
-                                              config=_CONFIG, **extra)
-        return self._clients[key]
+        with self._lock:
+            if key not in self._clients:
+                extra = roles.credentials(role_arn, _SESSION_NAME) if role_arn else {}
+                self._clients[key] = boto3.client('cloudwatch', region_name=region,
+                                                  config=_CONFIG, **extra)
+            return self._clients[key]
 
 
 def _alarm_states(client, names):

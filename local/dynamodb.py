@@ -374,6 +374,8 @@ class DynamoDBLocal:
         self.log_path = log_path
         self.startup_seconds = startup_seconds
         self._log = log
+        # Called with the exit code once the JVM is gone (local/dynamodb_cds.py).
+        self.on_exit = None
         atexit.register(self.stop)
 
     @property
@@ -407,6 +409,9 @@ class DynamoDBLocal:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        on_exit, self.on_exit = self.on_exit, None
+        if on_exit is not None:
+            on_exit(self.process.returncode)
         if not self._log.closed:
             self._log.close()
         return self.process.returncode
@@ -430,13 +435,21 @@ def _launch(
     data_dir: Optional[Path],
     jvm_args: Sequence[str],
 ) -> tuple:
+    try:
+        from local import dynamodb_cds
+    except ImportError:  # run as a script: python local/dynamodb.py
+        import dynamodb_cds
+
+    # A class-data-sharing archive and C1: the JVM starts in a fraction of the time.
+    launch = dynamodb_cds.prepare(java, jar_dir)
     args = [
         java,
+        *launch.jvm_args,
         *jvm_args,
         # sqlite4java loads its native library from here.
         f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}",
         "-jar",
-        str(jar_dir / "DynamoDBLocal.jar"),
+        str(launch.jar),
         "-port",
         str(port),
         # One database whatever the caller's access key and region, so the
@@ -471,7 +484,7 @@ def _launch(
     except BaseException:
         log.close()
         raise
-    return process, log, log_path
+    return process, log, log_path, launch.finish
 
 
 def start(
@@ -507,8 +520,9 @@ def start(
                 f"Port {port} is already in use; stop whatever listens there "
                 "or pass port=0 for a free one."
             )
-        process, log, log_path = _launch(java, jar_dir, chosen, db_dir, jvm_args)
+        process, log, log_path, on_exit = _launch(java, jar_dir, chosen, db_dir, jvm_args)
         server = DynamoDBLocal(process, chosen, db_dir, log, log_path)
+        server.on_exit = on_exit
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:

@@ -84,15 +84,20 @@ class Handler(ChaliceRequestHandler):
             self.wfile.write(body)
 
     def _send_http_response_with_body(self, code, headers, body):
-        if self.command != 'HEAD':
-            super()._send_http_response_with_body(code, headers, body)
-            return
         # HEAD: the headers a GET would get, no body (keep-alive clients read none).
         body = body if isinstance(body, bytes) else body.encode('utf-8')
         self.send_response(code)
         self.send_header('Content-Length', str(len(body)))
         self.send_header('Content-Type', headers.pop('Content-Type', 'application/json'))
-        self._send_headers(headers)
+        if self.command == 'HEAD':
+            self._send_headers(headers)
+            return
+        for name, value in headers.items():
+            for one in value if isinstance(value, list) else (value,):
+                self.send_header(name, one)
+        # Headers and body in one write (one syscall, one segment) rather than two.
+        self._headers_buffer.extend((b'\r\n', body))
+        self.flush_headers()
 
     def setup(self):
         super().setup()

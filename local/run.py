@@ -2,9 +2,10 @@
 
     python -m local.run        (what `make run` starts)
 
-Environment: PORT (8000), APPCONFIG_DATA_DIR (.data), APPCONFIG_TIME_SCALE (1),
-APPCONFIG_TICK_SECONDS (1). With AWS_ENDPOINT_URL_DYNAMODB set, that DynamoDB is used and
-none is started. Ctrl-C stops everything this process started.
+Environment: PORT (8000), APPCONFIG_AGENT_PORT (2772, the AppConfig Agent's HTTP API; 0 turns
+it off), APPCONFIG_AGENT_ACCESS_TOKEN (unset: no token needed), APPCONFIG_DATA_DIR (.data),
+APPCONFIG_TIME_SCALE (1), APPCONFIG_TICK_SECONDS (1). With AWS_ENDPOINT_URL_DYNAMODB set, that
+DynamoDB is used and none is started. Ctrl-C stops everything this process started.
 
 The DynamoDB Local it starts is supervised (local.dynamodb.Supervisor): when it dies it is
 restarted on the same data dir and port, and the API answers InternalServerException until it
@@ -76,7 +77,7 @@ def main():
     signal.signal(signal.SIGTERM, _interrupt)
     port = int(os.environ.get('PORT', '8000'))
     data_dir = Path(os.environ.get('APPCONFIG_DATA_DIR', ROOT / '.data'))
-    dynamodb = server = None
+    dynamodb = server = agent = None
     gave_up = []
     stop = threading.Event()
     imported = threading.Event()
@@ -98,15 +99,21 @@ def main():
         from app import app
         from chalicelib.store import connection
         from chalicelib.store.tables import create_all
-        from local import console
+        from local import agent_server, console
         from local.server import make_server
         connection.configure()
         create_all()
         server = make_server(app, '127.0.0.1', port, mounts=[(console.PREFIX, console.mount)])
+        agent_port = int(os.environ.get('APPCONFIG_AGENT_PORT', agent_server.DEFAULT_PORT))
+        if agent_port:
+            agent = agent_server.make_server('127.0.0.1', agent_port)
+            threading.Thread(target=agent.serve_forever, daemon=True).start()
         seconds = float(os.environ.get('APPCONFIG_TICK_SECONDS', '1'))
         threading.Thread(target=_ticker, args=(stop, seconds), daemon=True).start()
         print(f'AppConfig API on http://127.0.0.1:{server.port}', flush=True)
         print(f'Console on http://127.0.0.1:{server.port}{console.PREFIX}/', flush=True)
+        if agent is not None:
+            print(f'AppConfig Agent API on http://127.0.0.1:{agent.port}', flush=True)
         server.server.serve_forever()
     except KeyboardInterrupt:
         pass
@@ -114,6 +121,9 @@ def main():
         stop.set()
         if server is not None:
             server.server.server_close()
+        if agent is not None:
+            agent.shutdown()
+            agent.server_close()
         if dynamodb is not None:
             dynamodb.stop()
     if gave_up:

@@ -91,7 +91,9 @@ def _identity(release):
 
 # --- StartConfigurationSession --------------------------------------------------------------
 
-def _find(kind, parent, identifier):
+def find(kind, parent, identifier):
+    """The application, environment or profile item by id or name (``kind``), or None;
+    found items are cached for a second (``lookup_cache``)."""
     finder = {'application': lambda: lookup.application(identifier),
               'environment': lambda: lookup.environment(parent, identifier),
               'profile': lambda: lookup.profile(parent, identifier)}[kind]
@@ -107,13 +109,13 @@ def _missing(resource_type, member, identifier, what):
 def start_configuration_session(p):
     app_ref, env_ref = p['ApplicationIdentifier'], p['EnvironmentIdentifier']
     profile_ref = p['ConfigurationProfileIdentifier']
-    app = _find('application', arns.account(), app_ref)
+    app = find('application', arns.account(), app_ref)
     if app is None:
         raise _missing('Application', 'ApplicationIdentifier', app_ref, 'Application')
-    env = _find('environment', app.id, env_ref)
+    env = find('environment', app.id, env_ref)
     if env is None:
         raise _missing('Environment', 'EnvironmentIdentifier', env_ref, 'Environment')
-    profile = _find('profile', app.id, profile_ref)
+    profile = find('profile', app.id, profile_ref)
     if profile is None:
         raise _missing('ConfigurationProfile', 'ConfigurationProfileIdentifier', profile_ref,
                        'Configuration profile')
@@ -186,13 +188,13 @@ def _ion_answer(release):
 
 def get_configuration(p):
     now = clock.now()
-    app = _find('application', arns.account(), p['Application'])
+    app = find('application', arns.account(), p['Application'])
     if app is None:
         raise not_found('Application', p['Application'])
-    env = _find('environment', app.id, p['Environment'])
+    env = find('environment', app.id, p['Environment'])
     if env is None:
         raise not_found('Environment', p['Environment'])
-    profile = _find('profile', app.id, p['Configuration'])
+    profile = find('profile', app.id, p['Configuration'])
     if profile is None:
         raise not_found('Configuration profile', p['Configuration'])
     if profile.type == FEATURE_FLAGS:

@@ -29,12 +29,15 @@ class Runner:
         process group of its own, so a test can kill it whole with os.killpg."""
         self.port = port or free_port()
         self.endpoint = f'http://127.0.0.1:{self.port}'
+        self.agent_port = free_port()   # never the fixed 2772: runners run side by side
+        self.agent_endpoint = f'http://127.0.0.1:{self.agent_port}'
         self.output = output
         sink = open(output, 'ab') if output else subprocess.PIPE  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, '-m', 'local.run'], cwd=ROOT,
-                env={**os.environ, **env, 'PORT': str(self.port)},
+                env={**os.environ, 'APPCONFIG_AGENT_PORT': str(self.agent_port), **env,
+                     'PORT': str(self.port)},
                 stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
         finally:
             if output:
@@ -85,12 +88,18 @@ def dynamodb_local(tmp_path_factory):
 
 
 @pytest.fixture(scope='session')
-def e2e_endpoint(dynamodb_local):
-    """Base URL of the local runner, backed by DynamoDB Local."""
+def e2e_runner(dynamodb_local):
+    """The local runner, backed by DynamoDB Local."""
     runner = Runner({'AWS_ENDPOINT_URL_DYNAMODB': dynamodb_local,
                      'APPCONFIG_TABLE_PREFIX': 'e2e-'})
-    yield runner.endpoint
+    yield runner
     runner.stop()
+
+
+@pytest.fixture(scope='session')
+def e2e_endpoint(e2e_runner):
+    """Base URL of the local runner's API."""
+    return e2e_runner.endpoint
 
 
 def client(service, endpoint):

@@ -175,30 +175,6 @@ def release(app, env, profile, entity_id, now=None):
     return found
 
 
-def evaluate(doc, context, entity_id, keys):
-    """The Agent's flag objects for ``keys`` (None: every flag); KeyError for an unknown key."""
-    if hasattr(flags, 'evaluate'):
-        return flags.evaluate(doc, context, entity_id, keys)
-    return _basic(doc, keys)
-
-
-def _basic(doc, keys):
-    # Until flags.evaluate exists: each flag's own value, without variants.
-    values = doc.get('values') or {}
-    declared = doc.get('flags') or {}
-    out = {}
-    for key in declared if keys is None else keys:
-        if key not in declared:
-            raise KeyError(key)
-        value = values.get(key) or {}
-        entry = {'enabled': value.get('enabled') is True}
-        if entry['enabled']:
-            entry.update((k, v) for k, v in value.items()
-                         if k not in ('enabled', '_createdAt', '_updatedAt', '_variants'))
-        out[key] = entry
-    return out
-
-
 def _get(app_ref, env_ref, profile_ref, query, headers):
     _check_token(headers)
     context = _context(headers)
@@ -217,7 +193,7 @@ def _get(app_ref, env_ref, profile_ref, query, headers):
         return 200, out, crypto.read(found['Digest'])
     doc = document(app.id, profile.id, found)
     try:
-        values = evaluate(doc, context, entity_id, keys)
+        values = flags.evaluate(doc, context, entity_id, keys)
     except KeyError as error:
         key = error.args[0] if error.args else ''
         raise AgentError(404, f'Flag {key} could not be found in configuration profile '

@@ -304,3 +304,37 @@ def test_a_stopped_rollout_returns_every_entity_to_the_old_version(appconfig, ag
     w.stop(deployment)
     data_plane.forget()
     assert {_version(w, f'u{i}') for i in range(200)} == {'1'}
+
+
+# --- multi-variant flags: Context and Entity-Id reach the rules --------------------------
+
+VARIANTS = {
+    'version': '1',
+    'flags': {'ui': {'name': 'UI', 'attributes': {'theme': {'constraints': {'type': 'string'}}}}},
+    'values': {'ui': {'enabled': False, '_variants': [
+        {'name': 'gold', 'enabled': True, 'rule': '(and (eq $tier "gold") (eq $country "DE"))',
+         'attributeValues': {'theme': 'dark'}},
+        {'name': 'listed', 'enabled': True, 'rule': '(in $entityId ["user-7", "user-9"])',
+         'attributeValues': {'theme': 'light'}},
+        {'name': 'Default Variant', 'enabled': False},
+    ]}},
+}
+
+
+@pytest.mark.parametrize('headers, expected', [
+    ({}, {'_variant': 'Default Variant', 'enabled': False}),
+    ({'Context': ['tier=gold', 'country=DE']},
+     {'_variant': 'gold', 'enabled': True, 'theme': 'dark'}),
+    ({'Context': 'tier=gold, country=DE'},
+     {'_variant': 'gold', 'enabled': True, 'theme': 'dark'}),
+    ({'Context': 'tier=gold'}, {'_variant': 'Default Variant', 'enabled': False}),
+    ({'Entity-Id': 'user-9'}, {'_variant': 'listed', 'enabled': True, 'theme': 'light'}),
+    ({'Entity-Id': 'user-8'}, {'_variant': 'Default Variant', 'enabled': False}),
+])
+def test_variants_see_context_and_entity_id(appconfig, agent_client, headers, expected):
+    flag_world(appconfig, doc=VARIANTS)
+    r = agent_client.get(path('shop', 'prod', 'cfg', 'flag=ui'), headers)
+    assert r.status == 200
+    assert r.json() == expected
+    whole = agent_client.get(path('shop', 'prod', 'cfg'), headers)
+    assert whole.json() == {'ui': expected}

@@ -264,8 +264,8 @@ def test_an_entity_gets_the_same_version_on_every_request(appconfig, agent_clien
     w.deploy(b'new', strategy=LINEAR_10)
     clock.advance(minutes=5)          # 50 %
     seen = {}
-    for i in range(40):
-        entity = f'e{i % 8}'
+    for i in range(120):
+        entity = f'e{i % 40}'     # 40 entities, 3 requests each (all on one side: 2**-39)
         body = agent_client.get(path('shop', 'prod', 'cfg'), {'Entity-Id': entity}).body
         assert seen.setdefault(entity, body) == body
     assert set(seen.values()) == {b'old', b'new'}

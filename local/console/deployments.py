@@ -49,10 +49,11 @@ def plan(strategy, started_at=None, now=None, stopped_at=None):
     return rows
 
 
-def _stopped_at(deployment):
+def _rollback(deployment):
+    """The ROLLBACK_STARTED event (why and by whom it was stopped), or None."""
     for event in reversed(deployment['EventLog']):   # oldest first
         if event['EventType'] == EventType.ROLLBACK_STARTED:
-            return event['OccurredAt']
+            return event
     return None
 
 
@@ -70,9 +71,11 @@ def _live(app_id, env_id, number):
     state, completed = deployment['State'], deployment.get('CompletedAt')
     in_progress = state in IN_PROGRESS
     revert_until = completed + REVERT_WINDOW if completed else None
+    rollback = _rollback(deployment)
     return {
-        'deployment': deployment, 'now': now,
-        'steps': plan(deployment, deployment['StartedAt'], now, _stopped_at(deployment)),
+        'deployment': deployment, 'now': now, 'rollback': rollback,
+        'steps': plan(deployment, deployment['StartedAt'], now,
+                      rollback['OccurredAt'] if rollback else None),
         'can_stop': in_progress,
         'can_revert': state == COMPLETE and revert_until is not None and now <= revert_until,
         'revert_until': revert_until, 'in_progress': in_progress,

@@ -86,6 +86,8 @@ def test_deploy_watch_and_stop(page):
     expect(first).to_contain_text('ROLLBACK_COMPLETED')
     started = live.locator('table.events tbody tr', has_text='ROLLBACK_STARTED')
     expect(started.locator('td.trigger')).to_have_text('User')
+    expect(page.locator('#why')).to_contain_text('Rollback started by account')
+    expect(page.locator('#why')).to_contain_text('(triggered by User)')
     expect(page.locator('#stop')).to_be_disabled()
     expect(page.locator('#revert')).to_be_disabled()
     expect(live.locator('tr.step-not-reached')).to_have_count(4)   # 80%, 100%, bake, done

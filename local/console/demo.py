@@ -3,7 +3,7 @@
 ``store()`` starts an in-memory DynamoDB Local and points this process at it with the store's
 read cache on, as ``make run`` does (call it before anything imports chalicelib.store); ``build()`` creates, through the console's own
 ``api.call``: an application with two environments, a freeform profile with two versions, a
-feature-flag profile with a multi-variant flag, a finished deployment to beta and a LINEAR
+feature-flag profile with a multi-variant flag, finished deployments of both to beta and a LINEAR
 one to prod held at 60 % by the frozen clock. It returns the console paths of every kind of
 page. Costs a few seconds (the JVM); everything is gone when the process ends.
 """
@@ -81,10 +81,11 @@ def build():
     call('CreateHostedConfigurationVersion', ApplicationId=app, ConfigurationProfileId=flags,
          ContentType='application/json', Content=json.dumps(FLAGS, indent=2).encode(),
          Description='Banner by country')
-    call('StartDeployment', ApplicationId=app, EnvironmentId=beta,
-         ConfigurationProfileId=settings, ConfigurationVersion='2',
-         DeploymentStrategyId='AppConfig.AllAtOnce')
-    clock.advance(minutes=12)
+    for profile, version in ((settings, '2'), (flags, '1')):
+        call('StartDeployment', ApplicationId=app, EnvironmentId=beta,
+             ConfigurationProfileId=profile, ConfigurationVersion=version,
+             DeploymentStrategyId='AppConfig.AllAtOnce')
+        clock.advance(minutes=12)
     call('StartDeployment', ApplicationId=app, EnvironmentId=prod,
          ConfigurationProfileId=settings, ConfigurationVersion='2',
          DeploymentStrategyId='AppConfig.Linear20PercentEvery6Minutes',
@@ -102,4 +103,6 @@ def build():
         'diff': url('applications', app, 'profiles', settings, 'diff', **{'from': 1, 'to': 2}),
         'flag editor': url('applications', app, 'profiles', flags, 'flags'),
         'start deployment': url('applications', app, 'deploy', environment=prod),
+        'evaluate': url('applications', app, 'evaluate', environment=beta, profile=flags,
+                        ck0='country', cv0='DE', run=1),
     }

@@ -244,3 +244,33 @@ def test_a_diff_is_bounded():
     assert versions.diff_lines(big, big + '\nmore') is None
     assert versions.diff_lines('a\nb', 'a\nc') == [('@', '@@ -1,2 +1,2 @@'), (' ', ' a'),
                                                    ('-', '-b'), ('+', '+c')]
+
+
+def test_evaluate_shows_what_the_agent_answers(web, monkeypatch):
+    app_id, profile, _ = _flags_profile()
+    env = api.call('CreateEnvironment', ApplicationId=app_id, Name='prod')['Id']
+    base = f'/console/applications/{app_id}/evaluate?environment={env}&profile={profile}'
+    nothing = web('GET', base + '&run=1')
+    assert nothing.status == 200
+    assert re.search(r'id="answer-status">404<', nothing.text)
+    document = {'version': '1', 'flags': {'dark': {'name': 'Dark'}}, 'values': {'dark': {
+        '_variants': [{'name': 'Staff', 'enabled': True, 'rule': '(eq $team "staff")'},
+                      {'name': 'Everyone', 'enabled': False}]}}}
+    api.call('CreateHostedConfigurationVersion', ApplicationId=app_id,
+             ConfigurationProfileId=profile, Content=json.dumps(document).encode(),
+             ContentType='application/json')
+    api.call('StartDeployment', ApplicationId=app_id, EnvironmentId=env,
+             ConfigurationProfileId=profile, ConfigurationVersion='1',
+             DeploymentStrategyId='AppConfig.AllAtOnce')
+    # The console asks with the Agent's token when the Agent requires one.
+    monkeypatch.setenv('APPCONFIG_AGENT_ACCESS_TOKEN', 'secret')
+    staff = web('GET', base + '&run=1&flags=dark&ck0=team&cv0=staff&entity=user-1')
+    assert re.search(r'id="answer-status">200<', staff.text)
+    assert '&#34;_variant&#34;: &#34;Staff&#34;' in staff.text
+    assert 'flag=dark' in staff.text and 'Configuration-Version' in staff.text
+    other = web('GET', base + '&run=1&flags=dark&ck0=team&cv0=sales')
+    assert '&#34;_variant&#34;: &#34;Everyone&#34;' in other.text
+    unknown = web('GET', base + '&run=1&flags=nope')
+    assert re.search(r'id="answer-status">404<', unknown.text)
+    more = web('GET', base + '&add=1&pairs=3')
+    assert 'id="ck3"' in more.text and 'answer-status' not in more.text

@@ -38,8 +38,8 @@ def _count_dynamodb_requests():
     def on_send(event_name, **_):
         sent.append(event_name.rsplit('.', 1)[-1])
 
-    for model in models():
-        client = model._get_connection().connection.client
+    clients = {id(c): c for c in (m._get_connection().connection.client for m in models())}
+    for client in clients.values():   # tables may share one client: hook each client once
         client.meta.events.register('before-send.dynamodb', on_send)
     return sent
 

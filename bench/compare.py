@@ -120,7 +120,9 @@ def _ministack_python():
 
 def start_ours(data_dir):
     port = free_port()
-    env = {'PORT': str(port), 'APPCONFIG_DATA_DIR': str(data_dir), 'LOG_LEVEL': 'WARNING'}
+    # The Agent listener too, on a free port rather than 2772 (another runner may hold it).
+    env = {'PORT': str(port), 'APPCONFIG_AGENT_PORT': str(free_port()),
+           'APPCONFIG_DATA_DIR': str(data_dir), 'LOG_LEVEL': 'WARNING'}
     # As a user types it: no DynamoDB of their own, no make of an outer `make bench`.
     drop = ('AWS_ENDPOINT_URL_DYNAMODB', 'APPCONFIG_TABLE_PREFIX', 'MAKEFLAGS', 'MAKELEVEL',
             'MFLAGS')

@@ -1,8 +1,9 @@
 """Acknowledged writes survive a SIGKILL of the whole local runner, DynamoDB Local included.
 
 Several threads write through boto3 (hosted versions of random bytes, some large enough to be
-chunked, deployments, creates); at a random moment the runner and its DynamoDB Local are
-killed with SIGKILL, then a new runner starts on the same data. Every write answered 2xx
+chunked, deployments, creates); at a random moment, right after a hosted version is
+acknowledged (when a commit that lagged its answer would be lost), the runner and its
+DynamoDB Local are killed with SIGKILL, then a new runner starts on the same data. Every write answered 2xx
 before the kill must be there, byte-exact; numbers stay unique; at most one deployment is in
 progress per environment; interrupted deployments complete. A few rounds, each bounded.
 
@@ -20,7 +21,7 @@ from botocore.exceptions import ClientError
 from tests.e2e.conftest import Runner, client
 
 ROUNDS = 3
-KILL_AFTER = (0.0, 1.0)   # seconds after every writer had a write acknowledged
+KILL_AFTER = (0.0, 1.0)   # seconds after every writer had a write acknowledged: armed
 DEADLINE = 60
 ENVIRONMENTS = 3
 IN_PROGRESS = {'DEPLOYING', 'BAKING', 'VALIDATING', 'ROLLING_BACK'}
@@ -38,7 +39,10 @@ class Acked:
         self.lock = threading.Lock()
 
 
-def _versions(endpoint, ids, stop, acked, seed):
+def _versions(endpoint, ids, stop, acked, seed, kill=None):
+    """Hosted versions of random bytes. With ``kill``: once ``kill.armed`` is set, the next
+    acknowledgement is followed at once by the kill, the moment a write answered before its
+    commit reached the disk would be lost."""
     appconfig, rng = client('appconfig', endpoint), random.Random(seed)
     while not stop.is_set():
         # One in eight over the 350 KB chunk size, so chunked content is killed mid-way too.
@@ -53,6 +57,9 @@ def _versions(endpoint, ids, stop, acked, seed):
         with acked.lock:
             assert number not in acked.versions, number
             acked.versions[number] = content
+        if kill is not None and kill.armed.is_set():
+            kill()
+            return
 
 
 def _deployments(endpoint, ids, environments, strategy, stop, acked):
@@ -109,6 +116,21 @@ def _wait_until_writing(acked, writers):
         assert all(w.is_alive() for w in writers), acked.errors
         assert time.monotonic() < deadline, (before, now, acked.errors)
         time.sleep(0.01)
+
+
+class Kill:
+    """The kill of one round, done by whichever thread calls it first."""
+
+    def __init__(self, runner):
+        self.runner, self.armed, self.done = runner, threading.Event(), threading.Event()
+        self.at, self._lock = None, threading.Lock()
+
+    def __call__(self):
+        with self._lock:
+            if not self.done.is_set():
+                self.at = time.monotonic()
+                _kill(self.runner)
+                self.done.set()
 
 
 def _kill(runner):
@@ -187,9 +209,9 @@ def test_acknowledged_writes_survive_sigkill_of_the_whole_runner(tmp_path):
         acked.versions[1] = b'v1'
         for round_no in range(ROUNDS):
             creates_in = appconfig.create_application(Name=f'creates-{round_no}')['Id']
-            stop = threading.Event()
-            writers = [threading.Thread(target=_versions,
-                                        args=(runner.endpoint, ids, stop, acked, round_no * 2 + n))
+            stop, kill = threading.Event(), Kill(runner)
+            writers = [threading.Thread(target=_versions, args=(
+                runner.endpoint, ids, stop, acked, round_no * 2 + n, kill if n == 0 else None))
                        for n in range(2)]
             writers.append(threading.Thread(target=_deployments, args=(
                 runner.endpoint, ids, environments, strategy, stop, acked)))
@@ -198,14 +220,17 @@ def test_acknowledged_writes_survive_sigkill_of_the_whole_runner(tmp_path):
             for writer in writers:
                 writer.start()
             _wait_until_writing(acked, writers)
-            time.sleep(random.uniform(*KILL_AFTER))  # a random kill moment, not a wait
-            killed_at = time.monotonic()
-            _kill(runner)
+            time.sleep(random.uniform(*KILL_AFTER))  # a random moment, not a wait
+            # The kill follows the next acknowledged version at once; the other writers are
+            # wherever they are.
+            kill.armed.set()
+            if not kill.done.wait(DEADLINE):
+                kill()
             stop.set()
             for writer in writers:
                 writer.join(timeout=DEADLINE)
             # Every failure came from the kill, none before it.
-            assert all(at >= killed_at for at, _ in acked.errors), acked.errors
+            assert all(at >= kill.at for at, _ in acked.errors), acked.errors
             acked.errors.clear()
 
             runner = Runner(env, output=tmp_path / 'runner.log')

@@ -32,14 +32,13 @@ WRITES = {'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWrit
 
 def _count_dynamodb_requests():
     """Hook every model's DynamoDB client; returns the list the hook appends operation names to."""
-    from chalicelib.store.tables import models
+    from chalicelib.store.tables import clients
     sent = []
 
     def on_send(event_name, **_):
         sent.append(event_name.rsplit('.', 1)[-1])
 
-    clients = {id(c): c for c in (m._get_connection().connection.client for m in models())}
-    for client in clients.values():   # tables may share one client: hook each client once
+    for client in clients():
         client.meta.events.register('before-send.dynamodb', on_send)
     return sent
 

@@ -63,14 +63,10 @@ def run():
 # --- the measurement, in the child process ---------------------------------------------
 
 class Counter:
-    def __init__(self, models):
+    def __init__(self, clients):
         self.operations = []
-        seen = set()
-        for model in models:
-            client = model._get_connection().connection.client
-            if id(client) not in seen:
-                seen.add(id(client))
-                client.meta.events.register('request-created.dynamodb', self._record)
+        for client in clients:
+            client.meta.events.register('request-created.dynamodb', self._record)
 
     def _record(self, operation_name, **_):
         self.operations.append(operation_name)
@@ -185,8 +181,8 @@ def child(backend):
             list(pool.map(lambda e: _write([_finished_item(e, n) for n in range(1, 101)]),
                           range(FINISHED // 100)))
         seeded = time.perf_counter() - began
-        from chalicelib.store.tables import models
-        counter = Counter(models())   # every table's client: all DynamoDB requests count
+        from chalicelib.store.tables import clients
+        counter = Counter(clients())   # every client of the store: all DynamoDB requests count
         where = ('DynamoDB Local (in memory), in-process tick' if backend != 'moto'
                  else 'moto in-process (request counts exact; wall times are moto\'s)')
         print(f'Deployment tick against {where}; {FINISHED:,} finished deployments '

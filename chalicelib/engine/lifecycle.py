@@ -28,9 +28,9 @@ from chalicelib.errors import BadRequestException, ConflictException, not_found
 from chalicelib.store.delivery import Delivery
 from chalicelib.store.delivery import key as delivery_key
 from chalicelib.store.deployments import ACTIVE, Deployment, Event, active_key, active_of, env_key
-from chalicelib.store.durable import TransactWrite
-from chalicelib.store.environments import Environment, reasons
-from chalicelib.store.ids import conditional_failed
+from chalicelib.store import tx
+from chalicelib.store.environments import Environment
+from chalicelib.store.tx import conditional_failed, reasons
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,6 @@ def _unchanged(item):
 def _step_percentages(item, due):
     written = int(item.steps_written or 0)
     return [s.percentage for s in due.progress.due[written:]]
-
-
-def _transaction():
-    return TransactWrite(connection=Deployment._get_connection().connection)
 
 
 def _environment_state(event_type):
@@ -155,7 +151,7 @@ def start(environment, profile, strategy: dict, target: dict, now: datetime, *,
     latest_condition = Environment.latest_deployment == latest
     if latest == 0:
         latest_condition |= Environment.latest_deployment.does_not_exist()
-    with _transaction() as t:
+    with tx.transaction() as t:
         t.save(item, condition=Deployment.number.does_not_exist())
         t.save(new_delivery, condition=delivery_condition)
         t.update(Environment(application_id, environment_id), actions=env_actions,
@@ -218,7 +214,7 @@ def complete(item, due: progress.Due) -> int | None:
     ]
     environment = Environment(item.application_id, item.environment_id)
     try:
-        with _transaction() as t:
+        with tx.transaction() as t:
             t.update(item, actions=deployment_actions, condition=_unchanged(item))
             t.update(environment,
                      actions=[Environment.state.set(
@@ -254,7 +250,7 @@ def roll_back(item, now: datetime, due: progress.Due, cause: eventlog.Cause) -> 
     done = TRANSITIONS[EventType.ROLLBACK_COMPLETED]
     number = int(item.number)
     try:
-        with _transaction() as t:
+        with tx.transaction() as t:
             t.update(item, condition=_unchanged(item) & Deployment.state.is_in(*IN_PROGRESS),
                      actions=[_append(new),
                               Deployment.steps_written.set(due.steps_due),
@@ -319,7 +315,7 @@ def revert(item, now: datetime, due: progress.Due | None, completed_at: datetime
         condition = Deployment.state == COMPLETE
         env_condition = Environment.active_deployment.does_not_exist()
     try:
-        with _transaction() as t:
+        with tx.transaction() as t:
             t.update(item, actions=updates, condition=condition)
             t.update(Environment(item.application_id, item.environment_id),
                      actions=[Environment.state.set(done.environment),

@@ -1,13 +1,11 @@
 """CreateApplication, GetApplication, UpdateApplication, DeleteApplication, ListApplications."""
-from pynamodb.exceptions import DeleteError, TransactWriteError
-
 from chalicelib import arns, clock
 from chalicelib.errors import (BadRequestException, InternalServerException,
                                ServiceQuotaExceededException, not_found)
 from chalicelib.ops import tagging
-from chalicelib.store import paging
+from chalicelib.store import paging, tx
 from chalicelib.store.applications import Application
-from chalicelib.store.ids import conditional_failed, new_id, save_new
+from chalicelib.store.ids import new_id, save_new
 
 ID_ATTEMPTS = 5
 
@@ -61,42 +59,33 @@ def delete_application(p):
             f'Cannot delete application {app.id} because it still has experiment definitions.')
     empty = ((Application.environment_count.does_not_exist() | (Application.environment_count == 0))
              & (Application.profile_count.does_not_exist() | (Application.profile_count == 0)))
-    try:
-        app.delete(condition=empty)
-    except DeleteError as error:
-        if not conditional_failed(error):
-            raise
+    if tx.attempt(lambda: app.delete(condition=empty)):
         raise BadRequestException(
             f'Cannot delete application {app.id} because it still has environments or '
-            f'configuration profiles.') from None
+            f'configuration profiles.')
     return {}
 
 
 def create_child(application_id, make, count, limit, noun):
     """Save ``make(new_id)`` under the application, moving the application's ``count`` in the
     same transaction so the quota of ``limit`` holds under concurrent creates."""
-    from chalicelib.store.environments import retry_conflicts, transaction
     for _ in range(ID_ATTEMPTS):
         child = make(new_id())
         range_key = child._range_key_attribute()
 
         def write():
-            with transaction() as t:
+            with tx.transaction() as t:
                 t.save(child, condition=range_key.does_not_exist())
                 t.update(Application(arns.account(), application_id), actions=[count.add(1)],
                          condition=Application.id.exists() & (
                              count.does_not_exist() | (count < limit)))
-        try:
-            retry_conflicts(write)
-        except TransactWriteError as error:
-            if not conditional_failed(error):
-                raise
+        if tx.attempt(write):
             # The application is gone, its quota is used up, or the drawn id is taken.
             app = load(application_id)
             if (getattr(app, count.attr_name) or 0) >= limit:
                 raise ServiceQuotaExceededException(
                     f'The number of {noun} in application {application_id} cannot exceed '
-                    f'{limit}.') from None
+                    f'{limit}.')
             continue
         return child
     raise InternalServerException('Could not allocate a unique id. Try again.')

@@ -23,7 +23,7 @@ from chalicelib.errors import BadRequestException, ConflictException, not_found
 from chalicelib.ops import environments, hosted_versions, profiles, strategies, tagging, validation
 from chalicelib.store import paging
 from chalicelib.store.deployments import Deployment, env_key
-from chalicelib.store.environments import conflicted
+from chalicelib.store.tx import conflicted
 
 log = logging.getLogger(__name__)
 

@@ -2,16 +2,14 @@
 
 Also ``load(application_id, environment_id)`` for other operations.
 """
-from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import arns, clock
 from chalicelib.engine import lifecycle
 from chalicelib.errors import ConflictException, not_found
 from chalicelib.ops import applications, protection, tagging
-from chalicelib.store import paging
+from chalicelib.store import paging, tx
 from chalicelib.store.applications import Application
-from chalicelib.store.environments import Environment, retry_conflicts, transaction
-from chalicelib.store.ids import conditional_failed
+from chalicelib.store.environments import Environment
 
 MAX_ENVIRONMENTS = 20   # per application
 
@@ -64,12 +62,8 @@ def update_environment(p):
         (Environment.monitors, None if p.get('Monitors') is None else _monitors(p['Monitors'])),
     ) if value is not None]
     if actions:
-        try:
-            env.update(actions=actions, condition=Environment.id.exists())
-        except UpdateError as error:
-            if conditional_failed(error):
-                raise not_found('Environment', env.id) from None
-            raise
+        if tx.attempt(lambda: env.update(actions=actions, condition=Environment.id.exists())):
+            raise not_found('Environment', env.id)
     return render(env)
 
 
@@ -79,23 +73,20 @@ def delete_environment(p):
     count = Application.environment_count
 
     def write():
-        with transaction() as t:
+        with tx.transaction() as t:
             # The deployment engine sets active_deployment while a deployment runs.
             t.delete(env, condition=Environment.id.exists() &
                      Environment.active_deployment.does_not_exist())
             t.update(Application(arns.account(), env.application_id), actions=[count.add(-1)],
                      condition=Application.id.exists())
-    try:
-        retry_conflicts(write)
-    except TransactWriteError as error:
-        if not conditional_failed(error):
-            raise
+    refused = tx.attempt(write)
+    if refused:
         current = load(env.application_id, env.id)   # ResourceNotFoundException if gone
         if current.active_deployment is not None:
             raise ConflictException(
                 f'Cannot delete environment {env.id} because deployment '
                 f'{int(current.active_deployment)} is in progress.') from None
-        raise
+        raise refused.error
     return {}
 
 

@@ -35,20 +35,18 @@ import base64
 import json
 import math
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
-
 from chalicelib import arns, clock
 from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.errors import (BadRequestException, ConflictException,
                                InternalServerException, not_found)
 from chalicelib.ops import tagging
-from chalicelib.store import paging
+from chalicelib.store import paging, tx
 from chalicelib.store.applications import Application
-from chalicelib.store.environments import Environment, retry_conflicts, transaction
+from chalicelib.store.environments import Environment
 from chalicelib.store.experiments import (ExperimentDefinition, ExperimentDefinitionName,
                                           ExperimentRun, ExperimentRunEvent, definition_key,
                                           run_key)
-from chalicelib.store.ids import conditional_failed, new_id
+from chalicelib.store.ids import new_id
 from chalicelib.store.profiles import Profile
 
 IDLE, ACTIVE, ARCHIVED = 'IDLE', 'ACTIVE', 'ARCHIVED'
@@ -367,14 +365,10 @@ def create_experiment_definition(p):
         claim = ExperimentDefinitionName(app.id, name, definition_id=definition_id)
 
         def write():
-            with transaction() as t:
+            with tx.transaction() as t:
                 t.save(item, condition=ExperimentDefinition.key.does_not_exist())
                 t.save(claim, condition=ExperimentDefinitionName.name.does_not_exist())
-        try:
-            retry_conflicts(write)
-        except TransactWriteError as error:
-            if not conditional_failed(error):
-                raise
+        if tx.attempt(write):
             try:
                 ExperimentDefinitionName.get(app.id, name, consistent_read=True)
             except ExperimentDefinitionName.DoesNotExist:
@@ -410,13 +404,10 @@ def update_experiment_definition(p):
     if not actions:
         return render(item)
     actions.append(ExperimentDefinition.updated_at.set(clock.now()))
-    try:
-        item.update(actions=actions, condition=ExperimentDefinition.key.exists() &
-                    ExperimentDefinition.active_run.does_not_exist() &
-                    (ExperimentDefinition.status != ARCHIVED))
-    except UpdateError as error:
-        if not conditional_failed(error):
-            raise
+    if tx.attempt(lambda: item.update(
+            actions=actions, condition=ExperimentDefinition.key.exists() &
+            ExperimentDefinition.active_run.does_not_exist() &
+            (ExperimentDefinition.status != ARCHIVED))):
         current = _get_definition(app.id, item.id)
         if current is None:
             raise not_found('ExperimentDefinition', item.id) from None
@@ -436,15 +427,11 @@ def delete_experiment_definition(p):
     claim = ExperimentDefinitionName(app.id, item.name)
 
     def write():
-        with transaction() as t:
+        with tx.transaction() as t:
             t.delete(item, condition=ExperimentDefinition.key.exists() &
                      ExperimentDefinition.active_run.does_not_exist())
             t.delete(claim)
-    try:
-        retry_conflicts(write)
-    except TransactWriteError as error:
-        if not conditional_failed(error):
-            raise
+    if tx.attempt(write):
         _refused(app, item)
     # The definition is gone, so no run can start under it any more; its history follows.
     _destroy_runs(item)
@@ -452,14 +439,11 @@ def delete_experiment_definition(p):
 
 
 def _archive(app, item):
-    try:
-        item.update(actions=[ExperimentDefinition.status.set(ARCHIVED),
-                             ExperimentDefinition.updated_at.set(clock.now())],
-                    condition=ExperimentDefinition.key.exists() &
-                    ExperimentDefinition.active_run.does_not_exist())
-    except UpdateError as error:
-        if not conditional_failed(error):
-            raise
+    if tx.attempt(lambda: item.update(
+            actions=[ExperimentDefinition.status.set(ARCHIVED),
+                     ExperimentDefinition.updated_at.set(clock.now())],
+            condition=ExperimentDefinition.key.exists() &
+            ExperimentDefinition.active_run.does_not_exist())):
         _refused(app, item)
 
 
@@ -566,7 +550,7 @@ def start_experiment_run(p):
         seen = item.latest_run
 
         def write():
-            with transaction() as t:
+            with tx.transaction() as t:
                 t.update(item, actions=[ExperimentDefinition.latest_run.set(number),
                                         ExperimentDefinition.active_run.set(number),
                                         ExperimentDefinition.status.set(ACTIVE)],
@@ -576,11 +560,7 @@ def start_experiment_run(p):
                          (ExperimentDefinition.latest_run == seen))
                 t.save(run, condition=ExperimentRun.run.does_not_exist())
                 t.save(started, condition=ExperimentRunEvent.sequence.does_not_exist())
-        try:
-            retry_conflicts(write)
-        except TransactWriteError as error:
-            if not conditional_failed(error):
-                raise
+        if tx.attempt(write):
             item = _get_definition(app.id, item.id)
             if item is None:
                 raise not_found('ExperimentDefinition', p['ExperimentDefinitionIdentifier']) \
@@ -644,17 +624,13 @@ def update_experiment_run(p):
                   for i, (kind, text) in enumerate(changes, 1)]
 
         def write():
-            with transaction() as t:
+            with tx.transaction() as t:
                 t.update(run, actions=actions,
                          condition=(ExperimentRun.status == RUNNING) &
                          (ExperimentRun.event_count == seen))
                 for event in events:
                     t.save(event, condition=ExperimentRunEvent.sequence.does_not_exist())
-        try:
-            retry_conflicts(write)
-        except TransactWriteError as error:
-            if not conditional_failed(error):
-                raise
+        if tx.attempt(write):
             continue   # stopped or updated meanwhile: read it again
         return render_run(_run(item, run.run))
     raise InternalServerException('The experiment run kept changing. Try again.')
@@ -682,7 +658,7 @@ def stop_experiment_run(p):
         definition = ExperimentDefinition(arns.account(), item.key)
 
         def write():
-            with transaction() as t:
+            with tx.transaction() as t:
                 t.update(run, actions=actions,
                          condition=(ExperimentRun.status == RUNNING) &
                          (ExperimentRun.event_count == seen))
@@ -690,11 +666,7 @@ def stop_experiment_run(p):
                                               ExperimentDefinition.status.set(IDLE)],
                          condition=ExperimentDefinition.active_run == run.run)
                 t.save(stopped, condition=ExperimentRunEvent.sequence.does_not_exist())
-        try:
-            retry_conflicts(write)
-        except TransactWriteError as error:
-            if not conditional_failed(error):
-                raise
+        if tx.attempt(write):
             continue
         return render_run(_run(item, run.run))
     raise InternalServerException('The experiment run kept changing. Try again.')

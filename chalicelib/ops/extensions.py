@@ -24,8 +24,6 @@ import binascii
 import json
 import re
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
-
 from chalicelib import arns, clock
 from chalicelib.engine.extensions import bindings, catalog, targets
 from chalicelib.engine.extensions.catalog import (AUTHORED_ORDER, NOT_ASSOCIABLE,
@@ -37,13 +35,11 @@ from chalicelib.engine.extensions.catalog import (AUTHORED_ORDER, NOT_ASSOCIABLE
 from chalicelib.errors import (BadRequestException, ConflictException,
                                InternalServerException, not_found)
 from chalicelib.ops import tagging
-from chalicelib.store import paging
-from chalicelib.store.environments import reasons, retry_conflicts
-from chalicelib.store.durable import TransactWrite
+from chalicelib.store import paging, tx
 from chalicelib.store.extensions import (Association, AssociationClaim, Extension,
                                          ExtensionVersion, extension_key, page_index,
                                          version_key)
-from chalicelib.store.ids import conditional_failed, new_id
+from chalicelib.store.ids import new_id
 
 ID_ATTEMPTS = 5
 _PREFIX = 'AWS.'
@@ -131,10 +127,6 @@ def _check_values(ext, values):
 
 # --- extensions ------------------------------------------------------------------------------
 
-def _transaction():
-    return TransactWrite(connection=Extension._get_connection().connection)
-
-
 def _refuse_authored(ext, verb):
     if ext.authored:
         raise BadRequestException(f'Cannot {verb} AWS authored extension {ext.id}.')
@@ -176,14 +168,10 @@ def _create_first(name, description, actions, parameters, tags):
                             parameters=parameters, association_count=0, created_at=now)
 
     def write():
-        with _transaction() as t:
+        with tx.transaction() as t:
             t.save(head, condition=Extension.name.does_not_exist())
             t.save(item, condition=ExtensionVersion.sort.does_not_exist())
-    try:
-        retry_conflicts(write)
-    except TransactWriteError as error:
-        if not conditional_failed(error):
-            raise
+    if tx.attempt(write):
         return None   # read again: the name now exists, or draw another id
     return item
 
@@ -207,15 +195,11 @@ def _create_next(head, expected, description, actions, parameters, tags):
         head_actions.append(Extension.tags.set({'S': json.dumps(merged)}))
 
     def write():
-        with _transaction() as t:
+        with tx.transaction() as t:
             t.update(head, actions=head_actions,
                      condition=(Extension.id == head.id) & (Extension.latest_version == latest))
             t.save(item, condition=ExtensionVersion.sort.does_not_exist())
-    try:
-        retry_conflicts(write)
-    except TransactWriteError as error:
-        if not conditional_failed(error):
-            raise
+    if tx.attempt(write):
         return None
     return item
 
@@ -236,12 +220,9 @@ def update_extension(p):
         changes.append(ExtensionVersion.parameters.set(_check_parameters(p['Parameters'])))
     item = ext.item
     if changes:
-        try:
-            item.update(actions=changes, condition=ExtensionVersion.sort.exists())
-        except UpdateError as error:
-            if conditional_failed(error):
-                raise not_found('Extension', p['ExtensionIdentifier']) from None
-            raise
+        if tx.attempt(lambda: item.update(actions=changes,
+                                          condition=ExtensionVersion.sort.exists())):
+            raise not_found('Extension', p['ExtensionIdentifier'])
         bindings.invalidate()
     return definition(item).render()
 
@@ -254,16 +235,13 @@ def delete_extension(p):
     count = ExtensionVersion.association_count
 
     def write():
-        with _transaction() as t:
+        with tx.transaction() as t:
             t.delete(item, condition=ExtensionVersion.sort.exists() & (
                 count.does_not_exist() | (count == 0)))
             t.update(head, actions=[Extension.versions.add(-1)],
                      condition=Extension.id == ext.id)
-    try:
-        retry_conflicts(write)
-    except TransactWriteError as error:
-        if not conditional_failed(error):
-            raise
+    refused = tx.attempt(write)
+    if refused:
         current = version_item(ext.id, ext.version)
         if current is None:
             raise not_found('Extension', p['ExtensionIdentifier']) from None
@@ -272,15 +250,13 @@ def delete_extension(p):
                 f'Extension {ext.name} version {ext.version} has '
                 f'{int(current.association_count)} extension association(s). Delete them '
                 f'before deleting the extension.') from None
-        raise
+        raise refused.error
     # The last version gone: the name is free again (unless a version was added meanwhile).
     remaining = catalog.head(ext.name)
     if remaining is not None and int(remaining.versions or 0) <= 0:
-        try:
-            remaining.delete(condition=(Extension.versions <= 0) & (Extension.id == ext.id))
-        except Exception as error:  # noqa: BLE001 - a new version won the race: keep the name
-            if not conditional_failed(error):
-                raise
+        # Refused when a new version won the race: the name stays.
+        tx.attempt(lambda: remaining.delete(
+            condition=(Extension.versions <= 0) & (Extension.id == ext.id)))
     bindings.invalidate()
     return {}
 
@@ -431,18 +407,15 @@ def create_extension_association(p):
         claim.association_id = association_id
 
         def write():
-            with _transaction() as t:
+            with tx.transaction() as t:
                 t.save(item, condition=Association.id.does_not_exist())
                 t.save(claim, condition=AssociationClaim.claim.does_not_exist())
                 if not ext.authored:
                     t.update(ext.item, actions=[ExtensionVersion.association_count.add(1)],
                              condition=ExtensionVersion.sort.exists())
-        try:
-            retry_conflicts(write)
-        except TransactWriteError as error:
-            if not conditional_failed(error):
-                raise
-            codes = reasons(error)
+        refused = tx.attempt(write)
+        if refused:
+            codes = refused.reasons
             if codes[1:2] == ['ConditionalCheckFailed']:
                 raise BadRequestException(
                     f'Extension {ext.name} is already associated with '
@@ -467,13 +440,9 @@ def update_extension_association(p):
     if ext is None:
         raise not_found('Extension', _extension_arn(item.extension_id, item.extension_version))
     values = _check_values(ext, p['Parameters'])
-    try:
-        item.update(actions=[Association.parameters.set(values)],
-                    condition=Association.id.exists())
-    except UpdateError as error:
-        if conditional_failed(error):
-            raise not_found('ExtensionAssociation', item.id) from None
-        raise
+    if tx.attempt(lambda: item.update(actions=[Association.parameters.set(values)],
+                                      condition=Association.id.exists())):
+        raise not_found('ExtensionAssociation', item.id)
     bindings.invalidate()
     return render_association(item)
 
@@ -484,7 +453,7 @@ def delete_extension_association(p):
     claim = AssociationClaim(account, _claim(item.extension_id, item.resource))
 
     def write():
-        with _transaction() as t:
+        with tx.transaction() as t:
             t.delete(item, condition=Association.id.exists())
             t.delete(claim, condition=AssociationClaim.association_id == item.id)
             if item.extension_id not in AUTHORED_ORDER:
@@ -492,11 +461,7 @@ def delete_extension_association(p):
                                                                item.extension_version)),
                          actions=[ExtensionVersion.association_count.add(-1)],
                          condition=ExtensionVersion.sort.exists())
-    try:
-        retry_conflicts(write)
-    except TransactWriteError as error:
-        if not conditional_failed(error):
-            raise
+    if tx.attempt(write):
         raise not_found('ExtensionAssociation', item.id) from None
     bindings.invalidate()
     return {}

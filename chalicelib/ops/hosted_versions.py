@@ -13,7 +13,7 @@ profile was deleted meanwhile, or another request claimed the same label at the 
 import os
 import re
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, crypto
 from chalicelib.constants import FEATURE_FLAGS
@@ -21,10 +21,9 @@ from chalicelib.engine.extensions import points
 from chalicelib.errors import (BadRequestException, ConflictException,
                                PayloadTooLargeException, not_found)
 from chalicelib.ops import profiles
-from chalicelib.store import paging
-from chalicelib.store.environments import retry_conflicts, transaction
+from chalicelib.store import paging, tx
 from chalicelib.store.hosted_versions import HostedLabel, HostedVersion, profile_key
-from chalicelib.store.ids import conditional_failed
+from chalicelib.store.tx import conditional_failed
 from chalicelib.store.profiles import Profile, next_version
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
@@ -144,21 +143,18 @@ def create_hosted_configuration_version(p):
         created_at=clock.now())
 
     def write():
-        with transaction() as t:
+        with tx.transaction() as t:
             t.condition_check(Profile, application_id, profile_id, condition=Profile.id.exists())
             t.save(item, condition=HostedVersion.version.does_not_exist())
             if label is not None:
                 t.save(HostedLabel(key, label, version=number),
                        condition=HostedLabel.label.does_not_exist())
-    try:
-        retry_conflicts(write)
-    except TransactWriteError as error:
-        if not conditional_failed(error):
-            raise
+    refused = tx.attempt(write)
+    if refused:
         profiles.load(application_id, profile_id)   # 404 when it was deleted meanwhile
         if label is not None:
             raise _label_taken(label, profile_id) from None
-        raise
+        raise refused.error
     return {**_headers(item), 'Content': data}
 
 
@@ -214,16 +210,12 @@ def delete_hosted_configuration_version(p):
     item = _get(p['ApplicationId'], p['ConfigurationProfileId'], p['VersionNumber'])
 
     def write():
-        with transaction() as t:
+        with tx.transaction() as t:
             t.delete(item, condition=HostedVersion.version.exists())
             if item.version_label is not None:
                 t.delete(HostedLabel(item.key, item.version_label),
                          condition=HostedLabel.version == item.version)
-    try:
-        retry_conflicts(write)
-    except TransactWriteError as error:
-        if not conditional_failed(error):
-            raise
+    if tx.attempt(write):
         raise not_found('HostedConfigurationVersion', str(p['VersionNumber'])) from None
     # The content stays: it is content-addressed and may be shared with other versions or
     # with what the data plane is serving.

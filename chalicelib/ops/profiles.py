@@ -7,17 +7,14 @@ import json
 import re
 from functools import lru_cache
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import arns, clock
 from chalicelib.constants import FEATURE_FLAGS, FREEFORM, PROFILE_TYPES
 from chalicelib.errors import BadRequestException, InternalServerException, not_found
 from chalicelib.ops import applications, protection, tagging
-from chalicelib.store import paging
+from chalicelib.store import paging, tx
 from chalicelib.store.applications import Application
-from chalicelib.store.environments import retry_conflicts, transaction
 from chalicelib.store.hosted_versions import HostedVersion, profile_key
-from chalicelib.store.ids import conditional_failed
 from chalicelib.store.profiles import Profile
 
 MAX_PROFILES = 100   # per application
@@ -243,12 +240,8 @@ def update_configuration_profile(p):
         actions.append(Profile.kms_key_identifier.set(identifier) if identifier
                        else Profile.kms_key_identifier.remove())
     if actions:
-        try:
-            profile.update(actions=actions, condition=Profile.id.exists())
-        except UpdateError as error:
-            if conditional_failed(error):
-                raise not_found('ConfigurationProfile', profile.id) from None
-            raise
+        if tx.attempt(lambda: profile.update(actions=actions, condition=Profile.id.exists())):
+            raise not_found('ConfigurationProfile', profile.id)
     return render(profile)
 
 
@@ -269,16 +262,12 @@ def delete_configuration_profile(p):
         seen = profile.latest_version
 
         def write():
-            with transaction() as t:
+            with tx.transaction() as t:
                 t.delete(profile, condition=Profile.id.exists() &
                          (Profile.latest_version == seen))
                 t.update(Application(arns.account(), application_id), actions=[count.add(-1)],
                          condition=Application.id.exists())
-        try:
-            retry_conflicts(write)
-        except TransactWriteError as error:
-            if not conditional_failed(error):
-                raise
+        if tx.attempt(write):
             continue   # gone, or a version was created meanwhile: look again
         return {}
     raise InternalServerException('The configuration profile kept changing. Try again.')

@@ -19,7 +19,7 @@ from pynamodb.exceptions import PynamoDBException, UpdateError
 from chalicelib import clock
 from chalicelib.errors import BadRequestException
 from chalicelib.store.environments import Environment
-from chalicelib.store.ids import conditional_failed
+from chalicelib.store.tx import conditional_failed
 from chalicelib.store.profiles import Profile
 
 log = logging.getLogger(__name__)

@@ -8,15 +8,12 @@ import base64
 import binascii
 import json
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
-
 from chalicelib import arns, clock
 from chalicelib.errors import (BadRequestException, InternalServerException,
                                ServiceQuotaExceededException, not_found)
 from chalicelib.ops import tagging
-from chalicelib.store import paging
-from chalicelib.store.durable import TransactWrite
-from chalicelib.store.ids import conditional_failed, new_id
+from chalicelib.store import paging, tx
+from chalicelib.store.ids import new_id
 from chalicelib.store.settings import AccountSettings
 from chalicelib.store.strategies import Strategy
 
@@ -75,17 +72,6 @@ def _refuse_predefined(strategy_id, verb):
         raise BadRequestException(f'Cannot {verb} predefined Deployment Strategy {strategy_id}.')
 
 
-def _transaction():
-    # Both tables live in the same region and endpoint, so either model's connection will do.
-    return TransactWrite(connection=Strategy._get_connection().connection)
-
-
-def _reason(error, index):
-    reasons = list(getattr(error, 'cancellation_reasons', None) or [])
-    reason = reasons[index] if index < len(reasons) else None
-    return reason.code if reason is not None else None
-
-
 def create_deployment_strategy(p):
     tags = tagging.check(p.get('Tags'))
     account = arns.account()
@@ -98,23 +84,23 @@ def create_deployment_strategy(p):
             growth_type=p.get('GrowthType') or 'LINEAR',
             final_bake=int(p.get('FinalBakeTimeInMinutes') or 0),
             replicate_to=p.get('ReplicateTo') or 'NONE', tags=tags, created_at=clock.now())
-        try:
+        def write():
             # The strategy and the account's count move together, so concurrent creates can
             # never exceed the quota and a failed create never uses up a slot.
-            with _transaction() as t:
+            with tx.transaction() as t:
                 t.save(item, condition=Strategy.id.does_not_exist())
                 t.update(AccountSettings(account), actions=[count.add(1)],
                          condition=count.does_not_exist() | (count < MAX_STRATEGIES))
-        except TransactWriteError as error:
-            if _reason(error, 1) == 'ConditionalCheckFailed':
-                raise ServiceQuotaExceededException(
-                    f'The number of deployment strategies in this account cannot exceed '
-                    f'{MAX_STRATEGIES}.') from None
-            if _reason(error, 0) == 'ConditionalCheckFailed' or 'TransactionConflict' in (
-                    _reason(error, 0), _reason(error, 1)):
-                continue  # the id is taken, or a concurrent write on the count: try again
-            raise
-        return render(item)
+        refused = tx.attempt(write)
+        if refused is None:
+            return render(item)
+        if refused.failed(1):
+            raise ServiceQuotaExceededException(
+                f'The number of deployment strategies in this account cannot exceed '
+                f'{MAX_STRATEGIES}.')
+        if not (refused.failed(0) or 'TransactionConflict' in refused.reasons):
+            raise refused.error
+        # The id is taken, or a concurrent write on the count: try again.
     raise InternalServerException('Could not create the deployment strategy. Try again.')
 
 
@@ -142,12 +128,8 @@ def update_deployment_strategy(p):
         raise _not_found(strategy_id)
     # One conditional UpdateItem: every change applies, or (unknown id) none does.
     item = Strategy(arns.account(), strategy_id)
-    try:
-        item.update(actions=actions, condition=Strategy.id.exists())
-    except UpdateError as error:
-        if conditional_failed(error):
-            raise _not_found(strategy_id) from None
-        raise
+    if tx.attempt(lambda: item.update(actions=actions, condition=Strategy.id.exists())):
+        raise _not_found(strategy_id)
     return render(item)
 
 
@@ -157,19 +139,18 @@ def delete_deployment_strategy(p):
     if strategy_id.startswith(PREFIX):
         raise _not_found(strategy_id)
     account = arns.account()
+    def write():
+        with tx.transaction() as t:
+            t.delete(Strategy(account, strategy_id), condition=Strategy.id.exists())
+            t.update(AccountSettings(account), actions=[AccountSettings.strategy_count.add(-1)])
     for _ in range(5):
-        try:
-            with _transaction() as t:
-                t.delete(Strategy(account, strategy_id), condition=Strategy.id.exists())
-                t.update(AccountSettings(account),
-                         actions=[AccountSettings.strategy_count.add(-1)])
-        except TransactWriteError as error:
-            if _reason(error, 0) == 'ConditionalCheckFailed':
-                raise _not_found(strategy_id) from None
-            if 'TransactionConflict' in (_reason(error, 0), _reason(error, 1)):
-                continue
-            raise
-        return {}
+        refused = tx.attempt(write)
+        if refused is None:
+            return {}
+        if refused.failed(0):
+            raise _not_found(strategy_id)
+        if 'TransactionConflict' not in refused.reasons:
+            raise refused.error
     raise InternalServerException('Could not delete the deployment strategy. Try again.')
 
 

@@ -10,12 +10,11 @@ the condition fail and the change is recomputed on the new tags, so no tag is ev
 import json
 import re
 
-from pynamodb.exceptions import UpdateError
 
 from chalicelib import arns
 from chalicelib.errors import BadRequestException, InternalServerException, not_found
 from chalicelib.ops import tagging
-from chalicelib.store.ids import conditional_failed
+from chalicelib.store import tx
 
 ATTEMPTS = 10
 
@@ -140,12 +139,8 @@ def _change(arn, change):
         # whose key is a DynamoDB type name ({"S": ...}) as a serialised value.
         previous = (model.tags == {'S': json.dumps(before)} if before is not None
                     else model.tags.does_not_exist())
-        try:
-            item.update(actions=[model.tags.set({'S': json.dumps(after)})],
-                        condition=hash_attr.exists() & previous)
+        if not tx.attempt(lambda: item.update(actions=[model.tags.set({'S': json.dumps(after)})],
+                                              condition=hash_attr.exists() & previous)):
             return
-        except UpdateError as error:
-            if not conditional_failed(error):
-                raise
-            # Deleted, or tagged by someone else since the read: read again and redo.
+        # Deleted, or tagged by someone else since the read: read again and redo.
     raise InternalServerException('The resource is being changed concurrently. Try again.')

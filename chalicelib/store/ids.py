@@ -2,9 +2,8 @@
 import secrets
 import string
 
-from pynamodb.exceptions import PutError
-
 from chalicelib.errors import InternalServerException
+from chalicelib.store import tx
 
 _ALPHABET = string.ascii_lowercase + string.digits
 
@@ -13,20 +12,11 @@ def new_id():
     return ''.join(secrets.choice(_ALPHABET) for _ in range(7))
 
 
-def conditional_failed(error):
-    cause = getattr(error, 'cause_response_code', None)
-    return cause in ('ConditionalCheckFailedException', 'TransactionCanceledException')
-
-
 def save_new(make_item, attempts=5):
     """Save ``make_item(new_id())``, drawing another id if that one is taken."""
     for _ in range(attempts):
         item = make_item(new_id())
         range_key = item._range_key_attribute() or item._hash_key_attribute()
-        try:
-            item.save(condition=range_key.does_not_exist())
+        if tx.attempt(lambda: item.save(condition=range_key.does_not_exist())) is None:
             return item
-        except PutError as error:
-            if not conditional_failed(error):
-                raise
     raise InternalServerException('Could not allocate a unique id. Try again.')

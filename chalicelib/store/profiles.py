@@ -2,7 +2,7 @@
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
-from chalicelib.store.environments import retry_conflicts
+from chalicelib.store.tx import retry_conflicts
 
 
 class Profile(BaseModel):

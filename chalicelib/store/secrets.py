@@ -4,11 +4,10 @@ A secret is created on first use with a conditional put, so processes that race 
 use all end up with the value that won the put.
 """
 from pynamodb.attributes import BinaryAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import PutError
 
 from chalicelib import clock
+from chalicelib.store import tx
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
-from chalicelib.store.ids import conditional_failed
 
 
 class Secret(BaseModel):
@@ -27,11 +26,7 @@ def get_or_create(name, make_value):
     except Secret.DoesNotExist:
         pass
     item = Secret(name, value=make_value(), created_at=clock.now())
-    try:
-        item.save(condition=Secret.name.does_not_exist())
+    if tx.attempt(lambda: item.save(condition=Secret.name.does_not_exist())) is None:
         return item.value
-    except PutError as error:
-        if not conditional_failed(error):
-            raise
     # Another process stored it between our read and our put: theirs is the one.
     return Secret.get(name, consistent_read=True).value

@@ -68,3 +68,10 @@ def create_all():
     with ThreadPoolExecutor(max_workers=min(8, len(missing))) as pool:
         list(pool.map(_create, missing))
         list(pool.map(_await_active, missing))
+
+
+def clients() -> list:
+    """The botocore DynamoDB client every request of the store goes through (one Connection
+    for every table and transaction, store/connection.py), for instrumentation: tests and
+    bench count requests on it."""
+    return [connection().client]

@@ -16,12 +16,9 @@ from tests.api.deploying import World, later, log, tick_now
 class DynamoCalls:
     """DynamoDB operations as they go on the wire (one per HTTP request, retries included)."""
 
-    def __init__(self, *models):
+    def __init__(self, clients):
         self.operations = []
-        self.clients = {}
-        for model in models:
-            client = model._get_connection().connection.client
-            self.clients[id(client)] = client
+        self.clients = {id(client): client for client in clients}
         for client in self.clients.values():
             client.meta.events.register('request-created.dynamodb', self._record,
                                         unique_id='count-dynamodb-calls')
@@ -89,8 +86,8 @@ def test_replaying_an_earlier_instant_writes_nothing(appconfig):
 
 @pytest.fixture
 def dynamo_calls():
-    from chalicelib.store.tables import models
-    calls = DynamoCalls(*models())
+    from chalicelib.store.tables import clients
+    calls = DynamoCalls(clients())
     yield calls
     calls.close()
 

@@ -7,7 +7,7 @@ from botocore.client import BaseClient
 
 from chalicelib.store import durable
 from chalicelib.store.applications import Application
-from chalicelib.store.environments import transaction
+from chalicelib.store.tx import transaction
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 

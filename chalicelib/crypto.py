@@ -38,7 +38,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from chalicelib import arns
+from chalicelib import arns, cache
 from chalicelib.errors import BadRequestException, InternalServerException
 from chalicelib.store import content
 
@@ -200,6 +200,7 @@ class _Plaintexts:
 
 
 _plaintexts = _Plaintexts(int(os.environ.get('APPCONFIG_CONTENT_CACHE_BYTES') or 32 << 20))
+cache.on_reset(_plaintexts.clear)
 
 
 def read(digest):
@@ -211,11 +212,6 @@ def read(digest):
         data = unseal(stored) if is_sealed(digest) else stored
         _plaintexts.put(digest, data)
     return data
-
-
-def forget():
-    """Drop cached plaintexts (tests)."""
-    _plaintexts.clear()
 
 
 def delivered(version, data, deployment_key=None, changed=False):

@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
-from chalicelib import clock
+from chalicelib import cache, clock
 from chalicelib.errors import BadRequestException
 
 LIFETIME = timedelta(hours=24)
@@ -113,8 +113,8 @@ def signing_key():
     return _key
 
 
-def forget_key():
-    """Drop the cached key (tests that swap the store underneath)."""
+@cache.on_reset
+def _forget_key():
     global _key
     with _key_lock:
         _key = None

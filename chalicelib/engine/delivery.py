@@ -12,18 +12,22 @@ The data plane reads one small item per (application, environment, profile), the
   nobody flips back and forth.
 
 The percentage comes from the cached growth evaluator (engine/progress.py), so a poll during
-a deployment costs a bisect, not a schedule rebuild. Pure apart from :func:`read`.
+a deployment costs a bisect, not a schedule rebuild. Only :func:`load` (cached) and
+:func:`read` touch the store: one GetItem of one small item.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import datetime
 
+from chalicelib import cache
 from chalicelib.constants import COMPLETE, STOPPED, DeploymentState
 from chalicelib.engine import progress
 from chalicelib.store.delivery import Delivery, key
 
 _NOT_STARTED = (DeploymentState.VALIDATING,)
+delivery_cache = cache.TTLCache(float(os.environ.get('APPCONFIG_DELIVERY_CACHE_SECONDS', '1')))
 
 
 def bucket(delivery: Delivery, caller: str) -> float:
@@ -64,6 +68,18 @@ def generation(delivery: Delivery | None) -> tuple[int, int]:
     if delivery is None:
         return (0, 0)
     return (int(delivery.deployment_number), int(delivery.state in STOPPED))
+
+
+def load(application_id: str, environment_id: str, profile_id: str,
+         seen: tuple[int, int] | None = None) -> Delivery | None:
+    """The Delivery item (or None) as a poll reads it: from the in-process cache (trusted for
+    APPCONFIG_DELIVERY_CACHE_SECONDS, default 1 s, so a new deployment or a rollback is seen
+    within about a second), unless the cached item is older than the generation ``seen``
+    (a session never steps back because another process answered it from a newer item)."""
+    return delivery_cache.get(
+        key(application_id, environment_id, profile_id),
+        lambda: read(application_id, environment_id, profile_id),
+        lambda item: seen is None or generation(item) >= tuple(seen))
 
 
 def read(application_id: str, environment_id: str, profile_id: str) -> Delivery | None:

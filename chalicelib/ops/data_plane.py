@@ -6,7 +6,8 @@ engine/delivery.release_for works out from the clock which release the caller ge
 session id, or GetConfiguration's ClientId, is what it buckets).
 
 Content is read only when the caller does not have that release yet. In-process caches keep
-unchanged polls off DynamoDB: the Delivery item for ``APPCONFIG_DELIVERY_CACHE_SECONDS``
+unchanged polls off DynamoDB (chalicelib/cache.py): the Delivery item (engine/delivery.load)
+for ``APPCONFIG_DELIVERY_CACHE_SECONDS``
 (default 1 s, so a new deployment or a rollback is seen within about a second), content by
 digest (immutable, so never stale), and for the same second the resources a session start
 or GetConfiguration names (found ones only, so a new resource is usable at once). A token
@@ -19,70 +20,22 @@ holds a multi-variant flag; encoded once per document digest and kept in-process
 """
 import functools
 import json
-import os
-import threading
-import time
 from datetime import timedelta
 
-from chalicelib import arns, clock, crypto, flags_ion, tokens
+from chalicelib import arns, cache, clock, crypto, flags_ion, tokens
 from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.engine import delivery
 from chalicelib.errors import BadRequestException, ResourceNotFoundException, not_found
 from chalicelib.ops import lookup, protection
-from chalicelib.store.delivery import key as delivery_key
 
 DEFAULT_INTERVAL = 60
 # Clocks of different machines differ a little; a poll this much early still counts as on time.
 EARLY_POLL_TOLERANCE = timedelta(seconds=1)
 
 
-class TTLCache:
-    """A small thread-safe map whose entries are trusted for ``seconds`` (monotonic time)."""
-
-    def __init__(self, seconds, timer=time.monotonic, limit=10_000):
-        self.seconds = seconds
-        self.timer = timer
-        # Tests hold the clock still and step it by hand; a wall-clock cache would hide their
-        # steps, so the cache stands aside under a frozen clock unless a test asks for it.
-        self.with_frozen_clock = False
-        self._limit = limit
-        self._entries = {}
-        self._lock = threading.Lock()
-
-    def active(self):
-        return self.seconds > 0 and (self.with_frozen_clock or not clock.frozen())
-
-    def get(self, key, load, usable=lambda value: True):
-        if not self.active():
-            return load()
-        now = self.timer()
-        with self._lock:
-            entry = self._entries.get(key)
-        if entry is not None and now - entry[0] < self.seconds and usable(entry[1]):
-            return entry[1]
-        value = load()   # stamped with the time before the read: the age bound stays honest
-        with self._lock:
-            if len(self._entries) >= self._limit:
-                self._entries.clear()
-            self._entries[key] = (now, value)
-        return value
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
-
-
-delivery_cache = TTLCache(float(os.environ.get('APPCONFIG_DELIVERY_CACHE_SECONDS', '1')))
-# Identifier -> item for session starts and GetConfiguration (found items only).
-lookup_cache = TTLCache(delivery_cache.seconds)
-
-
-def load_delivery(application_id, environment_id, profile_id, seen=None):
-    """The Delivery item (or None), from the short cache unless older than ``seen``."""
-    key = delivery_key(application_id, environment_id, profile_id)
-    return delivery_cache.get(
-        key, lambda: delivery.read(application_id, environment_id, profile_id),
-        lambda item: seen is None or delivery.generation(item) >= tuple(seen))
+# Identifier -> item for session starts and GetConfiguration (found items only), trusted as
+# long as the Delivery item (APPCONFIG_DELIVERY_CACHE_SECONDS).
+lookup_cache = cache.TTLCache(delivery.delivery_cache.seconds)
 
 
 def _identity(release):
@@ -147,7 +100,7 @@ def get_latest_configuration(p):
     if session.not_before is not None and now + EARLY_POLL_TOLERANCE < session.not_before:
         raise tokens.invalid('PollIntervalNotSatisfied', 'Request too early')
     ids = (session.application_id, session.environment_id, session.profile_id)
-    current = load_delivery(*ids, seen=session.generation)
+    current = delivery.load(*ids, seen=session.generation)
     _refuse_deleted(protection.record_poll(*ids, now=now), session)
     release = delivery.release_for(current, session.session_id, now)
     if release is None:
@@ -176,6 +129,9 @@ def _ion_of(document_digest):
     return flags_ion.encode(document) if flags_ion.has_variants(document) else None
 
 
+cache.on_reset(_ion_of.cache_clear)
+
+
 def _ion_answer(release):
     """The Ion body for a client that asked for it (the AppConfig Agent), or None for JSON: AWS
     answers Ion only for a feature-flag document with at least one multi-variant flag. Cached
@@ -201,7 +157,7 @@ def get_configuration(p):
         raise BadRequestException(
             "Feature flag configurations must be accessed via AWS AppConfig Data's "
             "GetLatestConfiguration API")
-    current = load_delivery(app.id, env.id, profile.id)
+    current = delivery.load(app.id, env.id, profile.id)
     protection.record_poll(app.id, env.id, profile.id, now=now)
     release = delivery.release_for(current, f'client#{p["ClientId"]}', now)
     if release is None:
@@ -213,12 +169,3 @@ def get_configuration(p):
     if p.get('ClientConfigurationVersion') == version:
         return {**out, 'Content': b'', '_status': 204}
     return {**out, 'Content': crypto.read(release['Digest'])}
-
-
-def forget():
-    """Drop every in-process cache (tests)."""
-    delivery_cache.clear()
-    lookup_cache.clear()
-    _ion_of.cache_clear()
-    crypto.forget()
-

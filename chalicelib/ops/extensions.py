@@ -19,8 +19,6 @@ Required one present, no undeclared ones. One extension is associated at most on
 resource. Creating and deleting an association moves the version's association count in the
 same transaction, so a version with associations can never be deleted.
 """
-import base64
-import binascii
 import json
 import re
 
@@ -37,7 +35,7 @@ from chalicelib.errors import (BadRequestException, ConflictException,
 from chalicelib.ops import tagging
 from chalicelib.store import paging, tx
 from chalicelib.store.extensions import (Association, AssociationClaim, Extension,
-                                         ExtensionVersion, extension_key, page_index,
+                                         ExtensionVersion, extension_key,
                                          version_key)
 from chalicelib.store.ids import new_id
 
@@ -263,66 +261,22 @@ def delete_extension(p):
 
 def list_extensions(p):
     """The account's extensions (every version), then the AWS-authored ones, paged across
-    both. A token issued for the AWS-authored part is ``{"authored": <next index>}``."""
-    limit = p.get('MaxResults') or paging.DEFAULT_PAGE
+    both."""
     name = p.get('Name')
-    authored_ids = [i for i in AUTHORED_ORDER
-                    if name is None or name in (i, authored(i).name)]
-    start = _authored_start(p.get('NextToken'))
-    if start is None:
-        query = {}
-        if name is not None:
-            head = catalog.head(name)
-            if head is None:
-                return _authored_page(authored_ids, 0, limit)
-            query['range_key_condition'] = ExtensionVersion.sort.startswith(f'{head.id}#')
-        out = paging.page(ExtensionVersion, arns.account(),
-                          {'MaxResults': limit, 'NextToken': p.get('NextToken')},
-                          render=lambda item: definition(item).summary(), **query)
-        if 'NextToken' in out:
-            return out
-        rest = limit - len(out['Items'])
-        if rest == 0:
-            if authored_ids:
-                out['NextToken'] = _authored_token(0)
-            return out
-        tail = _authored_page(authored_ids, 0, rest)
-        out['Items'] += tail['Items']
-        if 'NextToken' in tail:
-            out['NextToken'] = tail['NextToken']
-        return out
-    return _authored_page(authored_ids, start, limit)
-
-
-def _authored_page(ids, start, limit):
-    chosen = ids[start:start + limit]
-    out = {'Items': [authored(i).summary() for i in chosen]}
-    if start + len(chosen) < len(ids):
-        out['NextToken'] = _authored_token(start + len(chosen))
-    return out
-
-
-def _authored_token(index):
-    raw = json.dumps({'authored': index}, separators=(',', ':')).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _authored_start(token):
-    """Index of the first AWS-authored extension to list, or None if ``token`` is not one of
-    ours (no token, or the store's own)."""
-    if not token:
-        return None
-    try:
-        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
-        return None
-    if not isinstance(doc, dict) or 'authored' not in doc:
-        return None
-    index = doc['authored']
-    if (list(doc) != ['authored'] or isinstance(index, bool) or not isinstance(index, int)
-            or not 0 <= index <= len(AUTHORED_ORDER)):
-        raise BadRequestException('The NextToken is not valid')
-    return index
+    fixed = [authored(i).summary() for i in AUTHORED_ORDER
+             if name is None or name in (i, authored(i).name)]
+    query = {}
+    if name is not None:
+        found = catalog.head(name)
+        if found is None:
+            return paging.with_fixed(fixed, lambda params: {'Items': []}, p, name='authored',
+                                     first=False)
+        query['range_key_condition'] = ExtensionVersion.sort.startswith(f'{found.id}#')
+    return paging.with_fixed(
+        fixed, lambda params: paging.page(ExtensionVersion, arns.account(), params,
+                                          render=lambda item: definition(item).summary(),
+                                          **query),
+        p, name='authored', first=False)
 
 
 # --- associations ----------------------------------------------------------------------------
@@ -486,8 +440,8 @@ def list_extension_associations(p):
                 f'{int(version):010d}#')
         if resource is not None:
             query['filter_condition'] = Association.resource == resource
-        return page_index(Association.by_extension, Association, extension_id, page,
-                          _association_summary, **query)
+        return paging.page(Association.by_extension, extension_id, page,
+                           render=_association_summary, model=Association, **query)
     query = {}
     if version is not None:
         query['filter_condition'] = Association.extension_version == int(version)
@@ -496,7 +450,7 @@ def list_extension_associations(p):
         if 'filter_condition' in query:
             condition &= query['filter_condition']
         query['filter_condition'] = condition
-        return page_index(Association.by_application, Association, application_id, page,
-                          _association_summary, **query)
+        return paging.page(Association.by_application, application_id, page,
+                           render=_association_summary, model=Association, **query)
     return paging.page(Association, arns.account(), page, render=_association_summary,
                        consistent_read=True, **query)

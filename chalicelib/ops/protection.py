@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from pynamodb.exceptions import PynamoDBException, UpdateError
 
-from chalicelib import clock
+from chalicelib import cache, clock
 from chalicelib.errors import BadRequestException
 from chalicelib.store.environments import Environment
 from chalicelib.store.tx import conditional_failed
@@ -86,8 +86,8 @@ def _write(model, application_id, item_id, now):
         return True
 
 
-def forget():
-    """Drop this process's memory of recent writes and deletions (tests)."""
+@cache.on_reset
+def _forget():
     with _lock:
         _attempted.clear()
         _gone.clear()

@@ -4,9 +4,6 @@ DeleteDeploymentStrategy, ListDeploymentStrategies; ``load`` for the deployment 
 The four predefined ``AppConfig.*`` strategies are constants here, never stored: they are
 readable by id, listed before the account's own strategies, and cannot be changed.
 """
-import base64
-import binascii
-import json
 
 from chalicelib import arns, clock
 from chalicelib.errors import (BadRequestException, InternalServerException,
@@ -155,51 +152,10 @@ def delete_deployment_strategy(p):
 
 
 def list_deployment_strategies(p):
-    """The predefined strategies first, then the account's own, paged across both.
-
-    A token issued while predefined ones remain is ``{"predefined": <next index>}``; once
-    they are done, the tokens are the store's own (the last returned item's key)."""
-    limit = p.get('MaxResults') or paging.DEFAULT_PAGE
-    token = p.get('NextToken')
-    start = _predefined_start(token)
-    if start is None:
-        return paging.page(Strategy, arns.account(), {'MaxResults': limit, 'NextToken': token},
-                           render=render)
-    items = [dict(PREDEFINED[i]) for i in _PREDEFINED_ORDER[start:start + limit]]
-    following = start + len(items)
-    if len(items) == limit:
-        more = following < len(_PREDEFINED_ORDER) or _any_custom()
-        out = {'Items': items}
-        if more:
-            out['NextToken'] = _predefined_token(following)
-        return out
-    rest = paging.page(Strategy, arns.account(), {'MaxResults': limit - len(items)},
-                       render=render)
-    rest['Items'] = items + rest['Items']
-    return rest
-
-
-def _any_custom():
-    return next(iter(Strategy.query(arns.account(), limit=1)), None) is not None
-
-
-def _predefined_token(index):
-    raw = json.dumps({'predefined': index}, separators=(',', ':')).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _predefined_start(token):
-    """Index of the first predefined strategy to list, or None if ``token`` is past them."""
-    if not token:
-        return 0
-    try:
-        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
-        return None  # not ours: the store's paging judges it
-    if not isinstance(doc, dict) or 'predefined' not in doc:
-        return None
-    index = doc['predefined']
-    if (list(doc) != ['predefined'] or isinstance(index, bool) or not isinstance(index, int)
-            or not 0 <= index <= len(_PREDEFINED_ORDER)):
-        raise BadRequestException('The NextToken is not valid')
-    return index
+    """The predefined strategies first, then the account's own, paged across both."""
+    account = arns.account()
+    return paging.with_fixed(
+        [dict(PREDEFINED[i]) for i in _PREDEFINED_ORDER],
+        lambda params: paging.page(Strategy, account, params, render=render), p,
+        name='predefined', first=True,
+        any_stored=lambda: next(iter(Strategy.query(account, limit=1)), None) is not None)

@@ -18,18 +18,13 @@
   the extensions applied at StartDeployment (range ``applied``) and every action invocation,
   each filed under the EventLog event it belongs to (range ``r#<occurred at>#<type>#<id>``).
 
-AWS-authored extensions are constants in chalicelib.ops.extensions and are never stored.
+AWS-authored extensions are constants in chalicelib/engine/extensions/catalog.py and are never
+stored.
 """
-import base64
-import binascii
-import json
-
 from pynamodb.attributes import (JSONAttribute, NumberAttribute, UnicodeAttribute,
                                  UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.errors import BadRequestException
-from chalicelib.store import paging
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
 
 
@@ -134,46 +129,3 @@ class Invocation(BaseModel):
     occurred_at = UnicodeAttribute(null=True)        # ISO-8601, as the event's own instant
     record = JSONAttribute(null=True)                # one ActionInvocation
     applied = JSONAttribute(null=True)               # [AppliedExtension]
-
-
-# --- paging over an index ---------------------------------------------------------------------
-
-def page_index(index, model, hash_key, params, render, **query):
-    """One page of ``index.query(hash_key, **query)`` as a list response (Items, NextToken).
-
-    Like chalicelib.store.paging.page, for a global secondary index: the token carries the
-    index's keys and the table's, and must belong to the same index partition."""
-    limit = params.get('MaxResults') or 50
-    names = _index_key_names(index, model)
-    start = _decode(params.get('NextToken'), names, index, hash_key)
-    items = list(index.query(hash_key, limit=limit + 1, last_evaluated_key=start, **query))
-    out = {'Items': [render(i) for i in items[:limit]]}
-    if len(items) > limit:
-        serialized = items[limit - 1].serialize()
-        key = {name: serialized[name] for name in names}
-        out['NextToken'] = base64.urlsafe_b64encode(
-            json.dumps(key, separators=(',', ':')).encode()).decode()
-    return out
-
-
-def _index_key_names(index, model):
-    attrs = index.Meta.attributes.values()
-    names = [a.attr_name for a in attrs if a.is_hash_key]
-    names += [a.attr_name for a in attrs if a.is_range_key]
-    return names + [n for n in model.key_names() if n not in names]
-
-
-def _decode(token, names, index, hash_key):
-    if not token:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if not isinstance(key, dict) or sorted(key) != sorted(names):
-            raise ValueError
-        expected = index._hash_key_attribute().serialize(hash_key)
-        if list(key[names[0]].values())[0] != expected or not paging.well_formed(key):
-            raise ValueError
-        return key
-    except (ValueError, TypeError, AttributeError, binascii.Error, UnicodeDecodeError,
-            RecursionError):
-        raise BadRequestException('The NextToken is not valid') from None

@@ -6,7 +6,11 @@ from unittest import mock
 import botocore.client
 import pytest
 
-from chalicelib.ops import data_plane, protection
+import time
+
+from chalicelib import cache
+from chalicelib.engine import delivery
+from chalicelib.ops import data_plane
 
 # LINEAR 10 % over 11 minutes: step k (10k %) lands at minute k; complete at minute 11.
 LINEAR_10 = {'Name': 'linear10', 'DeploymentDurationInMinutes': 11, 'GrowthFactor': 10.0,
@@ -50,13 +54,12 @@ class World:
 
 @pytest.fixture(autouse=True)
 def fresh_caches():
-    data_plane.forget()
-    protection.forget()
+    cache.reset()
     yield
-    for cache in (data_plane.delivery_cache, data_plane.lookup_cache):
-        cache.with_frozen_clock = False
-        cache.timer = data_plane.time.monotonic
-    data_plane.forget()
+    for each in (delivery.delivery_cache, data_plane.lookup_cache):
+        each.with_frozen_clock = False
+        each.timer = time.monotonic
+    cache.reset()
 
 
 def make_world(appconfig, profile_type='AWS.Freeform', app_name='shop'):
@@ -107,7 +110,7 @@ class FakeTimer:
 def cached():
     """The caches on, as in production, with a timer the test moves by hand."""
     timer = FakeTimer()
-    for cache in (data_plane.delivery_cache, data_plane.lookup_cache):
-        cache.with_frozen_clock = True
-        cache.timer = timer
+    for each in (delivery.delivery_cache, data_plane.lookup_cache):
+        each.with_frozen_clock = True
+        each.timer = timer
     return timer

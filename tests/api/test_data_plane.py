@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib import clock, crypto, tokens
+from chalicelib import cache, clock, tokens
 from chalicelib.store import content
 from chalicelib.store.delivery import Delivery
 from chalicelib.store.environments import Environment
@@ -330,7 +330,7 @@ def test_content_is_read_only_when_the_client_needs_it(appconfig, appconfigdata,
     w = make_world(appconfig)
     w.deploy(b'x' * 1000)
     token = start(appconfigdata, w)
-    crypto.forget()   # a cold process: StartDeployment's own read left the bytes cached
+    cache.reset()   # a cold process: StartDeployment's own read left the bytes cached
     del dynamo_calls[:]
     token = poll(appconfigdata, token)[0]['NextPollConfigurationToken']
     assert ('Query', content.Chunk.Meta.table_name) in dynamo_calls

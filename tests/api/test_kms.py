@@ -10,8 +10,7 @@ import boto3
 import botocore.client
 import pytest
 
-from chalicelib import crypto, flags
-from chalicelib.ops import data_plane
+from chalicelib import cache, crypto, flags
 from chalicelib.store import content
 from chalicelib.store.content import Chunk
 from chalicelib.store.delivery import Delivery
@@ -42,7 +41,7 @@ def kms_calls():
 
 @pytest.fixture(autouse=True)
 def cold_content_caches():
-    crypto.forget()
+    cache.reset()
     yield
 
 
@@ -162,7 +161,7 @@ def test_deploying_an_encrypted_version_decrypts_once_per_process(
     assert w.delivered_digest() == w.item(number).digest
     assert [op for op, _ in kms_calls].count('GenerateDataKey') == 1
 
-    data_plane.forget()
+    cache.reset()
     del kms_calls[:]
     first, body = poll(appconfigdata, start(appconfigdata, w))
     assert body == SECRET and first['ContentType'] == 'application/json'
@@ -203,7 +202,7 @@ def test_start_deployment_key_encrypts_what_is_delivered(appconfig, appconfigdat
         assert crypto.is_sealed(digest) and digest != w.item(number).digest
         assert crypto.key_of(stored(digest)) == deployment_key
         assert SECRET not in stored(digest)
-        data_plane.forget()
+        cache.reset()
         _, body = poll(appconfigdata, start(appconfigdata, w))
         assert body == SECRET
     assert plain_chunks(SECRET) != []      # the plain profile's version itself is plaintext

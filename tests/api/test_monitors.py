@@ -5,7 +5,7 @@ from unittest import mock
 import boto3
 import pytest
 
-from chalicelib import roles
+from chalicelib import cache, roles
 from chalicelib.engine import monitors
 from chalicelib.store.delivery import Delivery
 from chalicelib.store.delivery import key as delivery_key
@@ -128,7 +128,7 @@ def test_alarm_role_is_assumed(appconfig, cloudwatch):
     arn = alarm(cloudwatch, 'errors')
     w = World(appconfig, monitors=[{'AlarmArn': arn, 'AlarmRoleArn': role}])
     w.start('AppConfig.Canary10Percent20Minutes')
-    roles.forget()
+    cache.reset()
     with mock.patch.object(roles, 'credentials', wraps=roles.credentials) as assumed:
         tick_now()
         set_state(cloudwatch, 'errors', 'ALARM')

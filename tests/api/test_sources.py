@@ -12,8 +12,7 @@ import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import crypto, roles
-from chalicelib.ops import data_plane
+from chalicelib import cache, crypto
 from chalicelib.store import content
 from chalicelib.store.delivery import Delivery
 from chalicelib.store.delivery import key as delivery_key
@@ -29,9 +28,9 @@ SERVICES = ('appconfig', 'appconfigdata', 'dynamodb')
 
 @pytest.fixture(autouse=True)
 def no_cached_role_credentials():
-    roles.forget()
+    cache.reset()
     yield
-    roles.forget()
+    cache.reset()
 
 
 @pytest.fixture
@@ -82,7 +81,7 @@ class Source:
 
     def served(self, appconfigdata):
         """What a new data-plane session receives, read from the store (caches dropped)."""
-        data_plane.forget()
+        cache.reset()
         response, body = poll(appconfigdata, start(appconfigdata, self))
         return body, response['ContentType']
 

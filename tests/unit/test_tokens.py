@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from moto import mock_aws
 
-from chalicelib import tokens
+from chalicelib import cache, tokens
 from chalicelib.errors import BadRequestException
 
 KEY = b'k' * 32
@@ -85,16 +85,16 @@ def test_signing_key_is_created_once_and_shared():
     with mock_aws():
         from chalicelib.store.secrets import Secret, get_or_create
         Secret.create_table(wait=True)
-        tokens.forget_key()
+        cache.reset()
         try:
             first = tokens.signing_key()
             assert len(first) == 32
-            tokens.forget_key()   # another process starting cold reads the same key
+            cache.reset()   # another process starting cold reads the same key
             assert tokens.signing_key() == first
             # A process that lost the race to the first put adopts the winner's key.
             assert get_or_create(tokens.KEY_NAME, lambda: b'loser' * 7) == first
         finally:
-            tokens.forget_key()
+            cache.reset()
 
 
 def test_racing_first_use_agrees():

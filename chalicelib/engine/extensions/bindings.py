@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-import time
 from dataclasses import dataclass
 
-from chalicelib import arns
+from chalicelib import arns, cache
 from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.engine.extensions import catalog
 from chalicelib.store.applications import Application
@@ -59,11 +57,6 @@ class Bound:
         return self.extension.authored and self.extension.id == FEATURE_FLAGS
 
 
-_cache = {}      # application id -> (expires, [Bound]); ('account', id) -> (expires, bool)
-_names = {}      # ('application'|'environment'|'profile', ids) -> (expires, name)
-_lock = threading.Lock()
-
-
 def _ttl():
     try:
         return float(os.environ.get('APPCONFIG_EXTENSION_CACHE_SECONDS') or 5)
@@ -71,35 +64,29 @@ def _ttl():
         return 5.0
 
 
+# Application id -> [Bound], and ('account', id) -> bool. Kept under a frozen clock too:
+# invalidate() runs after every change this process makes.
+_bindings = cache.TTLCache(_ttl, with_frozen_clock=True)
+# ('application'|'environment'|'profile', ids) -> name
+_names = cache.TTLCache(_ttl, with_frozen_clock=True)
+
+
 def invalidate() -> None:
     """Forget cached associations and names (called after every extension or association
     change in this process)."""
-    with _lock:
-        _cache.clear()
-        _names.clear()
+    _bindings.clear()
+    _names.clear()
 
 
 def _account_has_associations():
     """Whether the account has any association at all (one Query, cached like the rest):
     while it has none, no action point costs a request."""
-    now = time.monotonic()
     account = arns.account()
-    with _lock:
-        hit = _cache.get(('account', account))
-        if hit and hit[0] > now:
-            return hit[1]
-    found = next(iter(Association.query(account, limit=1)), None) is not None
-    with _lock:
-        _cache[('account', account)] = (now + _ttl(), found)
-    return found
+    return _bindings.get(('account', account), lambda: next(
+        iter(Association.query(account, limit=1)), None) is not None)
 
 
-def _application_bindings(application_id):
-    now = time.monotonic()
-    with _lock:
-        hit = _cache.get(application_id)
-        if hit and hit[0] > now:
-            return hit[1]
+def _load_bindings(application_id):
     if not _account_has_associations():
         return []
     found = []
@@ -110,8 +97,6 @@ def _application_bindings(application_id):
                         item.id, item.extension_id, item.extension_version)
             continue
         found.append(Bound(item.id, item.resource, dict(item.parameters or {}), ext))
-    with _lock:
-        _cache[application_id] = (now + _ttl(), found)
     return found
 
 
@@ -124,27 +109,20 @@ def covering(application_id: str, environment_id: str | None = None,
         wanted.add(f'application/{application_id}/environment/{environment_id}')
     if profile_id:
         wanted.add(f'application/{application_id}/configurationprofile/{profile_id}')
-    bound = [b for b in _application_bindings(application_id) if b.resource in wanted]
+    bound = [b for b in _bindings.get(application_id, lambda: _load_bindings(application_id)) if b.resource in wanted]
     return sorted(bound, key=lambda b: (b.level, b.association_id))
 
 
 def name(kind: str, *ids: str) -> str | None:
     """The name of an application, environment or profile (cached like the associations)."""
-    now = time.monotonic()
-    key = (kind, ids)
-    with _lock:
-        hit = _names.get(key)
-        if hit and hit[0] > now:
-            return hit[1]
-    model, keys = {'application': (Application, (arns.account(), ids[0])),
-                   'environment': (Environment, ids), 'profile': (Profile, ids)}[kind]
-    try:
-        found = model.get(*keys).name
-    except model.DoesNotExist:
-        found = None
-    with _lock:
-        _names[key] = (now + _ttl(), found)
-    return found
+    def read():
+        model, keys = {'application': (Application, (arns.account(), ids[0])),
+                       'environment': (Environment, ids), 'profile': (Profile, ids)}[kind]
+        try:
+            return model.get(*keys).name
+        except model.DoesNotExist:
+            return None
+    return _names.get((kind, ids), read)
 
 
 def ref(ident: str, name: str | None) -> dict:

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from dataclasses import dataclass
 
 import boto3
 from botocore.config import Config
 
-from chalicelib import roles
+from chalicelib import cache, roles
 
 LAMBDA = 'lambda'
 SQS = 'sqs'
@@ -75,8 +74,7 @@ def kind(uri: str | None) -> str | None:
 SYNC = Config(read_timeout=15, connect_timeout=3, retries={'max_attempts': 1})
 _ASYNC = Config(read_timeout=5, connect_timeout=2, retries={'max_attempts': 2})
 _SESSION_NAME = 'appconfig-extension'
-_queue_urls = {}       # (queue ARN, role) -> url
-_lock = threading.Lock()
+_queue_urls = cache.TTLCache(float('inf'), with_frozen_clock=True)   # (queue ARN, role) -> url
 
 
 def client(service: str, region: str, role_arn: str | None = None, config: Config = _ASYNC):
@@ -91,15 +89,8 @@ def lambda_client(region: str, role_arn: str | None = None):
 
 
 def _queue_url(sqs, target: Target, role: str | None) -> str:
-    key = (target.uri, role)
-    with _lock:
-        if key in _queue_urls:
-            return _queue_urls[key]
-    url = sqs.get_queue_url(QueueName=target.name,
-                            QueueOwnerAWSAccountId=target.account)['QueueUrl']
-    with _lock:
-        _queue_urls[key] = url
-    return url
+    return _queue_urls.get((target.uri, role), lambda: sqs.get_queue_url(
+        QueueName=target.name, QueueOwnerAWSAccountId=target.account)['QueueUrl'])
 
 
 # --- deliverers --------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def middleware(request, get_response):
             request.raw_body,
             credentials())
     except Refused as refusal:
-        from chalice import Response
+        from chalice import Response   # reason: chalice loads only when a request is refused
         status, headers, body = refusal.response_parts()
         return Response(body=body, headers=headers, status_code=status)
     # As API Gateway does for an IAM-authorised call.
@@ -233,6 +233,7 @@ def _check_fresh(signed_at, now):
 
 def _signer_and_request(access_key, secret, service, region, method, path, query, headers,
                         body, amz_date):
+    # reason: botocore is imported on first use; only the sigv4 mode needs it.
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 

@@ -94,6 +94,7 @@ def _key_error(key_id, doing, error):
 
 
 def _aesgcm(key):
+    # reason: cryptography loads only in processes that meet encrypted content.
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     return AESGCM(key)
 
@@ -140,7 +141,7 @@ def unseal(envelope):
             EncryptionContext=header['context'], KeyId=key_id)
     except ClientError as error:
         raise _key_error(key_id, 'decrypt', error) from None
-    from cryptography.exceptions import InvalidTag
+    from cryptography.exceptions import InvalidTag   # reason: as in _aesgcm
     try:
         return _aesgcm(answer['Plaintext']).decrypt(
             base64.b64decode(header['nonce']), ciphertext, prefix)

@@ -96,13 +96,13 @@ def _json_root_logging():
 
 @lru_cache(maxsize=1)
 def _operations():
-    from chalicelib.wire.model import routes
+    from chalicelib.wire.model import routes   # reason: the models load on first use
     return {(r.path, r.method): (r.operation.name, r.labels) for r in routes()}
 
 
 def middleware(event, get_response):
     """Chalice middleware for every event type."""
-    from chalice.app import CloudWatchEvent, Request
+    from chalice.app import CloudWatchEvent, Request   # reason: loaded once, when called
     if isinstance(event, Request):
         return _http(event, get_response)
     if isinstance(event, CloudWatchEvent):

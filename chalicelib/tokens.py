@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, timezone
 
 from chalicelib import cache, clock
 from chalicelib.errors import BadRequestException
+from chalicelib.store import secrets as stored
 
 LIFETIME = timedelta(hours=24)
 KEY_NAME = 'data-plane-token-key'
@@ -108,7 +109,6 @@ def signing_key():
     if _key is None:
         with _key_lock:
             if _key is None:
-                from chalicelib.store import secrets as stored
                 _key = stored.get_or_create(KEY_NAME, lambda: os.urandom(32))
     return _key
 

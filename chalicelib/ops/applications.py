@@ -5,6 +5,7 @@ from chalicelib.errors import (BadRequestException, InternalServerException,
 from chalicelib.ops import tagging
 from chalicelib.store import paging, tx
 from chalicelib.store.applications import Application
+from chalicelib.store.experiments import application_has_definitions
 from chalicelib.store.ids import new_id, save_new
 
 ID_ATTEMPTS = 5
@@ -53,7 +54,6 @@ def delete_application(p):
         if count:
             raise BadRequestException(
                 f'Cannot delete application {app.id} because it still has {kind}.')
-    from chalicelib.store.experiments import application_has_definitions
     if application_has_definitions(arns.account(), app.id):
         raise BadRequestException(
             f'Cannot delete application {app.id} because it still has experiment definitions.')

@@ -39,7 +39,7 @@ from chalicelib import arns, clock
 from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.errors import (BadRequestException, ConflictException,
                                InternalServerException, not_found)
-from chalicelib.ops import tagging
+from chalicelib.ops import hosted_versions, tagging
 from chalicelib.store import paging, tx
 from chalicelib.store.applications import Application
 from chalicelib.store.environments import Environment
@@ -47,6 +47,7 @@ from chalicelib.store.experiments import (ExperimentDefinition, ExperimentDefini
                                           ExperimentRun, ExperimentRunEvent, definition_key,
                                           run_key)
 from chalicelib.store.ids import new_id
+from chalicelib.store.hosted_versions import HostedVersion, profile_key
 from chalicelib.store.profiles import Profile
 
 IDLE, ACTIVE, ARCHIVED = 'IDLE', 'ACTIVE', 'ARCHIVED'
@@ -236,8 +237,6 @@ def _treatment_keys(control, treatments):
 def _latest_flags(application_id, profile_id):
     """(version number, the ``flags`` object) of the profile's newest hosted version, or
     (None, None) when it has none or its content is not a flag document."""
-    from chalicelib.ops import hosted_versions
-    from chalicelib.store.hosted_versions import HostedVersion, profile_key
     latest = next(iter(HostedVersion.query(profile_key(application_id, profile_id),
                                            scan_index_forward=False, limit=1,
                                            consistent_read=True)), None)

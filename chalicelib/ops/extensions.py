@@ -32,7 +32,7 @@ from chalicelib.engine.extensions.catalog import (AUTHORED_ORDER, NOT_ASSOCIABLE
                                                   resolve, version_item)
 from chalicelib.errors import (BadRequestException, ConflictException,
                                InternalServerException, not_found)
-from chalicelib.ops import tagging
+from chalicelib.ops import applications, environments, profiles, tagging
 from chalicelib.store import paging, tx
 from chalicelib.store.extensions import (Association, AssociationClaim, Extension,
                                          ExtensionVersion, extension_key,
@@ -300,7 +300,6 @@ def parse_resource(identifier):
 
 
 def _check_resource_exists(application_id, environment_id, profile_id):
-    from chalicelib.ops import applications, environments, profiles
     if environment_id is not None:
         environments.load(application_id, environment_id)
     elif profile_id is not None:

@@ -16,6 +16,7 @@ import re
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, crypto
+from chalicelib.flags import FlagDocumentError, validate
 from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.engine.extensions import points
 from chalicelib.errors import (BadRequestException, ConflictException,
@@ -92,7 +93,6 @@ def _check_size(data):
 def _check_document(profile, data):
     """Content checks that depend on the profile type."""
     if profile.type == FEATURE_FLAGS:
-        from chalicelib.flags import FlagDocumentError, validate
         try:
             validate(data)
         except FlagDocumentError as error:

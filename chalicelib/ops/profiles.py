@@ -143,7 +143,7 @@ def _patterns(schema):
 
 def _json_schema_problem(content):
     """Why ``content`` is not a usable JSON Schema (draft-04) document, or None."""
-    import fastjsonschema
+    import fastjsonschema   # reason: compiled schemas only for requests that carry one
     try:
         schema = json.loads(content)
     except ValueError as error:

@@ -18,6 +18,7 @@ from pynamodb.exceptions import PynamoDBException, UpdateError
 
 from chalicelib import cache, clock
 from chalicelib.errors import BadRequestException
+from chalicelib.ops import settings
 from chalicelib.store.environments import Environment
 from chalicelib.store.tx import conditional_failed
 from chalicelib.store.profiles import Profile
@@ -102,7 +103,6 @@ def check(kind, item, header=None):
     mode = header or 'ACCOUNT_DEFAULT'
     if mode == 'BYPASS':
         return
-    from chalicelib.ops import settings
     enabled, period_minutes = settings.deletion_protection()
     if mode != 'APPLY' and not enabled:
         return

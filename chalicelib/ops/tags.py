@@ -13,44 +13,45 @@ import re
 
 from chalicelib import arns
 from chalicelib.errors import BadRequestException, InternalServerException, not_found
+from chalicelib.engine.extensions import catalog
 from chalicelib.ops import tagging
+from chalicelib.ops.strategies import PREDEFINED
 from chalicelib.store import tx
+from chalicelib.store.applications import Application
+from chalicelib.store.deployments import Deployment, env_key
+from chalicelib.store.environments import Environment
+from chalicelib.store.extensions import Association, Extension
+from chalicelib.store.profiles import Profile
+from chalicelib.store.strategies import Strategy
 
 ATTEMPTS = 10
 
 
 def _application(ids):
-    from chalicelib.store.applications import Application
     return Application, (arns.account(), ids[0])
 
 
 def _environment(ids):
-    from chalicelib.store.environments import Environment
     return Environment, ids
 
 
 def _profile(ids):
-    from chalicelib.store.profiles import Profile
     return Profile, ids
 
 
 def _deployment(ids):
-    from chalicelib.store.deployments import Deployment, env_key
     if not re.fullmatch(r'[0-9]{1,10}', ids[2]):
         raise BadRequestException(f'Invalid deployment number: {ids[2]}')
     return Deployment, (env_key(ids[0], ids[1]), int(ids[2]))
 
 
 def _strategy(ids):
-    from chalicelib.ops.strategies import PREDEFINED
-    from chalicelib.store.strategies import Strategy
     if ids[0] in PREDEFINED:
         return None, ids
     return Strategy, (arns.account(), ids[0])
 
 
 def _association(ids):
-    from chalicelib.store.extensions import Association
     return Association, (arns.account(), ids[0])
 
 
@@ -67,10 +68,8 @@ _KINDS = {
 
 def _extension(arn):
     # Extension ARNs end in a version (extension/<id>/<n>); tags belong to the extension.
-    from chalicelib.ops import extensions
-    from chalicelib.store.extensions import Extension
-    found = extensions.resolve(arn)
-    if found.id in extensions.AUTHORED_ORDER:
+    found = catalog.resolve(arn)
+    if found.id in catalog.AUTHORED_ORDER:
         return None, (), 'Extension', found.name
     return Extension, (arns.account(), found.name), 'Extension', found.name
 

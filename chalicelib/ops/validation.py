@@ -22,19 +22,18 @@ from collections.abc import Mapping
 import boto3
 from botocore.config import Config
 
-from chalicelib import arns, flags
+from chalicelib import arns, flags, sources
 from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.errors import BadRequestException
+from chalicelib.ops import hosted_versions, profiles
 
 _MAX_DETAILS = 100
 _DRAFT_04 = 'http://json-schema.org/draft-04/schema#'
 
 
 def validate_configuration(p):
-    from chalicelib.ops import hosted_versions, profiles
     profile = profiles.load(p['ApplicationId'], p['ConfigurationProfileId'])
     if profile.location_uri != 'hosted':   # S3, SSM, Secrets Manager (sources.py)
-        from chalicelib import sources
         version, raw = sources.fetch(profile, p['ConfigurationVersion'], deploying=False)
         check(profile, version.configuration_version, raw)
         return {}
@@ -103,7 +102,7 @@ class _NoRemoteRefs(Mapping):
 
 @functools.lru_cache(maxsize=64)
 def _compiled(schema_text):
-    import fastjsonschema
+    import fastjsonschema   # reason: only profiles with a JSON_SCHEMA validator need it
     schema = json.loads(schema_text)
     if isinstance(schema, dict) and '$schema' not in schema:
         schema = {**schema, '$schema': _DRAFT_04}
@@ -117,7 +116,7 @@ def _location(name):
 
 
 def json_schema_details(schema_text, content):
-    import fastjsonschema
+    import fastjsonschema   # reason: as in _compiled
     try:
         validate = _compiled(schema_text)
     except (ValueError, fastjsonschema.JsonSchemaDefinitionException, RecursionError) as error:

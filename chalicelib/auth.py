@@ -349,6 +349,7 @@ def forget_secret():
 
 
 def _read_secret(secret_id):
+    # reason: boto3 loads only in the deployed sigv4 mode.
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
     try:

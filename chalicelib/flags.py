@@ -14,6 +14,8 @@ import json
 import math
 import re
 
+from chalicelib import rules
+
 # Documented key pattern. The compiled one spells \d as [0-9] and $ as \Z: Python's \d also
 # matches non-ASCII digits and $ also matches before a trailing newline, and fastjsonschema
 # compiles patternProperties keys verbatim.
@@ -306,8 +308,6 @@ def rule_of(variant):
 def validate_variants(key, variants):
     """InvalidConfiguration details for the `_variants` of flag `key` beyond what the schema
     checks: every rule parses (spec/agent.md §5), names are unique, exactly one default."""
-    from chalicelib import rules
-
     details = []
     where = f"values.{key}._variants"
     defaults, seen = [], {}
@@ -489,8 +489,6 @@ def _never(context, flag_key):
 
 
 def _compile(text):
-    from chalicelib import rules
-
     try:
         test = rules.parse(text).test
     except rules.RuleError:

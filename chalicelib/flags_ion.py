@@ -24,7 +24,7 @@ left out, as ``flags.evaluate`` counts it false.
 """
 import json
 
-from chalicelib import flags
+from chalicelib import flags, rules
 
 MEDIA_TYPE = 'application/ion'
 FLAGS_TYPE = 'AWS.AppConfig.FeatureFlags'
@@ -43,11 +43,10 @@ def _json(answer):
 
 def encode(document: dict) -> bytes:
     """Binary Ion of the stored feature-flag document ``document`` (the layout above)."""
+    # reason: amazon.ion loads only when a client asks for Ion.
     from amazon.ion import simpleion
     from amazon.ion.core import IonType
     from amazon.ion.simple_types import IonPyList, IonPyText
-
-    from chalicelib import rules
 
     values = document.get('values') or {}
     out = []

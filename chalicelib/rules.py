@@ -120,7 +120,7 @@ def _parse(text):
 
 
 def _read_ion(text):
-    from amazon.ion import simpleion
+    from amazon.ion import simpleion   # reason: amazon.ion stays out of start-up
     source = _LEXEME.sub(lambda m: m.group(1) + 'T' if m.group(1) else m.group(0), text)
     try:
         return list(simpleion.loads(source, single_value=False))
@@ -150,7 +150,7 @@ def _syntax_problem(source, error):
 # --- reading Ion values ---------------------------------------------------------------------
 
 def _kind(value):
-    from amazon.ion.core import IonType
+    from amazon.ion.core import IonType   # reason: as in _read_ion
     from amazon.ion.simple_types import IonPyNull
     if isinstance(value, IonPyNull) or value is None:
         return 'null'
@@ -231,7 +231,7 @@ class _Where:
         self.sexp = sexp
 
     def __format__(self, spec):
-        from amazon.ion import simpleion
+        from amazon.ion import simpleion   # reason: as in _read_ion
         text = simpleion.dumps(self.sexp, binary=False).removeprefix('$ion_1_0').strip()
         return 'in ' + (text if len(text) <= 60 else text[:57] + '...')
 

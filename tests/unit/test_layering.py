@@ -21,24 +21,26 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / 'chalicelib'
 
 # Layer of each module, by longest matching dotted prefix (without "chalicelib.").
-#   wire:    the protocol and the thin adapters beside it (authentication, observability,
-#            the Agent-compatible endpoint);
+#   wire:    the protocol and the thin adapters beside it (observability, the
+#            Agent-compatible endpoint);
 #   ops:     one function per API operation;
 #   engine:  deployments, delivery, extensions;
 #   store:   PynamoDB models and writes, and what keeps its secrets in the store (the
 #            envelope encryption of content, the signed session tokens);
 #   support: no I/O of the service's own state: the clock, errors, ARNs, roles, constants,
-#            the cache, feature-flag documents and rules, external configuration sources.
+#            the cache, feature-flag documents and rules, external configuration sources,
+#            request authentication (auth.py imports nothing of the project; app.py and
+#            sources.py use it).
 WIRE, OPS, ENGINE, STORE, SUPPORT = 5, 4, 3, 2, 1
 NAMES = {WIRE: 'wire', OPS: 'ops', ENGINE: 'engine', STORE: 'store', SUPPORT: 'support'}
 LAYERS = {
-    'wire': WIRE, 'auth': WIRE, 'observability': WIRE, 'agent': WIRE,
+    'wire': WIRE, 'observability': WIRE, 'agent': WIRE,
     'ops': OPS,
     'engine': ENGINE,
     'store': STORE, 'crypto': STORE, 'tokens': STORE,
     'clock': SUPPORT, 'errors': SUPPORT, 'arns': SUPPORT, 'roles': SUPPORT,
     'constants': SUPPORT, 'cache': SUPPORT, 'flags': SUPPORT, 'flags_ion': SUPPORT,
-    'rules': SUPPORT, 'sources': SUPPORT,
+    'rules': SUPPORT, 'sources': SUPPORT, 'auth': SUPPORT,
 }
 
 
@@ -191,11 +193,13 @@ def test_function_local_imports_say_why():
             for node in ast.walk(function):
                 if isinstance(node, (ast.Import, ast.ImportFrom)):
                     here = lines[node.lineno - 1]
-                    # The comment may head a block of imports.
-                    above = node.lineno - 2
-                    while above >= 0 and lines[above].strip().startswith(('from ', 'import ')):
+                    # The comment may stand above a block of imports, or on its first line.
+                    above = node.lineno - 1
+                    while above > 0 and lines[above - 1].strip().startswith(('from ', 'import ')):
                         above -= 1
-                    if '#' not in here and not lines[above].strip().startswith('#'):
+                    block = lines[above:node.lineno]
+                    if not any('#' in line for line in block) and not (
+                            above > 0 and lines[above - 1].strip().startswith('#')):
                         silent.append(f'{MODULES[m].relative_to(ROOT)}:{node.lineno}: '
                                       f'{here.strip()}')
     assert silent == []

@@ -24,7 +24,7 @@ def run(n=300, warmup=150):
             os.environ.setdefault(name, value)
         from chalicelib.store import durable
         from chalicelib.store.applications import Application
-        from chalicelib.store.environments import transaction
+        from chalicelib.store.tx import transaction
         # The store reads its endpoint at import, so it is imported only now.
         Application.create_table(wait=True)
         now = datetime.datetime.now(datetime.UTC)

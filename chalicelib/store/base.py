@@ -1,35 +1,11 @@
-"""What every table shares: where DynamoDB is, how tables are named, and one Connection
-(chalicelib.store.connection) through which every table's requests go."""
-import os
-
+"""What every table shares: its settings (store/meta.py: where DynamoDB is, how tables are
+named) and one Connection (store/connection.py) through which every table's requests go."""
 from pynamodb.models import Model
 
 from chalicelib.store.connection import connection as store_connection
+from chalicelib.store.meta import BaseMeta, table_name
 
-
-def table_name(name):
-    """Tables are named ``<prefix><name>``; the prefix separates stages sharing an account."""
-    return os.environ.get('APPCONFIG_TABLE_PREFIX', 'appconfig-') + name
-
-
-class _Settings(type):
-    @property
-    def host(cls):
-        # Set locally (DynamoDB Local) and in tests; on AWS the regional endpoint is used.
-        # Read when used, not at import: the local runner imports the app while its DynamoDB
-        # Local is still starting on a port not known yet.
-        return os.environ.get('AWS_ENDPOINT_URL_DYNAMODB') or None
-
-
-class BaseMeta(metaclass=_Settings):
-    region = os.environ.get('AWS_REGION') or os.environ.get('AWS_DEFAULT_REGION') or 'us-east-1'
-    billing_mode = 'PAY_PER_REQUEST'
-    # A poll must not hang on a slow store; botocore's defaults (60 s) are far too long.
-    connect_timeout_seconds = 2
-    read_timeout_seconds = 5
-    max_retry_attempts = 3
-    # Request threads and the ticker share one connection (one HTTP pool).
-    max_pool_connections = 32
+__all__ = ['BaseMeta', 'BaseModel', 'table_name']
 
 
 class BaseModel(Model):

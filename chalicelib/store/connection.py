@@ -29,6 +29,8 @@ from decimal import Decimal, InvalidOperation
 
 from pynamodb.connection import Connection
 
+from chalicelib.store.meta import BaseMeta
+
 ENV = 'APPCONFIG_STORE_CACHE'
 MAX_ENTRIES = 20_000
 MAX_BYTES = 64 * 1024 * 1024
@@ -326,7 +328,6 @@ def connection():
     if _connection is None:
         with _connection_lock:
             if _connection is None:
-                from chalicelib.store.base import BaseMeta
                 _connection = StoreConnection(
                     region=BaseMeta.region, host=BaseMeta.host,
                     connect_timeout_seconds=BaseMeta.connect_timeout_seconds,

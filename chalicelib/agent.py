@@ -12,7 +12,7 @@ Errors are JSON ``{"Message": ...}`` with the Agent's statuses; every other path
 With ``APPCONFIG_AGENT_ACCESS_TOKEN`` set, a request needs ``Authorization: Bearer <it>``.
 
 It reads what the data plane reads, in-process, through the same per-process caches
-(ops/data_plane.py): an unchanged read within the cache's second makes no DynamoDB request,
+(engine/delivery.py, chalicelib/cache.py): an unchanged read within the cache's second makes no DynamoDB request,
 and content is cached by digest. The release a request gets during a gradual deployment is
 engine.delivery's ``release_for`` with the caller ``entity#<Entity-Id>``, so an entity sticks
 to one version in every process and the share on the new version follows the deployment's
@@ -29,11 +29,11 @@ import logging
 import os
 from urllib.parse import unquote
 
-from chalicelib import arns, clock, crypto, flags
+from chalicelib import arns, cache, clock, crypto, flags
 from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.errors import ServiceError
 from chalicelib.engine import delivery
-from chalicelib.ops import data_plane, protection
+from chalicelib.ops import data_plane, hosted_versions, protection
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ ANONYMOUS = 'agent'
 # only (a miss raises), for as long as the real Agent holds a configuration between polls:
 # unlike a session, every Agent request names its resources. A deleted resource is noticed
 # by protection.record_poll within a minute.
-resolve_cache = data_plane.TTLCache(
+resolve_cache = cache.TTLCache(
     float(os.environ.get('APPCONFIG_AGENT_RESOLVE_SECONDS', '45')))
 
 
@@ -148,7 +148,6 @@ def _parsed(digest):
 @functools.lru_cache(maxsize=256)
 def _document_digest(application_id, profile_id, version):
     # Releases written before DocumentDigest existed: the hosted version's stored bytes.
-    from chalicelib.ops import hosted_versions
     return hosted_versions.load_version(application_id, profile_id, version).digest
 
 
@@ -163,7 +162,7 @@ def release(app, env, profile, entity_id, now=None):
     """The release dict the caller (``entity_id`` or the anonymous Agent caller) gets now."""
     now = now or clock.now()
     ids = (app.id, env.id, profile.id)
-    item = data_plane.load_delivery(*ids)
+    item = delivery.load(*ids)
     if protection.record_poll(*ids, now=now) is not None:
         raise AgentError(404, f'Environment {env.id} or configuration profile {profile.id} '
                               f'could not be found')
@@ -223,8 +222,5 @@ def answer(method, path, query, headers, body):
         return _reply(500, 'InternalServerException: the request could not be answered')
 
 
-def forget():
-    """Drop this module's caches (tests)."""
-    _parsed.cache_clear()
-    _document_digest.cache_clear()
-    resolve_cache.clear()
+cache.on_reset(_parsed.cache_clear)
+cache.on_reset(_document_digest.cache_clear)

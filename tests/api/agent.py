@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from chalicelib import agent
+from chalicelib import agent, cache
 from tests.api.polling import cached  # noqa: F401
 
 
@@ -21,11 +21,11 @@ def agent_port():
 
 @pytest.fixture(autouse=True)
 def fresh_agent():
-    agent.forget()
+    cache.reset()
     yield
     agent.resolve_cache.with_frozen_clock = False
     agent.resolve_cache.timer = time.monotonic
-    agent.forget()
+    cache.reset()
 
 
 @pytest.fixture

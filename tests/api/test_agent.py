@@ -4,9 +4,8 @@ import json
 
 import pytest
 
-from chalicelib import clock, agent
+from chalicelib import agent, cache, clock
 from chalicelib.engine import delivery as engine_delivery
-from chalicelib.ops import data_plane
 from tests.api.agent import (agent_cached, agent_client, agent_port, call,  # noqa: F401
                              fresh_agent, path)
 from tests.api.polling import (LINEAR_10, cached, dynamo_calls, fresh_caches,  # noqa: F401
@@ -205,7 +204,7 @@ def test_an_unexpected_failure_is_a_json_500(appconfig, agent_client, monkeypatc
     def broken(*args, **kwargs):
         raise RuntimeError('boom')
 
-    monkeypatch.setattr(data_plane, 'load_delivery', broken)
+    monkeypatch.setattr(engine_delivery, 'load', broken)
     r = agent_client.get(path('shop', 'prod', 'cfg'))
     assert r.status == 500
     assert 'InternalServerException' in r.json()['Message']
@@ -251,7 +250,7 @@ def test_entities_stick_and_follow_the_percentage(appconfig, agent_cached):
         assert on_new <= now_new     # nobody goes back to the old version
         on_new = now_new
     # Every process buckets alike: the bucket is a SHA-256 of the deployment and the entity.
-    delivery = data_plane.load_delivery(w.app, w.env, w.profile)
+    delivery = engine_delivery.load(w.app, w.env, w.profile)
     assert on_new == {e for e in entities
                       if engine_delivery.bucket(delivery, f'entity#{e}') < 100}
     sample = entities[:50]
@@ -275,7 +274,7 @@ def test_without_entity_id_one_caller_switches_once(appconfig):
     w = make_world(appconfig)
     w.deploy(b'old')
     w.deploy(b'new', strategy=LINEAR_10)
-    delivery = data_plane.load_delivery(w.app, w.env, w.profile)
+    delivery = engine_delivery.load(w.app, w.env, w.profile)
     switch = engine_delivery.bucket(delivery, agent.ANONYMOUS)
     versions = []
     for _ in range(12):
@@ -302,7 +301,7 @@ def test_a_stopped_rollout_returns_every_entity_to_the_old_version(appconfig, ag
     clock.advance(minutes=5)
     assert {_version(w, f'u{i}') for i in range(200)} == {'1', '2'}
     w.stop(deployment)
-    data_plane.forget()
+    cache.reset()
     assert {_version(w, f'u{i}') for i in range(200)} == {'1'}
 
 

@@ -85,18 +85,20 @@ def _deployments(endpoint, ids, environments, strategy, stop, acked):
             acked.deployments.append((environment, number, version))
 
 
-def _creates(endpoint, application, stop, acked):
-    appconfig, i = client('appconfig', endpoint), 0
+def _creates(endpoint, stop, acked):
+    """Applications, and profiles in the last one created (below its quota of 100)."""
+    appconfig, i, application = client('appconfig', endpoint), 0, None
     while not stop.is_set():
         i += 1
         name = f'n{i}-{os.urandom(4).hex()}'
         try:
-            if i % 2:
+            if application is None or i % 100 == 0:
+                application = appconfig.create_application(Name=name)['Id']
+                acked.applications[application] = name
+            else:
                 created = appconfig.create_configuration_profile(
                     ApplicationId=application, Name=name, LocationUri='hosted')
                 acked.profiles[(application, created['Id'])] = name
-            else:
-                acked.applications[appconfig.create_application(Name=name)['Id']] = name
         except Exception as error:  # noqa: BLE001 - after the kill every call fails
             acked.errors.append((time.monotonic(), error))
             return
@@ -208,15 +210,13 @@ def test_acknowledged_writes_survive_sigkill_of_the_whole_runner(tmp_path):
                                                       ContentType='application/octet-stream')
         acked.versions[1] = b'v1'
         for round_no in range(ROUNDS):
-            creates_in = appconfig.create_application(Name=f'creates-{round_no}')['Id']
             stop, kill = threading.Event(), Kill(runner)
             writers = [threading.Thread(target=_versions, args=(
                 runner.endpoint, ids, stop, acked, round_no * 2 + n, kill if n == 0 else None))
                        for n in range(2)]
             writers.append(threading.Thread(target=_deployments, args=(
                 runner.endpoint, ids, environments, strategy, stop, acked)))
-            writers.append(threading.Thread(target=_creates, args=(
-                runner.endpoint, creates_in, stop, acked)))
+            writers.append(threading.Thread(target=_creates, args=(runner.endpoint, stop, acked)))
             for writer in writers:
                 writer.start()
             _wait_until_writing(acked, writers)

@@ -66,7 +66,10 @@ class Runner:
         """Pid of the DynamoDB Local JVM the runner started (its only child process)."""
         children = []
         for task in Path(f'/proc/{self.proc.pid}/task').iterdir():
-            children += (task / 'children').read_text().split()
+            try:
+                children += (task / 'children').read_text().split()
+            except OSError:
+                continue  # a thread that ended meanwhile
         assert len(children) == 1, children
         return int(children[0])
 

@@ -1,8 +1,9 @@
-"""`make bench`: every benchmark the README quotes, one after the other."""
+"""`make bench`: every benchmark the README quotes, one after the other (the kill experiment
+bench/killed_writes.py takes minutes and runs on its own: see its docstring)."""
 import importlib
 import importlib.util
 
-for name in ('compare', 'poll', 'tick', 'rules', 'console'):
+for name in ('compare', 'poll', 'tick', 'rules', 'console', 'durable'):
     module = f'bench.{name}'
     if importlib.util.find_spec(module) is None:
         continue

@@ -10,6 +10,8 @@ happens after the write: a failure is logged and never undoes or repeats the wri
                   ConfigurationVersion, VersionLabel, EventType, TriggeredBy, Description,
                   OccurredAt, PercentageComplete, State}
 """
+from __future__ import annotations
+
 import json
 import logging
 import os
@@ -19,6 +21,7 @@ import boto3
 from botocore.config import Config
 
 from chalicelib import arns
+from chalicelib.store.deployments import Deployment
 
 log = logging.getLogger(__name__)
 
@@ -26,21 +29,21 @@ DETAIL_TYPE = 'AppConfig Deployment Event'
 _BATCH = 10   # PutEvents accepts at most 10 entries
 
 
-def bus():
+def bus() -> str | None:
     return os.environ.get('APPCONFIG_EVENT_BUS') or None
 
 
-def source():
+def source() -> str:
     return os.environ.get('APPCONFIG_EVENT_SOURCE') or 'appconfig.local'
 
 
-def client():
+def client():  # -> botocore EventBridge client
     return boto3.client('events', region_name=arns.region(),
                         config=Config(retries={'max_attempts': 3}, connect_timeout=2,
                                       read_timeout=5))
 
 
-def detail(item, event, percentage, state):
+def detail(item: Deployment, event: dict, percentage: float, state: str) -> dict:
     return {
         'ApplicationId': item.application_id,
         'EnvironmentId': item.environment_id,
@@ -57,7 +60,7 @@ def detail(item, event, percentage, state):
     }
 
 
-def publish(details):
+def publish(details: list[dict]) -> int:
     """Send ``details`` (dicts from detail()) in order; returns how many were accepted."""
     name = bus()
     if not name or not details:

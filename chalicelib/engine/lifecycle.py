@@ -25,11 +25,12 @@ from chalicelib.constants import COMPLETE, IN_PROGRESS, TRANSITIONS, EventType
 from chalicelib.engine import delivery, eventlog, events, monitors, progress
 from chalicelib.engine.extensions import points
 from chalicelib.errors import BadRequestException, ConflictException, not_found
+from chalicelib.store import tx
 from chalicelib.store.delivery import Delivery
 from chalicelib.store.delivery import key as delivery_key
 from chalicelib.store.deployments import ACTIVE, Deployment, Event, active_key, active_of, env_key
-from chalicelib.store import tx
 from chalicelib.store.environments import Environment
+from chalicelib.store.profiles import Profile
 from chalicelib.store.tx import conditional_failed, reasons
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,8 @@ def _settle_active(environment, now):
     return True
 
 
-def start(environment, profile, strategy: dict, target: dict, now: datetime, *,
+def start(environment: Environment, profile: Profile, strategy: dict, target: dict,
+          now: datetime, *,
           strategy_id: str, description: str | None, tags: dict,
           latest_expected: int | None, kms_identifier: str | None, kms_arn: str | None,
           dynamic_parameters: dict | None) -> Deployment:
@@ -163,7 +165,7 @@ def start(environment, profile, strategy: dict, target: dict, now: datetime, *,
 
 # --- advance / complete -----------------------------------------------------------------------
 
-def advance(item, now: datetime, clients: monitors.Clients | None = None,
+def advance(item: Deployment, now: datetime, clients: monitors.Clients | None = None,
             check_alarms: bool = True) -> tuple[str, int]:
     """Bring one in-progress deployment to ``now``. ``item`` needs the index's attributes.
     Returns (outcome, events written): outcome is idle | progressed | completed |
@@ -200,7 +202,7 @@ def advance(item, now: datetime, clients: monitors.Clients | None = None,
     return 'progressed', len(due.pending)
 
 
-def complete(item, due: progress.Due) -> int | None:
+def complete(item: Deployment, due: progress.Due) -> int | None:
     """Write the remaining steps and COMPLETE; free the environment. Returns the number of
     events written, or None when another writer got there first."""
     deployment_actions = [
@@ -241,7 +243,7 @@ def complete(item, due: progress.Due) -> int | None:
 
 # --- roll back / revert -----------------------------------------------------------------------
 
-def roll_back(item, now: datetime, due: progress.Due, cause: eventlog.Cause) -> int:
+def roll_back(item: Deployment, now: datetime, due: progress.Due, cause: eventlog.Cause) -> int:
     """Stop an in-progress deployment for ``cause`` (user, alarm or extension): write the
     steps due so far, ROLLBACK_STARTED and ROLLBACK_COMPLETED; environment RolledBack;
     clients back on the previous release. Returns the number of events written, or 0 when
@@ -275,7 +277,7 @@ def roll_back(item, now: datetime, due: progress.Due, cause: eventlog.Cause) -> 
     return len(new)
 
 
-def revert(item, now: datetime, due: progress.Due | None, completed_at: datetime,
+def revert(item: Deployment, now: datetime, due: progress.Due | None, completed_at: datetime,
            account: str) -> bool:
     """Revert a COMPLETE deployment (``due`` is None), or one the clock says is complete
     but the tick has not written (``due`` its progress), for ``account``: REVERTED +
@@ -332,7 +334,7 @@ def revert(item, now: datetime, due: progress.Due | None, completed_at: datetime
     return True
 
 
-def environment_state(environment, now: datetime) -> str:
+def environment_state(environment: Environment, now: datetime) -> str:
     """An Environment item's State exact for ``now`` (GetEnvironment, ListEnvironments): a
     deployment the clock says is COMPLETE reads ReadyForDeployment before a tick wrote it.
     Costs one GetItem, and only while a deployment is in progress."""

@@ -8,6 +8,8 @@ the monitor's AlarmRoleArn (assumed through STS) when it names one.
 An alarm that cannot be read (missing, access denied, throttled) does not roll back: the
 failure is logged and the next tick looks again. A rollback needs an alarm that says so.
 """
+from __future__ import annotations
+
 import logging
 import threading
 
@@ -23,7 +25,7 @@ _CONFIG = Config(retries={'max_attempts': 2}, connect_timeout=2, read_timeout=5)
 _SESSION_NAME = 'appconfig-deployment-monitor'
 
 
-def parse_alarm_arn(alarm_arn):
+def parse_alarm_arn(alarm_arn: str) -> tuple[str, str]:
     """(region, alarm name) of ``arn:aws:cloudwatch:<region>:<account>:alarm:<name>``."""
     parts = alarm_arn.split(':', 6)
     if len(parts) != 7 or parts[2] != 'cloudwatch' or parts[5] != 'alarm' or not parts[6]:
@@ -39,7 +41,7 @@ class Clients:
         self._clients = {}
         self._lock = threading.Lock()
 
-    def cloudwatch(self, region, role_arn=None):
+    def cloudwatch(self, region: str, role_arn: str | None = None):  # -> CloudWatch client
         key = (region, role_arn)
         with self._lock:
             if key not in self._clients:
@@ -61,7 +63,7 @@ def _alarm_states(client, names):
     return found
 
 
-def firing(monitors, clients=None):
+def firing(monitors: list[dict], clients: Clients | None = None) -> str | None:
     """The ARN of the first monitored alarm that rolls back, or None.
 
     ``monitors`` is the API shape: [{"AlarmArn": ..., "AlarmRoleArn": ...}]."""

@@ -10,12 +10,14 @@ a reader sees exact progress whether or not a tick has run, and the tick writes 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.constants import COMPLETE, IN_PROGRESS, EnvironmentState, Trigger
 from chalicelib.engine import growth
 from chalicelib.engine.eventlog import event
+from chalicelib.store.deployments import Deployment
 
 # How long after completing a deployment can still be reverted (user guide, "Reverting").
 REVERT_WINDOW = timedelta(hours=72)
@@ -34,11 +36,11 @@ class Due:
     completed_at: datetime | None
 
     @property
-    def state(self):
+    def state(self) -> str:
         return self.progress.state
 
     @property
-    def percentage(self):
+    def percentage(self) -> float:
         return self.progress.percentage
 
 
@@ -52,7 +54,7 @@ def _schedule(key):
     return steps, [s.offset for s in steps]
 
 
-def strategy_progress(strategy, elapsed: timedelta) -> growth.Progress:
+def strategy_progress(strategy: Mapping, elapsed: timedelta) -> growth.Progress:
     """growth.progress(strategy, elapsed) with the schedule computed once per strategy: a
     tick evaluates thousands of deployments that share a handful of strategies, and every
     poll during a deployment asks the same question. The one evaluator every reader uses."""
@@ -62,7 +64,7 @@ def strategy_progress(strategy, elapsed: timedelta) -> growth.Progress:
     return growth.at(steps, offsets, elapsed)
 
 
-def due(item, now: datetime) -> Due:
+def due(item: Deployment, now: datetime) -> Due:
     """``item`` needs strategy, started_at and steps_written."""
     p = strategy_progress(item.strategy, now - item.started_at)
     written = int(item.steps_written or 0)
@@ -89,7 +91,7 @@ def _stored_events(item):
     return out
 
 
-def view(item, now: datetime) -> View:
+def view(item: Deployment, now: datetime) -> View:
     """The deployment as a reader sees it at ``now``."""
     events = _stored_events(item)
     if item.state not in IN_PROGRESS:
@@ -103,7 +105,8 @@ def view(item, now: datetime) -> View:
     return View(d.state, d.percentage, tuple(events) + d.pending, d.completed_at)
 
 
-def environment_state(stored_state: str, active_deployment_item, now: datetime) -> str:
+def environment_state(stored_state: str, active_deployment_item: Deployment | None,
+                      now: datetime) -> str:
     """An environment's State at ``now``: its stored state, except that an active deployment
     which the clock says is COMPLETE already reads ReadyForDeployment (before the tick has
     written it)."""

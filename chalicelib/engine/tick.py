@@ -12,9 +12,12 @@ after another take seconds. Running them side by side changes nothing about idem
 every write still carries its own condition, so two ticks (or two workers) can never write
 the same event twice.
 """
+from __future__ import annotations
+
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 from chalicelib import clock
 from chalicelib.engine import monitors
@@ -26,7 +29,7 @@ log = logging.getLogger(__name__)
 WORKERS = 16
 
 
-def run(now=None) -> dict:
+def run(now: datetime | None = None) -> dict:
     """Advance every active deployment to ``now`` (default: the clock). Returns a summary:
     {"active", "events", "completed", "rolled_back", "lost_races", "errors", "seconds"}."""
     began = time.perf_counter()

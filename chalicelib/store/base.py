@@ -1,5 +1,7 @@
 """What every table shares: its settings (store/meta.py: where DynamoDB is, how tables are
 named) and one Connection (store/connection.py) through which every table's requests go."""
+from __future__ import annotations
+
 from pynamodb.models import Model
 
 from chalicelib.store.connection import connection as store_connection
@@ -24,7 +26,7 @@ class BaseModel(Model):
         return table
 
     @classmethod
-    def key_names(cls):
+    def key_names(cls) -> list[str]:
         names = [cls._hash_keyname]
         if cls._range_keyname:
             names.append(cls._range_keyname)

@@ -21,6 +21,8 @@ only writer: the local runner sets it when it started its own DynamoDB Local); a
 seconds - cached at most that long, for stores other writers share. Cost: a hit is a dict
 lookup under one lock; memory is bounded (entries and bytes, least recently used dropped).
 """
+from __future__ import annotations
+
 import os
 import threading
 import time
@@ -42,7 +44,7 @@ _NOT_SIGNATURE = {'ReturnConsumedCapacity', 'ConsistentRead', 'TableName', 'Key'
 _PLAIN = ()   # the signature of a GetItem of the whole item
 
 
-def mode_from(value):
+def mode_from(value: str | None) -> str | float | None:
     """None (off), 'on', or a TTL in seconds, from the environment variable's text."""
     value = (value or '').strip().lower()
     if value in ('', 'off', '0', 'false', 'no'):
@@ -98,7 +100,7 @@ class ReadCache:
 
     # -- reads --------------------------------------------------------------------------
 
-    def lookup(self, tag, signature):
+    def lookup(self, tag: tuple, signature: tuple) -> tuple[dict | None, int | None]:
         """The cached answer, or (None, token) to pass to ``store`` after reading."""
         with self._lock:
             entry = self._entries.get((tag, signature))
@@ -112,7 +114,7 @@ class ReadCache:
             self._readers.setdefault(tag, {})[token] = False
             return None, token
 
-    def store(self, tag, signature, token, data):
+    def store(self, tag: tuple, signature: tuple, token: int, data: dict) -> None:
         with self._lock:
             readers = self._readers.get(tag)
             spoiled = readers.pop(token, True) if readers is not None else True
@@ -121,12 +123,12 @@ class ReadCache:
             if data is not None and not spoiled and not self._writers.get(tag):
                 self._put(tag, signature, data)
 
-    def abandon(self, tag, token):
+    def abandon(self, tag: tuple, token: int) -> None:
         self.store(tag, None, token, None)
 
     # -- writes -------------------------------------------------------------------------
 
-    def begin(self, tags):
+    def begin(self, tags: list) -> int:
         """Register a write touching ``tags`` (before it is sent); returns its token."""
         with self._lock:
             token = next(self._tokens)
@@ -138,7 +140,7 @@ class ReadCache:
                 writers[token] = overlapped
             return token
 
-    def end(self, tags, token, images=()):
+    def end(self, tags: list, token: int, images: tuple = ()) -> None:
         """After the write returned (or failed): drop what it may have changed, spoil the
         reads in flight, and keep ``images`` ((item tag, data) pairs of a single-item write
         that succeeded) when no other write overlapped it."""
@@ -158,7 +160,7 @@ class ReadCache:
                     if not self._writers.get(tag):
                         self._put(tag, _PLAIN, data)
 
-    def clear(self):
+    def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self._by_tag.clear()
@@ -236,7 +238,7 @@ class StoreConnection(Connection):
             tags += [tag, ('table', table_name)]
         return list(dict.fromkeys(tags))
 
-    def dispatch(self, operation_name, operation_kwargs):
+    def dispatch(self, operation_name: str, operation_kwargs: dict) -> dict:
         cache = _cache
         if cache is None:
             return super().dispatch(operation_name, operation_kwargs)
@@ -306,7 +308,7 @@ _connection = None
 _connection_lock = threading.Lock()
 
 
-def configure(mode=None):
+def configure(mode: str | float | None = None) -> ReadCache | None:
     """Set the cache mode (None: from ``APPCONFIG_STORE_CACHE``); drops what is cached."""
     global _cache
     if mode is None:
@@ -317,12 +319,12 @@ def configure(mode=None):
     return _cache
 
 
-def cache():
+def cache() -> ReadCache | None:
     """The ReadCache in use, or None when the cache is off."""
     return _cache
 
 
-def connection():
+def connection() -> StoreConnection:
     """The process's one StoreConnection (created on first use, with the store's settings)."""
     global _connection
     if _connection is None:

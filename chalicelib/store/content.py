@@ -5,6 +5,8 @@ is cut into chunks keyed by (sha256 of the whole, chunk index). Writers store th
 before the item that refers to the digest, so nothing ever points at incomplete content;
 identical content is stored once.
 """
+from __future__ import annotations
+
 import hashlib
 
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
@@ -24,11 +26,11 @@ class Chunk(BaseModel):
     count = NumberAttribute()
 
 
-def digest_of(data):
+def digest_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def put(data, namespace=''):
+def put(data: bytes, namespace: str = '') -> str:
     """Store ``data`` (idempotent); returns its digest, ``namespace`` + the sha256 (a
     namespace keeps content that must not be shared apart, e.g. crypto.py's envelopes)."""
     data = bytes(data)
@@ -40,7 +42,7 @@ def put(data, namespace=''):
     return digest
 
 
-def get(digest):
+def get(digest: str) -> bytes:
     chunks = list(Chunk.query(digest, consistent_read=True))
     if not chunks or len(chunks) != chunks[0].count:
         raise LookupError(f'content {digest} is missing or incomplete')

@@ -11,12 +11,14 @@ Delivered bytes are what clients receive (flattened for feature flags), stored i
 A feature-flag release also has "DocumentDigest": the stored document with its variants (what
 the Ion answer and Agent-style evaluation read); releases written before it existed lack it.
 """
+from __future__ import annotations
+
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
 
 
-def key(application_id, environment_id, profile_id):
+def key(application_id: str, environment_id: str, profile_id: str) -> str:
     return f'{application_id}#{environment_id}#{profile_id}'
 
 

@@ -11,6 +11,8 @@ While a deployment is in progress the item carries ``active`` (a constant) and
 ``active_key``: the sparse ``active`` index holds exactly the in-progress deployments, so the
 tick's Query costs follow them and not the history.
 """
+from __future__ import annotations
+
 from pynamodb.attributes import (JSONAttribute, ListAttribute, MapAttribute, NumberAttribute,
                                  UnicodeAttribute, UTCDateTimeAttribute)
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
@@ -23,11 +25,11 @@ from chalicelib.store.base import BaseMeta, BaseModel, table_name
 ACTIVE = 'active'
 
 
-def env_key(application_id, environment_id):
+def env_key(application_id: str, environment_id: str) -> str:
     return f'{application_id}#{environment_id}'
 
 
-def active_key(application_id, environment_id, number):
+def active_key(application_id: str, environment_id: str, number: int) -> str:
     return f'{application_id}#{environment_id}#{int(number):010d}'
 
 

@@ -20,12 +20,14 @@ on AWS and none for single-item writes. Failure mode: if the barrier read itself
 transaction's outcome is unknown to the caller exactly as for a timed-out write, and the
 error propagates.
 """
+from __future__ import annotations
+
 from pynamodb.transactions import TransactWrite as _TransactWrite
 
 from chalicelib.store.base import BaseMeta
 
 
-def needed():
+def needed() -> bool:
     """Only a custom endpoint (DynamoDB Local, or moto in tests) can be DynamoDB Local."""
     return bool(BaseMeta.host)
 

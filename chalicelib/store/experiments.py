@@ -16,17 +16,19 @@ definition's ``latest_run`` counter, ``active_run`` (present only while a run is
 one run at a time and blocks updates and deletes, and a run's ``event_count`` numbers its
 events so two concurrent updates can never write the same event twice.
 """
+from __future__ import annotations
+
 from pynamodb.attributes import (JSONAttribute, NumberAttribute, UnicodeAttribute,
                                  UTCDateTimeAttribute)
 
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
 
 
-def definition_key(application_id, definition_id):
+def definition_key(application_id: str, definition_id: str) -> str:
     return f'{application_id}#{definition_id}'
 
 
-def run_key(application_id, definition_id, run):
+def run_key(application_id: str, definition_id: str, run: int) -> str:
     return f'{application_id}#{definition_id}#{int(run)}'
 
 
@@ -103,7 +105,7 @@ class ExperimentRunEvent(BaseModel):
     overrides = JSONAttribute(null=True)
 
 
-def application_has_definitions(account, application_id):
+def application_has_definitions(account: str, application_id: str) -> bool:
     """True while any experiment definition (archived ones too) lives in the application."""
     found = ExperimentDefinition.query(
         account, ExperimentDefinition.key.startswith(definition_key(application_id, '')),

@@ -21,6 +21,8 @@
 AWS-authored extensions are constants in chalicelib/engine/extensions/catalog.py and are never
 stored.
 """
+from __future__ import annotations
+
 from pynamodb.attributes import (JSONAttribute, NumberAttribute, UnicodeAttribute,
                                  UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -28,15 +30,15 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
 
 
-def version_key(extension_id, version):
+def version_key(extension_id: str, version: int) -> str:
     return f'{extension_id}#{int(version):010d}'
 
 
-def extension_key(version, association_id):
+def extension_key(version: int, association_id: str) -> str:
     return f'{int(version):010d}#{association_id}'
 
 
-def deployment_key(application_id, environment_id, number):
+def deployment_key(application_id: str, environment_id: str, number: int) -> str:
     return f'{application_id}#{environment_id}#{int(number)}'
 
 

@@ -8,12 +8,14 @@ A label is claimed by its own item (hash = profile key, range = label) written i
 transaction as the version, so two versions of one profile can never share a label, and a
 label resolves to its version with one GetItem.
 """
+from __future__ import annotations
+
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
 
 
-def profile_key(application_id, profile_id):
+def profile_key(application_id: str, profile_id: str) -> str:
     return f'{application_id}#{profile_id}'
 
 

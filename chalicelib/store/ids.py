@@ -1,6 +1,11 @@
 """Resource ids: 7 lowercase alphanumerics, unique by a conditional write."""
+from __future__ import annotations
+
 import secrets
 import string
+from collections.abc import Callable
+
+from pynamodb.models import Model
 
 from chalicelib.errors import InternalServerException
 from chalicelib.store import tx
@@ -8,11 +13,11 @@ from chalicelib.store import tx
 _ALPHABET = string.ascii_lowercase + string.digits
 
 
-def new_id():
+def new_id() -> str:
     return ''.join(secrets.choice(_ALPHABET) for _ in range(7))
 
 
-def save_new(make_item, attempts=5):
+def save_new(make_item: Callable[[str], Model], attempts: int = 5) -> Model:
     """Save ``make_item(new_id())``, drawing another id if that one is taken."""
     for _ in range(attempts):
         item = make_item(new_id())

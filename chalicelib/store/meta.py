@@ -1,9 +1,11 @@
 """Where DynamoDB is and how tables are named: the settings every table and the store's one
 Connection (store/connection.py) share. Pure configuration, read from the environment."""
+from __future__ import annotations
+
 import os
 
 
-def table_name(name):
+def table_name(name: str) -> str:
     """Tables are named ``<prefix><name>``; the prefix separates stages sharing an account."""
     return os.environ.get('APPCONFIG_TABLE_PREFIX', 'appconfig-') + name
 

@@ -22,14 +22,16 @@ import re
 from collections.abc import Callable
 
 from pynamodb.indexes import Index
+from pynamodb.models import Model
 
 from chalicelib.errors import BadRequestException
 
 DEFAULT_PAGE = 50
 
 
-def page(source, hash_key, params: dict, items_key: str = 'Items',
-         render: Callable | None = None, model=None, **query) -> dict:
+def page(source: type[Model] | Index, hash_key: str, params: dict, items_key: str = 'Items',
+         render: Callable | None = None, model: type[Model] | None = None,
+         **query) -> dict:
     """One page of ``source.query(hash_key, **query)`` as a list response; ``source`` is a
     model, or one of its indexes with ``model`` the model it belongs to."""
     limit = params.get('MaxResults') or DEFAULT_PAGE
@@ -77,7 +79,7 @@ def _decode(token, names, hash_attribute, hash_key):
 _NUMBER = re.compile(r'-?[0-9]{1,20}')
 
 
-def well_formed(key):
+def well_formed(key: dict) -> bool:
     """Whether every attribute of a decoded key is a string or a number of at most 20 digits
     (the store refuses a number of more than 38, and keys here are counters and ids), so a
     forged token is refused here, never by DynamoDB as a server error."""

@@ -1,4 +1,6 @@
 """Configuration profiles (hash = application id, range = profile id)."""
+from __future__ import annotations
+
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
@@ -27,7 +29,7 @@ class Profile(BaseModel):
     last_polled_at = UTCDateTimeAttribute(null=True)
 
 
-def next_version(application_id, profile_id, expected=None):
+def next_version(application_id: str, profile_id: str, expected: int | None = None) -> int:
     """Atomically take the profile's next hosted version number (UpdateItem ADD).
 
     With ``expected`` the increment happens only while ``latest_version`` equals it (the

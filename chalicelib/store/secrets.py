@@ -3,6 +3,10 @@
 A secret is created on first use with a conditional put, so processes that race on the first
 use all end up with the value that won the put.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+
 from pynamodb.attributes import BinaryAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from chalicelib import clock
@@ -19,7 +23,7 @@ class Secret(BaseModel):
     created_at = UTCDateTimeAttribute()
 
 
-def get_or_create(name, make_value):
+def get_or_create(name: str, make_value: Callable[[], bytes]) -> bytes:
     """The value stored under ``name``; the first caller stores ``make_value()``."""
     try:
         return Secret.get(name, consistent_read=True).value

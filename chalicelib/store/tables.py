@@ -18,7 +18,7 @@ from chalicelib.store.connection import connection
 ACTIVE_TIMEOUT = 300
 
 
-def models():
+def models() -> list[type[BaseModel]]:
     """All models, found by importing every module of the store package."""
     for info in pkgutil.iter_modules(chalicelib.store.__path__):
         importlib.import_module(f'chalicelib.store.{info.name}')
@@ -59,7 +59,7 @@ def _await_active(model):
         pause = min(pause * 2, 2.0)
 
 
-def create_all():
+def create_all() -> None:
     all_models = models()
     existing = _existing()
     missing = [m for m in all_models if m.Meta.table_name not in existing]

@@ -37,22 +37,22 @@ class Bound:
     extension: catalog.Definition
 
     @property
-    def level(self):
+    def level(self) -> int:
         # Application, then environment, then configuration profile associations.
         if '/environment/' in self.resource:
             return 1
         return 2 if '/configurationprofile/' in self.resource else 0
 
     @property
-    def association_arn(self):
+    def association_arn(self) -> str:
         return arns.arn(f'extensionassociation/{self.association_id}')
 
-    def action(self, point):
+    def action(self, point: str) -> dict | None:
         listed = self.extension.actions.get(point) or []
         return listed[0] if listed else None
 
     @property
-    def builtin(self):
+    def builtin(self) -> bool:
         """True for the feature-flags extension: its work is done by the service itself."""
         return self.extension.authored and self.extension.id == FEATURE_FLAGS
 

@@ -115,15 +115,15 @@ def _authored_definitions():
 AUTHORED_ORDER = (FEATURE_FLAGS, JIRA, EVENTBRIDGE, SQS, SNS)
 
 
-def authored_arn(extension_id):
+def authored_arn(extension_id: str) -> str:
     return f'arn:aws:appconfig:{arns.region()}::extension/{extension_id}/1'
 
 
-def custom_arn(extension_id, version):
+def custom_arn(extension_id: str, version: int) -> str:
     return arns.arn(f'extension/{extension_id}/{int(version)}')
 
 
-def association_arn(association_id):
+def association_arn(association_id: str) -> str:
     return arns.arn(f'extensionassociation/{association_id}')
 
 
@@ -140,7 +140,7 @@ class Definition:
     authored: bool = False
     item: object = field(default=None, repr=False)   # the ExtensionVersion (custom only)
 
-    def render(self):
+    def render(self) -> dict:
         out = {'Id': self.id, 'Name': self.name, 'VersionNumber': self.version,
                'Arn': self.arn, 'Description': self.description,
                'Actions': self.actions}
@@ -148,22 +148,22 @@ class Definition:
             out['Parameters'] = self.parameters
         return out
 
-    def summary(self):
+    def summary(self) -> dict:
         return {'Id': self.id, 'Name': self.name, 'VersionNumber': self.version,
                 'Arn': self.arn, 'Description': self.description}
 
 
-def authored(extension_id):
+def authored(extension_id: str) -> Definition:
     name, description, actions, parameters = _authored_definitions()[extension_id]
     return Definition(extension_id, name, 1, authored_arn(extension_id), description,
                       actions, parameters, authored=True)
 
 
-def authored_by_name():
+def authored_by_name() -> dict[str, str]:
     return {d[0]: i for i, d in _authored_definitions().items()}
 
 
-def definition(item):
+def definition(item: ExtensionVersion) -> Definition:
     return Definition(item.id, item.name, int(item.version), custom_arn(item.id, item.version),
                       item.description, dict(item.actions or {}), dict(item.parameters or {}),
                       item=item)

@@ -34,7 +34,7 @@ import base64
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError
 
@@ -43,10 +43,13 @@ from chalicelib.constants import EventType
 from chalicelib.engine import eventlog, events
 from chalicelib.engine.extensions import catalog, targets
 from chalicelib.engine.extensions.bindings import covering, name, ref
+from chalicelib.engine.progress import Due
 from chalicelib.errors import BadRequestException
 from chalicelib.store.deployments import Deployment
+from chalicelib.store.environments import Environment
 from chalicelib.store.extensions import Invocation, deployment_key
 from chalicelib.store.ids import new_id
+from chalicelib.store.profiles import Profile
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +158,7 @@ def _save(key, entries):
 
 # --- PRE_CREATE_HOSTED_CONFIGURATION_VERSION ---------------------------------------------------
 
-def pre_create_hosted_configuration_version(profile, content: bytes, params: dict,
+def pre_create_hosted_configuration_version(profile: Profile, content: bytes, params: dict,
                                             max_bytes: int) -> bytes:
     """The content to store for CreateHostedConfigurationVersion on ``profile``: ``content``
     as the covering PRE_CREATE_HOSTED_CONFIGURATION_VERSION actions return it. Content over
@@ -244,7 +247,8 @@ def _version_number(version):
     return None if number is None else str(number)
 
 
-def pre_start_deployment(environment, profile, version, content, params):
+def pre_start_deployment(environment: Environment, profile: Profile, version, content: bytes,
+                         params: dict) -> Start:
     """Run the PRE_START_DEPLOYMENT actions covering a StartDeployment (before anything is
     written); returns a Start with the content to deploy. ``version`` is the version being
     deployed: a HostedVersion item, or an external source's version object."""
@@ -279,7 +283,7 @@ def pre_start_deployment(environment, profile, version, content, params):
     return start
 
 
-def started(start, out):
+def started(start: Start, out: dict) -> dict:
     """After StartDeployment wrote deployment ``out`` (its response): record the
     AppliedExtensions and the PRE_START_DEPLOYMENT invocations, and show them in ``out``."""
     if not start.applied and not start.records:
@@ -300,7 +304,7 @@ def started(start, out):
     return out
 
 
-def annotate(item, out):
+def annotate(item: Deployment, out: dict) -> dict:
     """Add AppliedExtensions and each event's ActionInvocations to a rendered Deployment."""
     key = deployment_key(item.application_id, item.environment_id, item.number)
     try:
@@ -385,7 +389,7 @@ def _deliver(b, point, action, ctx):
     return _record(b, action, uri, invocation_id, refused)
 
 
-def after_events(item, written):
+def after_events(item: Deployment, written: list[dict]) -> None:
     """Run the ON_* actions for the EventLog events a writer just wrote for deployment
     ``item`` (event dicts, oldest first), and record the invocations. Never raises."""
     try:
@@ -419,7 +423,7 @@ class Rollback:
     record: dict          # the ActionInvocation that asked
 
 
-def at_deployment_tick(item, due) -> Rollback | None:
+def at_deployment_tick(item: Deployment, due: Due) -> Rollback | None:
     """Call the AT_DEPLOYMENT_TICK actions of an in-progress deployment, in order, until one
     answers ROLL_BACK (or fails): its Rollback. None when every action said to continue (or
     there is none). The caller rolls back and then calls :func:`rolled_back`."""
@@ -450,7 +454,7 @@ def at_deployment_tick(item, due) -> Rollback | None:
     return None
 
 
-def rolled_back(rollback: Rollback, at) -> None:
+def rolled_back(rollback: Rollback, at: datetime) -> None:
     """Record the AT_DEPLOYMENT_TICK invocation under the ROLLBACK_STARTED it caused."""
     _save(rollback.key, [(EventType.ROLLBACK_STARTED, at, 'AT_DEPLOYMENT_TICK',
                           rollback.record)])

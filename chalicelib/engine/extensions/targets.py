@@ -83,7 +83,7 @@ def client(service: str, region: str, role_arn: str | None = None, config: Confi
     return boto3.client(service, region_name=region, config=config, **extra)
 
 
-def lambda_client(region: str, role_arn: str | None = None):
+def lambda_client(region: str, role_arn: str | None = None):  # -> botocore Lambda client
     """The Lambda client for synchronous and asynchronous invocations (tests replace it)."""
     return client('lambda', region, role_arn, SYNC)
 
@@ -167,5 +167,5 @@ def _to_sns(target: Target, m: Message, role: str | None):
 DELIVERERS = {LAMBDA: _to_lambda, SQS: _to_sqs, SNS: _to_sns, EVENTS: _to_events}
 
 
-def deliver(target: Target, message: Message, role: str | None):
+def deliver(target: Target, message: Message, role: str | None) -> tuple[str, str] | None:
     return DELIVERERS[target.kind](target, message, role)

@@ -1,9 +1,7 @@
 """What every console page shares: the page frame's context, display filters, error texts.
 
-Pure formatting over the dicts the operations return; no I/O except the clock panel's
-``describe()`` (one read of the clock state when the manual clock is on).
+Pure formatting over the dicts the operations return; no I/O.
 """
-import importlib.util
 from datetime import datetime, timezone
 
 from chalicelib import clock
@@ -20,23 +18,13 @@ STATE_TONES = {'DEPLOYING': 'busy', 'BAKING': 'busy', 'VALIDATING': 'busy',
 
 
 def page(template, request, status=200, **context):
-    """Render a full page: ``template`` with the frame's context (clock panel, path)."""
-    return render(template, status, path=request.path, query_string=request.query,
-                  clock_panel=clock_panel(), **context)
+    """Render a full page: ``template`` with the frame's context (the path it answers)."""
+    return render(template, status, path=request.path, **context)
 
 
 def failure(error: ServiceError):
     """(status, message) for an operation's error, as the page shows it."""
     return api.status(error), f'{error.code}: {error.message}'
-
-
-def clock_panel():
-    """The manual clock's state for the page header, or None when time is real."""
-    if importlib.util.find_spec('local.clockctl') is None:
-        return None
-    from local import clockctl
-    state = clockctl.describe()
-    return state if state.get('mode') == 'manual' else None
 
 
 @template_filter

@@ -58,6 +58,8 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from chalicelib import cache
+
 log = logging.getLogger(__name__)
 
 MODE = 'sigv4'
@@ -342,8 +344,9 @@ def secret_credentials(secret_id):
     return cached[1]
 
 
-def forget_secret():
-    """Drop the cached secret (tests; a new value is otherwise read within the TTL)."""
+@cache.on_reset
+def _forget_secret():
+    # A new value is otherwise read within the TTL.
     with _secret_lock:
         _secret.clear()
 

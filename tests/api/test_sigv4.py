@@ -24,7 +24,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from chalicelib import auth
+from chalicelib import auth, cache
 from infra.sigv4_execute_api import sign_for_execute_api
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -301,16 +301,16 @@ def test_unmodified_aws_cli_against_the_credentials_secret(endpoint, monkeypatch
     monkeypatch.setenv('APPCONFIG_CREDENTIALS_SECRET', secret)
     monkeypatch.setenv('APPCONFIG_SIGV4_SERVICES', 'appconfig')
     monkeypatch.delenv('APPCONFIG_CREDENTIALS_FILE', raising=False)
-    auth.forget_secret()
+    cache.reset()
     try:
         cli = aws_cli('appconfig', endpoint, tmp_path)
         cli('create-application', '--name', 'from-cli')
         assert [a['Name'] for a in cli('list-applications')['Items']] == ['from-cli']
         boto3.client('secretsmanager', region_name='us-east-1').put_secret_value(
             SecretId=secret, SecretString=json.dumps({'someone-else': 'x'}))
-        auth.forget_secret()
+        cache.reset()
         refused = cli('list-applications', check=False)
         assert refused.returncode != 0
         assert 'UnrecognizedClientException' in refused.stderr
     finally:
-        auth.forget_secret()
+        cache.reset()

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib import auth
+from chalicelib import auth, cache
 from tests.apigw import serve_through_lambda
 
 pytestmark = pytest.mark.usefixtures('tables')
@@ -39,9 +39,9 @@ def credentials_secret(monkeypatch):
     monkeypatch.setenv('APPCONFIG_CREDENTIALS_SECRET', arn)
     monkeypatch.setenv('APPCONFIG_SIGV4_SERVICES', 'appconfig')
     monkeypatch.delenv('APPCONFIG_CREDENTIALS_FILE', raising=False)
-    auth.forget_secret()
+    cache.reset()
     yield arn
-    auth.forget_secret()
+    cache.reset()
 
 
 def _client(app, service='appconfig', endpoint=API, key=KEY, secret=SECRET, stage='/api',
@@ -165,7 +165,7 @@ def test_the_secret_is_read_once_per_ttl(app, credentials_secret, monkeypatch):
 
 def test_an_unreadable_secret_is_an_internal_failure(app, credentials_secret, monkeypatch):
     monkeypatch.setenv('APPCONFIG_CREDENTIALS_SECRET', credentials_secret + '-gone')
-    auth.forget_secret()
+    cache.reset()
     code, message = _refusal(_client(app).list_applications, status=500)
     assert (code, message) == ('InternalFailure', auth.UNAVAILABLE)
 
@@ -173,7 +173,7 @@ def test_an_unreadable_secret_is_an_internal_failure(app, credentials_secret, mo
 def test_a_secret_that_is_not_a_json_object_refuses_everyone(app, credentials_secret):
     boto3.client('secretsmanager', region_name=REGION).put_secret_value(
         SecretId=credentials_secret, SecretString='["not", "pairs"]')
-    auth.forget_secret()
+    cache.reset()
     assert _refusal(_client(app).list_applications, status=500)[0] == 'InternalFailure'
 
 

@@ -170,6 +170,18 @@ def advance(item: Deployment, now: datetime, clients: monitors.Clients | None = 
     """Bring one in-progress deployment to ``now``. ``item`` needs the index's attributes.
     Returns (outcome, events written): outcome is idle | progressed | completed |
     rolled_back | lost_races."""
+    settled = settle(item, now, clients, check_alarms)
+    if settled[0] != 'due':
+        return settled
+    return _write_steps(item, settled[1])
+
+
+def settle(item: Deployment, now: datetime, clients: monitors.Clients | None = None,
+           check_alarms: bool = True) -> tuple:
+    """advance() but for its plain step write: checks the monitors and AT_DEPLOYMENT_TICK
+    actions (rolling back when they say so) and completes a deployment whose strategy has
+    run its course. Returns (outcome, events written) when that settled it, or ('due', Due)
+    when growth steps are due and nothing else: :func:`write_steps` writes those."""
     due = progress.due(item, now)
     if check_alarms and due.state in IN_PROGRESS and item.monitors:
         alarm = monitors.firing(item.monitors, clients)
@@ -189,17 +201,55 @@ def advance(item: Deployment, now: datetime, clients: monitors.Clients | None = 
         return ('completed', written) if written is not None else ('lost_races', 0)
     if not due.pending:
         return 'idle', 0
+    return 'due', due
+
+
+def _step_actions(due):
+    return [_append(due.pending), Deployment.steps_written.set(due.steps_due),
+            Deployment.state.set(due.state)]
+
+
+def _write_steps(item, due):
+    percentages = _step_percentages(item, due)   # before the write refreshes the item
     try:
-        item.update(actions=[_append(due.pending),
-                             Deployment.steps_written.set(due.steps_due),
-                             Deployment.state.set(due.state)],
-                    condition=_unchanged(item))
+        item.update(actions=_step_actions(due), condition=_unchanged(item))
     except UpdateError as error:
         if conditional_failed(error):
             return 'lost_races', 0
         raise
-    _publish(item, due.pending, _step_percentages(item, due))
+    _publish(item, due.pending, percentages)
     return 'progressed', len(due.pending)
+
+
+# DynamoDB's limit of items in one transaction.
+TRANSACTION_ITEMS = 100
+
+
+def write_steps(pairs: list) -> list:
+    """Write the due steps of many deployments (``(item, due)`` pairs from :func:`settle`),
+    up to 100 in one transaction: one request and one commit instead of a hundred. Each
+    update keeps its own condition, so a transaction is all or nothing; one that is cancelled
+    (a condition failed because another writer got there first, a conflict) is written again
+    one deployment at a time, where each loser says lost_races. Returns [(outcome, events
+    written)] in the order of ``pairs``."""
+    out = []
+    for start in range(0, len(pairs), TRANSACTION_ITEMS):
+        chunk = pairs[start:start + TRANSACTION_ITEMS]
+        if len(chunk) == 1:
+            out.append(_write_steps(*chunk[0]))
+            continue
+        percentages = [_step_percentages(item, due) for item, due in chunk]
+        try:
+            with _transaction() as t:
+                for item, due in chunk:
+                    t.update(item, actions=_step_actions(due), condition=_unchanged(item))
+        except TransactWriteError:
+            out += [_write_steps(item, due) for item, due in chunk]
+            continue
+        for (item, due), pcts in zip(chunk, percentages):
+            _publish(item, due.pending, pcts)
+            out.append(('progressed', len(due.pending)))
+    return out
 
 
 def complete(item: Deployment, due: progress.Due) -> int | None:

@@ -1,16 +1,18 @@
 """The scheduled advance of every in-progress deployment: the loop, nothing else.
 
 ``run()`` Queries the sparse ``active`` index (never a Scan) and hands each in-progress
-deployment to engine/lifecycle.advance, which checks its monitors and AT_DEPLOYMENT_TICK
-actions, writes the growth steps that are due and publishes what it wrote. A deployment with
+deployment to engine/lifecycle (settle, then write_steps: together lifecycle.advance), which
+checks its monitors and AT_DEPLOYMENT_TICK actions, writes the growth steps that are due and
+publishes what it wrote. A deployment with
 nothing due costs no write at all; overlapping ticks are safe (lifecycle.py's conditions).
 One broken deployment is logged and counted, and never stops the others.
 
-Deployments are advanced by a bounded pool of threads (``WORKERS``), since a busy tick is a
-string of independent conditional writes, each waiting on DynamoDB: a thousand of them one
-after another take seconds. Running them side by side changes nothing about idempotence:
-every write still carries its own condition, so two ticks (or two workers) can never write
-the same event twice.
+Deployments are settled by a bounded pool of threads (``WORKERS``: alarm reads and extension
+calls wait on the network), and the plain step writes that remain go up to a hundred per
+transaction (lifecycle.write_steps), since a busy tick is otherwise a thousand conditional
+UpdateItems one after another. Neither changes idempotence: every update still carries its
+own condition, a transaction is all or nothing, and a cancelled one is retried item by item,
+so two ticks (or two workers) can never write the same event twice.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from datetime import datetime
 
 from chalicelib import clock
 from chalicelib.engine import monitors
-from chalicelib.engine.lifecycle import advance
+from chalicelib.engine.lifecycle import advance, settle, write_steps  # noqa: F401 - advance: one at a time
 from chalicelib.store.deployments import ACTIVE, Deployment
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def run(now: datetime | None = None) -> dict:
 
     def one(item):
         try:
-            return advance(item, now, clients)
+            return settle(item, now, clients)
         except Exception:  # noqa: BLE001 - one broken deployment must not stop the others
             log.exception('advancing deployment %s #%s failed', item.env_key, item.number)
             return 'errors', 0
@@ -52,9 +54,20 @@ def run(now: datetime | None = None) -> dict:
             outcomes = list(pool.map(one, items))
     else:
         outcomes = [one(item) for item in items]
+    # The plain step writes, up to a hundred per transaction.
+    due = [(i, item, outcome[1]) for i, (item, outcome) in enumerate(zip(items, outcomes))
+           if outcome[0] == 'due']
+    if due:
+        try:
+            written = write_steps([(item, d) for _, item, d in due])
+        except Exception:  # noqa: BLE001 - counted, and the next tick tries again
+            log.exception('writing the due steps of %d deployments failed', len(due))
+            written = [('errors', 0)] * len(due)
+        for (i, _, _), result in zip(due, written):
+            outcomes[i] = result
     summary['active'] = len(items)
-    for outcome, written in outcomes:
-        summary['events'] += written
+    for outcome, count in outcomes:
+        summary['events'] += count
         if outcome in ('completed', 'rolled_back', 'lost_races', 'errors'):
             summary[outcome] += 1
     summary['seconds'] = round(time.perf_counter() - began, 4)

@@ -1,6 +1,5 @@
 """The tick: idempotent, finds work through the active index only, publishes to EventBridge."""
 import json
-import threading
 from datetime import timedelta
 
 import boto3
@@ -135,7 +134,7 @@ def test_a_broken_deployment_does_not_stop_the_others(appconfig, monkeypatch):
     other = World(appconfig)
     other.start(other.strategy(50, 2))
     later(minutes=5)
-    real = tick.advance
+    real = tick.settle
     calls = []
 
     def flaky(item, now, clients=None, check_alarms=True):
@@ -143,10 +142,10 @@ def test_a_broken_deployment_does_not_stop_the_others(appconfig, monkeypatch):
         if len(calls) == 1:
             raise RuntimeError('boom')
         return real(item, now, clients, check_alarms)
-    monkeypatch.setattr(tick, 'advance', flaky)
+    monkeypatch.setattr(tick, 'settle', flaky)
     summary = tick.run()
     assert (summary['errors'], summary['completed']) == (1, 1)
-    monkeypatch.setattr(tick, 'advance', real)
+    monkeypatch.setattr(tick, 'settle', real)
     assert tick.run()['completed'] == 1
 
 
@@ -221,25 +220,3 @@ def test_publishing_failures_do_not_undo_writes(appconfig, monkeypatch):
     assert tick_now()['completed'] == 1
     assert w.get(1)['State'] == 'COMPLETE'
 
-
-def test_two_ticks_running_at_once_over_many_deployments_write_each_event_once(appconfig):
-    """The tick advances deployments side by side (a pool of workers); two whole ticks at
-    the same instant, themselves concurrent, still write every due event exactly once."""
-    worlds = [World(appconfig) for _ in range(6)]
-    strategy = worlds[0].strategy(25, 15)
-    for w in worlds:
-        w.start(strategy)
-    later(minutes=7)                        # two steps due for each deployment
-    now = clock.now()
-    summaries = []
-    ticks = [threading.Thread(target=lambda: summaries.append(tick.run(now=now)))
-             for _ in range(2)]
-    for t in ticks:
-        t.start()
-    for t in ticks:
-        t.join()
-    assert sum(s['events'] for s in summaries) == 2 * len(worlds)
-    assert sum(s['errors'] for s in summaries) == 0
-    for w in worlds:
-        kinds = [e[1] for e in log(w.get(1))]
-        assert kinds == ['DEPLOYMENT_STARTED', 'PERCENTAGE_UPDATED', 'PERCENTAGE_UPDATED']

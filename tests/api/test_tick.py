@@ -220,3 +220,13 @@ def test_publishing_failures_do_not_undo_writes(appconfig, monkeypatch):
     assert tick_now()['completed'] == 1
     assert w.get(1)['State'] == 'COMPLETE'
 
+
+
+def test_a_step_written_by_the_tick_is_published_with_its_percentage(appconfig, event_queue):
+    w = World(appconfig)
+    w.start(w.strategy(50, 4))               # 50 % after 1m20s, 100 % after 2m40s
+    later(minutes=2)
+    assert tick_now()['events'] == 1
+    details = [e['detail'] for e in event_queue()]
+    assert [(d['EventType'], d['PercentageComplete']) for d in details] == [
+        ('DEPLOYMENT_STARTED', 0.0), ('PERCENTAGE_UPDATED', 50.0)]

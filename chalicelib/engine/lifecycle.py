@@ -240,7 +240,7 @@ def write_steps(pairs: list) -> list:
             continue
         percentages = [_step_percentages(item, due) for item, due in chunk]
         try:
-            with _transaction() as t:
+            with tx.transaction() as t:
                 for item, due in chunk:
                     t.update(item, actions=_step_actions(due), condition=_unchanged(item))
         except TransactWriteError:

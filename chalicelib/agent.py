@@ -20,6 +20,11 @@ percentage. A request without Entity-Id is the caller ``agent``: like one real A
 session for all of its callers) it gets one version, switching to the new one once at the
 step whose percentage reaches its bucket, never back.
 
+Experiments running on the profile and environment (carried by the Delivery item, see
+ops/experiments.py) are served by evaluating the document as treatments.with_experiments
+rewrites it (cached per deployment); an entity outside every experiment gets the deployed
+value unchanged (the rewrite's DEPLOYED_VARIANT is answered without ``_variant``).
+
 Failure mode: an unexpected error answers 500 InternalServerException and is logged.
 """
 import functools
@@ -29,7 +34,7 @@ import logging
 import os
 from urllib.parse import unquote
 
-from chalicelib import arns, cache, clock, crypto, flags
+from chalicelib import arns, cache, clock, crypto, flags, treatments
 from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.errors import ServiceError
 from chalicelib.engine import delivery
@@ -171,7 +176,32 @@ def release(app, env, profile, entity_id, now=None):
     if found is None:
         raise AgentError(404, f'No configuration has been deployed for configuration profile '
                               f'{profile.id} in environment {env.id}')
-    return found
+    return item, found
+
+
+_served = {}   # (delivery key, deployment number, document digest) -> document with treatments
+_MAX_SERVED = 256
+
+
+def served_document(item, doc, digest):
+    """``doc`` with the treatments of the experiments running on ``item`` (a Delivery).
+    They change only with a (MANAGED) deployment, so the number keys the cache."""
+    if not item.experiments:
+        return doc
+    key = (item.key, int(item.deployment_number), digest)
+    out = _served.get(key)
+    if out is None:
+        if len(_served) >= _MAX_SERVED:
+            _served.clear()
+        out = _served[key] = treatments.with_experiments(doc, item.experiments)
+    return out
+
+
+def _answer(flag):
+    # An entity outside every experiment gets the deployed basic value, as before the run.
+    if flag.get('_variant') == treatments.DEPLOYED_VARIANT:
+        return {k: v for k, v in flag.items() if k != '_variant'}
+    return flag
 
 
 def _get(app_ref, env_ref, profile_ref, query, headers):
@@ -180,7 +210,7 @@ def _get(app_ref, env_ref, profile_ref, query, headers):
     entity_id = _entity_id(headers)
     keys = [k for k in query.get('flag', []) if k != ''] if query.get('flag') else None
     app, env, profile = _resolve(app_ref, env_ref, profile_ref)
-    found = release(app, env, profile, entity_id)
+    item, found = release(app, env, profile, entity_id)
     out = {'Configuration-Version': str(found['VersionNumber'])}
     if found.get('VersionLabel'):
         out['Version-Label'] = found['VersionLabel']
@@ -191,12 +221,14 @@ def _get(app_ref, env_ref, profile_ref, query, headers):
         out['Content-Type'] = found.get('ContentType') or 'application/octet-stream'
         return 200, out, crypto.read(found['Digest'])
     doc = document(app.id, profile.id, found)
+    doc = served_document(item, doc, found.get('DocumentDigest') or found['Digest'])
     try:
         values = flags.evaluate(doc, context, entity_id, keys)
     except KeyError as error:
         key = error.args[0] if error.args else ''
         raise AgentError(404, f'Flag {key} could not be found in configuration profile '
                               f'{profile.name}') from None
+    values = {key: _answer(flag) for key, flag in values.items()}
     body = values[keys[0]] if keys is not None and len(keys) == 1 else values
     out['Content-Type'] = JSON
     return 200, out, json.dumps(body, separators=(',', ':'), ensure_ascii=False).encode()
@@ -224,3 +256,4 @@ def answer(method, path, query, headers, body):
 
 cache.on_reset(_parsed.cache_clear)
 cache.on_reset(_document_digest.cache_clear)
+cache.on_reset(_served.clear)

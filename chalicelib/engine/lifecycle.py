@@ -99,13 +99,20 @@ def start(environment: Environment, profile: Profile, strategy: dict, target: di
           now: datetime, *,
           strategy_id: str, description: str | None, tags: dict,
           latest_expected: int | None, kms_identifier: str | None, kms_arn: str | None,
-          dynamic_parameters: dict | None) -> Deployment:
+          dynamic_parameters: dict | None, kind: str = 'USER',
+          experiments: list | None = None, also=None) -> Deployment:
     """Start deployment number latest + 1 of ``target`` (a release) on ``environment``:
     one transaction writing the Deployment (DEPLOYMENT_STARTED plus whatever the strategy owes
     at once), the Delivery the data plane reads and the Environment. ``strategy`` is the
     snapshot to keep. ConflictException when another deployment is in progress or
     ``latest_expected`` does not hold; pynamodb's TransactWriteError when a concurrent
-    writer got in between (the caller reads the environment again and retries)."""
+    writer got in between (the caller reads the environment again and retries).
+
+    ``kind`` is the DeploymentSummary Type: USER, or MANAGED for the deployments experiment
+    runs make. ``experiments``: the running experiments the Delivery carries (treatments.py);
+    None keeps the ones already there, so a user deployment does not end a run. ``also(t)``
+    adds the caller's own items to the same transaction (the experiment run it records),
+    given the new Deployment item."""
     application_id, environment_id = environment.application_id, environment.id
     if environment.active_deployment is not None and _settle_active(environment, now):
         environment = Environment.get(application_id, environment_id, consistent_read=True)
@@ -127,7 +134,7 @@ def start(environment: Environment, profile: Profile, strategy: dict, target: di
         description=description, strategy_id=strategy_id,
         strategy=strategy, monitors=list(environment.monitors or []),
         started_at=now, tags=tags, kms_key_identifier=kms_identifier,
-        kms_key_arn=kms_arn, dynamic_extension_parameters=dynamic_parameters, type='USER')
+        kms_key_arn=kms_arn, dynamic_extension_parameters=dynamic_parameters, type=kind)
     due = progress.due(item, now)
     written = [eventlog.started(now)] + list(due.pending)
     item.events = [Event(**e) for e in written]
@@ -147,7 +154,9 @@ def start(environment: Environment, profile: Profile, strategy: dict, target: di
     new_delivery = Delivery(
         delivery_key(application_id, environment_id, profile.id), deployment_number=number,
         state=TRANSITIONS[EventType.DEPLOYMENT_STARTED].delivery, started_at=now,
-        strategy=item.strategy, target=target, previous=delivery.settled(old))
+        strategy=item.strategy, target=target, previous=delivery.settled(old),
+        experiments=(old.experiments if old is not None else None) if experiments is None
+        else experiments or None)
     delivery_condition = (Delivery.key.does_not_exist() if old is None else
                           Delivery.deployment_number == int(old.deployment_number))
     latest_condition = Environment.latest_deployment == latest
@@ -159,8 +168,22 @@ def start(environment: Environment, profile: Profile, strategy: dict, target: di
         t.update(Environment(application_id, environment_id), actions=env_actions,
                  condition=Environment.id.exists()
                  & Environment.active_deployment.does_not_exist() & latest_condition)
+        if also is not None:
+            also(t, item)
     _publish(item, written, [0.0] + _step_percentages(item, due))
     return item
+
+
+def set_experiments(old: Delivery, experiments: list, also=None) -> None:
+    """Replace the running experiments of a Delivery that has nothing to deploy (its only
+    deployment was rolled back), so a later deployment does not carry a stopped run; one
+    transaction with the caller's items (``also(t, None)``)."""
+    with tx.transaction() as t:
+        t.update(Delivery(old.key), actions=[Delivery.experiments.set(experiments) if experiments
+                                             else Delivery.experiments.remove()],
+                 condition=Delivery.deployment_number == int(old.deployment_number))
+        if also is not None:
+            also(t, None)
 
 
 # --- advance / complete -----------------------------------------------------------------------

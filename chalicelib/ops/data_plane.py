@@ -19,10 +19,11 @@ A feature-flag poll whose Accept asks for ``application/ion;type=AWS.AppConfig.F
 holds a multi-variant flag; encoded once per document digest and kept in-process.
 """
 import functools
+import hashlib
 import json
 from datetime import timedelta
 
-from chalicelib import arns, cache, clock, crypto, flags_ion, tokens
+from chalicelib import arns, cache, clock, crypto, flags_ion, tokens, treatments
 from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.engine import delivery
 from chalicelib.errors import BadRequestException, ResourceNotFoundException, not_found
@@ -108,7 +109,11 @@ def get_latest_configuration(p):
             'No configuration has been deployed for this session yet', ResourceType='Deployment')
     identity = _identity(release)
     seen = max(delivery.generation(current), tuple(session.generation or (0, 0)))
-    ion = _ion_answer(release) if flags_ion.accepts(p.get('_accept')) else None
+    ion, experiment_flags = (_ion_answer(current, release) if flags_ion.accepts(p.get('_accept'))
+                             else (None, None))
+    if experiment_flags:
+        # Running experiments change the Ion answer without a new version.
+        identity = identity + (hashlib.sha256(experiment_flags.encode()).hexdigest()[:16],)
     out = {
         'NextPollConfigurationToken': tokens.encode(
             session.next(now, received=identity, generation=seen)),
@@ -120,6 +125,8 @@ def get_latest_configuration(p):
     else:
         out['Configuration'] = ion if ion is not None else crypto.read(release['Digest'])
         out['VersionLabel'] = release.get('VersionLabel')
+        if experiment_flags:
+            out['_headers'] = {'Experiment-Flags': experiment_flags}
     return out
 
 
@@ -130,14 +137,34 @@ def _ion_of(document_digest):
 
 
 cache.on_reset(_ion_of.cache_clear)
+_ion_served = {}   # (delivery key, deployment number, digest) -> (Ion, Experiment-Flags)
+_MAX_ION_SERVED = 64
+cache.on_reset(_ion_served.clear)
 
 
-def _ion_answer(release):
-    """The Ion body for a client that asked for it (the AppConfig Agent), or None for JSON: AWS
-    answers Ion only for a feature-flag document with at least one multi-variant flag. Cached
-    by digest (the stored document never changes)."""
+def _ion_answer(current, release):
+    """(Ion body, Experiment-Flags header) for a client that asked for Ion (the AppConfig
+    Agent), or (None, None) for JSON: AWS answers Ion only for a feature-flag document with
+    at least one multi-variant flag. Running experiments (on the Delivery item) add their
+    variants (treatments.py), which makes every flag they touch multi-variant. Cached by
+    digest, and with experiments by deployment number (they change only with a deployment)."""
     digest = release.get('DocumentDigest')
-    return _ion_of(digest) if digest else None
+    if not digest:
+        return None, None
+    running = getattr(current, 'experiments', None)
+    if not running:
+        return _ion_of(digest), None
+    key = (current.key, int(current.deployment_number), digest)
+    answer = _ion_served.get(key)
+    if answer is None:
+        document = json.loads(crypto.read(digest))
+        served = treatments.with_experiments(document, running)
+        answer = ((flags_ion.encode(served) if flags_ion.has_variants(served) else None),
+                  treatments.header(document, running))
+        if len(_ion_served) >= _MAX_ION_SERVED:
+            _ion_served.clear()
+        _ion_served[key] = answer
+    return answer
 
 
 # --- GetConfiguration (deprecated) ----------------------------------------------------------

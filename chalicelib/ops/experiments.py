@@ -12,6 +12,7 @@ the model states in prose and the project's choices where it is silent:
   newest one must declare FlagKey, and every attribute a treatment sets must be declared on
   that flag (checked at create, update and StartExperimentRun). A profile without versions
   is accepted: the flag may be created before the first run.
+- AudienceRule must parse as a rule (chalicelib/rules.py), else BadRequestException.
 - Treatment keys are ``c`` for the control and ``t1``..``t5`` for the treatments in the order
   given (the variants the agent serves are ``__c__``, ``__t1__``, ...). TreatmentOverrides
   must name one of those keys. Weights are relative; they must not all be 0.
@@ -28,15 +29,28 @@ the model states in prose and the project's choices where it is silent:
 - Without an application filter ListExperimentDefinitions matches the profile and environment
   filters against ids (names are only unique, and resolvable, within an application).
 - Runs list newest first; a run's events list oldest first (a timeline). Events carry the
-  exposure and overrides after the change, TriggeredBy USER. Runs do not create deployments
-  here, so AssociatedDeployment is omitted. DeploymentParameters and run tags are stored.
+  exposure and overrides after the change, TriggeredBy USER. DeploymentParameters and run
+  tags are stored.
+- Serving (the Agent endpoint, and the Ion answer for the AppConfig Agent): each change of a
+  run that changes what clients get (start, exposure, overrides, stop) is a MANAGED
+  deployment of the flag's deployed version on the definition's environment (ListDeployments
+  shows Type MANAGED; strategy AppConfig.AllAtOnce without its bake time, so it completes
+  at once), written in the same transaction as
+  the run and its event, whose AssociatedDeployment is that deployment's ARN. The
+  deployment's Delivery carries the running experiments (treatments.py turns them into
+  variants); a later user deployment keeps them. A run starts only on a flag deployed to the
+  environment (BadRequestException otherwise: AWS runs experiments on deployed flags), and a
+  change is refused with ConflictException while a deployment is in progress there, as any
+  deployment would be. The run's DeploymentParameters (extension parameters, tags) go to its
+  managed deployments. Changing only the description or parameters makes no deployment.
 """
 import base64
 import json
 import math
 
-from chalicelib import arns, clock
+from chalicelib import arns, clock, rules, treatments
 from chalicelib.constants import FEATURE_FLAGS
+from chalicelib.engine import delivery, lifecycle
 from chalicelib.errors import (BadRequestException, ConflictException,
                                InternalServerException, not_found)
 from chalicelib.ops import hosted_versions, tagging
@@ -112,7 +126,7 @@ def render_event(event):
         'Description': event.description, 'EventType': event.type,
         'OccurredAt': event.occurred_at, 'TriggeredBy': event.triggered_by,
         'ExposurePercentage': None if event.exposure is None else float(event.exposure),
-        'TreatmentOverrides': event.overrides,
+        'TreatmentOverrides': event.overrides, 'AssociatedDeployment': event.deployment,
     }
 
 
@@ -313,6 +327,16 @@ def _result(value):
     return out or None
 
 
+def _audience(rule):
+    """AudienceRule must be a rule of the Agent's language (it becomes part of each
+    treatment's rule when a run is served)."""
+    try:
+        rules.parse(rule)
+    except rules.RuleError as error:
+        raise BadRequestException(f'AudienceRule is not a valid rule: {error}') from None
+    return rule
+
+
 def _busy(item):
     return ConflictException(
         f'Experiment definition {item.id} has experiment run {int(item.active_run)} running. '
@@ -348,6 +372,7 @@ def create_experiment_definition(p):
             f'a feature flag profile ({FEATURE_FLAGS}).')
     env = _environment(app.id, p['EnvironmentIdentifier'])
     control, treatments = _treatments(p['Control'], p['Treatments'])
+    _audience(p['AudienceRule'])
     _check_flag(app.id, profile.id, p['FlagKey'], control, treatments)
     tags = tagging.check(p.get('Tags'))
     for _ in range(ATTEMPTS):
@@ -394,6 +419,8 @@ def update_experiment_definition(p):
         _check_flag(app.id, item.profile_id, item.flag_key, control, treatments)
         actions += [ExperimentDefinition.control.set(control),
                     ExperimentDefinition.treatments.set(treatments)]
+    if 'AudienceRule' in p:
+        _audience(p['AudienceRule'])
     for member, attr in (('Hypothesis', ExperimentDefinition.hypothesis),
                          ('AudienceRule', ExperimentDefinition.audience_rule),
                          ('AudienceDescription', ExperimentDefinition.audience_description),
@@ -518,6 +545,77 @@ def _event(item, number, sequence, kind, description, now, exposure, overrides):
         overrides=overrides)
 
 
+# --- serving: each change of a run is a MANAGED deployment -------------------------------
+
+MANAGED = 'MANAGED'
+# A run's change reaches every client at once: all at once, without AllAtOnce's bake time.
+_STRATEGY_ID = 'AppConfig.AllAtOnce'
+_INSTANT = {'DeploymentDurationInMinutes': 0, 'GrowthFactor': 100.0,
+            'FinalBakeTimeInMinutes': 0, 'GrowthType': 'LINEAR'}
+
+
+def _run_id(item, number):
+    return f'{arns.account()}:{item.application_id}:{item.id}:{int(number)}'
+
+
+def _run_arn(item, number):
+    # The model gives runs no ARN; this one names them in the Experiment-Flags header.
+    return arns.arn(f'application/{item.application_id}/experimentdefinition/{item.id}/'
+                    f'experimentrun/{int(number)}')
+
+
+def _spec(item, number, snapshot, exposure, overrides):
+    return treatments.spec(_run_id(item, number), snapshot['FlagKey'], exposure, overrides,
+                           snapshot['AudienceRule'], snapshot['Control'],
+                           snapshot['Treatments'], arn=_run_arn(item, number))
+
+
+def _deployment_arn(deployment):
+    return arns.arn(f'application/{deployment.application_id}/environment/'
+                    f'{deployment.environment_id}/deployment/{int(deployment.number)}')
+
+
+def _serve(item, number, spec, description, parameters, items):
+    """Make the run's change what clients get, as AWS shows it: a MANAGED deployment of the
+    flag's deployed version whose Delivery carries the running experiments with run
+    ``number`` replaced by ``spec`` (None: removed), in one transaction with the run's own
+    items (``items(t, deployment ARN or None)``). BadRequestException when the flag has never
+    been deployed to the environment; ConflictException while a deployment is in progress
+    there; TransactWriteError when a concurrent writer got in between (read and retry)."""
+    application_id, environment_id = item.application_id, item.environment_id
+    run_id = _run_id(item, number)
+    old = delivery.read(application_id, environment_id, item.profile_id)
+    running = [e for e in ((old.experiments if old is not None else None) or [])
+               if e.get('Run') != run_id]
+    if spec is not None:
+        running.append(spec)
+    current = delivery.settled(old)
+    if current is None:
+        if spec is not None:
+            raise BadRequestException(
+                f'Flag {item.flag_key} is not deployed: deploy configuration profile '
+                f'{item.profile_id} to environment {environment_id} before running an '
+                f'experiment on it.')
+        if old is None:   # nothing was ever served: only the run changes
+            with tx.transaction() as t:
+                items(t, None)
+            return
+        lifecycle.set_experiments(old, running, lambda t, _: items(t, None))
+        return
+    environment = _environment(application_id, environment_id)
+    profile = _profile(application_id, item.profile_id)
+    parameters = parameters or {}
+
+    def also(t, deployment):
+        items(t, _deployment_arn(deployment))
+
+    lifecycle.start(environment, profile, _INSTANT, current, clock.now(), strategy_id=_STRATEGY_ID,
+                    description=description, tags=parameters.get('Tags') or {},
+                    latest_expected=None, kms_identifier=None, kms_arn=None,
+                    dynamic_parameters=parameters.get('DynamicExtensionParameters'),
+                    kind=MANAGED, experiments=running, also=also)
+
+
 def start_experiment_run(p):
     app, item = _target(p)
     exposure = _exposure(p.get('ExposurePercentage'))
@@ -548,18 +646,21 @@ def start_experiment_run(p):
                          now, exposure, overrides)
         seen = item.latest_run
 
-        def write():
-            with tx.transaction() as t:
-                t.update(item, actions=[ExperimentDefinition.latest_run.set(number),
-                                        ExperimentDefinition.active_run.set(number),
-                                        ExperimentDefinition.status.set(ACTIVE)],
-                         condition=ExperimentDefinition.key.exists() &
-                         ExperimentDefinition.active_run.does_not_exist() &
-                         (ExperimentDefinition.status != ARCHIVED) &
-                         (ExperimentDefinition.latest_run == seen))
-                t.save(run, condition=ExperimentRun.run.does_not_exist())
-                t.save(started, condition=ExperimentRunEvent.sequence.does_not_exist())
-        if tx.attempt(write):
+        def items(t, deployment, run=run, started=started, number=number, seen=seen):
+            started.deployment = deployment
+            t.update(item, actions=[ExperimentDefinition.latest_run.set(number),
+                                    ExperimentDefinition.active_run.set(number),
+                                    ExperimentDefinition.status.set(ACTIVE)],
+                     condition=ExperimentDefinition.key.exists() &
+                     ExperimentDefinition.active_run.does_not_exist() &
+                     (ExperimentDefinition.status != ARCHIVED) &
+                     (ExperimentDefinition.latest_run == seen))
+            t.save(run, condition=ExperimentRun.run.does_not_exist())
+            t.save(started, condition=ExperimentRunEvent.sequence.does_not_exist())
+        spec = _spec(item, number, snapshot, exposure, overrides)
+        if tx.attempt(lambda: _serve(
+                item, number, spec, f'Experiment run {number} of {item.name} started',
+                parameters, items)):
             item = _get_definition(app.id, item.id)
             if item is None:
                 raise not_found('ExperimentDefinition', p['ExperimentDefinitionIdentifier']) \
@@ -622,13 +723,23 @@ def update_experiment_run(p):
         events = [_event(item, run.run, seen + i, kind, text, now, exposure, overrides)
                   for i, (kind, text) in enumerate(changes, 1)]
 
-        def write():
-            with tx.transaction() as t:
-                t.update(run, actions=actions,
-                         condition=(ExperimentRun.status == RUNNING) &
-                         (ExperimentRun.event_count == seen))
-                for event in events:
-                    t.save(event, condition=ExperimentRunEvent.sequence.does_not_exist())
+        def items(t, deployment, run=run, actions=actions, events=events, seen=seen):
+            t.update(run, actions=actions,
+                     condition=(ExperimentRun.status == RUNNING) &
+                     (ExperimentRun.event_count == seen))
+            for event in events:
+                event.deployment = deployment
+                t.save(event, condition=ExperimentRunEvent.sequence.does_not_exist())
+
+        def write(run=run, items=items, exposure=exposure, overrides=overrides):
+            if not events:   # only the description or the parameters: nothing to serve
+                with tx.transaction() as t:
+                    items(t, None)
+                return
+            spec = _spec(item, run.run, run.snapshot, exposure, overrides)
+            _serve(item, run.run, spec,
+                   f'Experiment run {int(run.run)} of {item.name} updated',
+                   parameters or run.deployment_parameters, items)
         if tx.attempt(write):
             continue   # stopped or updated meanwhile: read it again
         return render_run(_run(item, run.run))
@@ -656,16 +767,19 @@ def stop_experiment_run(p):
                          run.overrides)
         definition = ExperimentDefinition(arns.account(), item.key)
 
-        def write():
-            with tx.transaction() as t:
-                t.update(run, actions=actions,
-                         condition=(ExperimentRun.status == RUNNING) &
-                         (ExperimentRun.event_count == seen))
-                t.update(definition, actions=[ExperimentDefinition.active_run.remove(),
-                                              ExperimentDefinition.status.set(IDLE)],
-                         condition=ExperimentDefinition.active_run == run.run)
-                t.save(stopped, condition=ExperimentRunEvent.sequence.does_not_exist())
-        if tx.attempt(write):
+        def items(t, deployment, run=run, actions=actions, seen=seen, stopped=stopped,
+                  definition=definition):
+            t.update(run, actions=actions,
+                     condition=(ExperimentRun.status == RUNNING) &
+                     (ExperimentRun.event_count == seen))
+            t.update(definition, actions=[ExperimentDefinition.active_run.remove(),
+                                          ExperimentDefinition.status.set(IDLE)],
+                     condition=ExperimentDefinition.active_run == run.run)
+            stopped.deployment = deployment
+            t.save(stopped, condition=ExperimentRunEvent.sequence.does_not_exist())
+        if tx.attempt(lambda: _serve(
+                item, run.run, None, f'Experiment run {int(run.run)} of {item.name} stopped',
+                parameters or run.deployment_parameters, items)):
             continue
         return render_run(_run(item, run.run))
     raise InternalServerException('The experiment run kept changing. Try again.')

@@ -35,3 +35,6 @@ class Delivery(BaseModel):
     strategy = JSONAttribute()
     target = JSONAttribute()
     previous = JSONAttribute(null=True)
+    # The RUNNING experiment runs on this profile and environment, as treatments.spec builds
+    # them; written by the MANAGED deployment each change of a run makes.
+    experiments = JSONAttribute(null=True)

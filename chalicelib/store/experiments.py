@@ -103,6 +103,7 @@ class ExperimentRunEvent(BaseModel):
     triggered_by = UnicodeAttribute()
     exposure = NumberAttribute(null=True)
     overrides = JSONAttribute(null=True)
+    deployment = UnicodeAttribute(null=True)      # ARN of the MANAGED deployment it made
 
 
 def application_has_definitions(account: str, application_id: str) -> bool:

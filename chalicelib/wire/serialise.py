@@ -14,7 +14,8 @@ def success(operation, result):
     # client already has the current version) under the non-member key '_status'.
     status = result.get('_status') or operation.http.get('responseCode', 200)
     shape = operation.output_shape
-    headers = {}
+    # Headers outside the model (the Agent's Experiment-Flags) under the non-member '_headers'.
+    headers = dict(result.get('_headers') or {})
     if shape is None:
         return status, headers, b''
     payload = shape.serialization.get('payload')

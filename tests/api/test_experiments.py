@@ -41,7 +41,19 @@ class World:
             ApplicationId=self.app, Name='flags', LocationUri='hosted', Type=FLAGS)['Id']
         self.freeform = client.create_configuration_profile(
             ApplicationId=self.app, Name='settings', LocationUri='hosted')['Id']
-        self.version(DOC)
+        version = self.version(DOC)
+        # Runs serve a deployed flag: deploy it to both environments, all at once.
+        self.instant = client.create_deployment_strategy(
+            Name='instant', DeploymentDurationInMinutes=0, GrowthFactor=100,
+            FinalBakeTimeInMinutes=0, ReplicateTo='NONE')['Id']
+        for env in (self.env, self.env2):
+            self.deploy(version, env)
+
+    def deploy(self, version, env=None):
+        return self.client.start_deployment(
+            ApplicationId=self.app, EnvironmentId=env or self.env,
+            ConfigurationProfileId=self.profile, DeploymentStrategyId=self.instant,
+            ConfigurationVersion=str(version))
 
     def version(self, doc, profile=None):
         return self.client.create_hosted_configuration_version(
@@ -553,7 +565,16 @@ def test_stop_run(appconfig, world):
     assert (last['TriggeredBy'], last['OccurredAt'], last['ExposurePercentage'],
             last['TreatmentOverrides'], last['Description']) == \
         ('USER', stopped['EndedAt'], 25.0, {'Inline': {'qa': 't1'}}, 'Experiment run 1 stopped')
-    assert all('AssociatedDeployment' not in e for e in events)
+    # Each change is a MANAGED deployment of the deployed version (numbers 2 and 3: the
+    # world deployed the flag first), named by ARN in its event.
+    arn = f'arn:aws:appconfig:us-east-1:123456789012:application/{world.app}/environment/' \
+          f'{world.env}/deployment/'
+    assert [e['AssociatedDeployment'] for e in events] == [arn + '2', arn + '3']
+    summaries = appconfig.list_deployments(ApplicationId=world.app,
+                                           EnvironmentId=world.env)['Items']
+    assert [(d['DeploymentNumber'], d['Type'], d['State'], d['ConfigurationVersion'])
+            for d in summaries] == [(3, 'MANAGED', 'COMPLETE', '1'), (2, 'MANAGED', 'COMPLETE', '1'),
+                                    (1, 'USER', 'COMPLETE', '1')]
     assert events[0]['OccurredAt'] == started['StartedAt']
     assert events[0]['Description'] == 'Experiment run 1 started with 25.00% exposure'
     # A stopped run is finished.

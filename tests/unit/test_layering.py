@@ -40,7 +40,7 @@ LAYERS = {
     'store': STORE, 'crypto': STORE, 'tokens': STORE,
     'clock': SUPPORT, 'errors': SUPPORT, 'arns': SUPPORT, 'roles': SUPPORT,
     'constants': SUPPORT, 'cache': SUPPORT, 'flags': SUPPORT, 'flags_ion': SUPPORT,
-    'rules': SUPPORT, 'sources': SUPPORT, 'auth': SUPPORT,
+    'rules': SUPPORT, 'treatments': SUPPORT, 'sources': SUPPORT, 'auth': SUPPORT,
 }
 
 

@@ -1,6 +1,8 @@
 """The AppConfig API as a Chalice app: one route per operation of both service models,
 all served by the model-driven wire handler, plus the scheduled deployment tick."""
+import json
 import os
+import uuid
 
 from chalice import Chalice, IAMAuthorizer, Response
 from chalice.app import CaseInsensitiveMapping
@@ -52,6 +54,23 @@ def accept_any(request, get_response):
     # boto3 sends no Accept header; the service answers such requests all the same.
     if 'accept' not in request.headers:
         request.headers = CaseInsensitiveMapping({**request.headers, 'accept': '*/*'})
+    return get_response(request)
+
+
+@app.middleware('http')
+def unrouted(request, get_response):
+    # Only the AWS API's paths are routed here: the local-only endpoints (the clock control,
+    # the console) are mounts of local/server.py and never reach the deployed stage. A
+    # resource this app does not route answers as an unknown operation, in JSON.
+    resource = request.context.get('resourcePath')
+    if resource is not None and not app.routes.get(resource):
+        path = request.context.get('path') or resource
+        return Response(
+            body=json.dumps({'Message': f'No operation matches {request.method} {path}'}),
+            status_code=404,
+            headers={'Content-Type': 'application/json',
+                     'x-amzn-ErrorType': 'UnknownOperationException',
+                     'x-amzn-RequestId': str(uuid.uuid4())})
     return get_response(request)
 
 

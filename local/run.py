@@ -4,12 +4,18 @@
 
 Environment: PORT (8000), APPCONFIG_AGENT_PORT (2772, the AppConfig Agent's HTTP API; 0 turns
 it off), APPCONFIG_AGENT_ACCESS_TOKEN (unset: no token needed), APPCONFIG_DATA_DIR (.data),
-APPCONFIG_TIME_SCALE (1), APPCONFIG_TICK_SECONDS (1). With AWS_ENDPOINT_URL_DYNAMODB set, that
-DynamoDB is used and none is started. Ctrl-C stops everything this process started.
+APPCONFIG_TIME_SCALE (1), APPCONFIG_TICK_SECONDS (1), APPCONFIG_CLOCK (manual | real; unset:
+as stored, else real), APPCONFIG_CLOCK_START (ISO-8601: where a clock not stored yet starts).
+With AWS_ENDPOINT_URL_DYNAMODB set, that DynamoDB is used and none is started. Ctrl-C stops
+everything this process started.
 
 The DynamoDB Local it starts is supervised (local.dynamodb.Supervisor): when it dies it is
 restarted on the same data dir and port, and the API answers InternalServerException until it
 is back; after repeated failures within a minute the runner gives up and exits 1.
+
+The clock is kept in the store (store/clock.py) and controlled at /_appconfig/clock
+(local/clockctl.py). The ticker runs only while time passes by itself; a paused clock moves
+only through the control, which ticks every instant it passes over.
 """
 import logging
 import os
@@ -32,11 +38,15 @@ def _aws_defaults():
 
 
 def _ticker(stop, seconds):
+    from chalicelib import clock
     from chalicelib.engine import tick
     failing = None
     while not stop.wait(seconds):
         try:
-            tick.run()
+            clock.current()            # another process may have moved or paused it
+            with clock.moving:         # never while a clock move catches up
+                if clock.running():
+                    tick.run()
         except Exception as error:  # noqa: BLE001 - one bad tick must not stop the next
             # The traceback once; while the same failure repeats (DynamoDB Local being
             # restarted, say) one line per tick.
@@ -57,6 +67,27 @@ def _import_app(done):
         import local.server  # noqa: F401
     finally:
         done.set()
+
+
+def _start_clock():
+    """Attach the stored clock, reconciled with APPCONFIG_CLOCK / _CLOCK_START / _TIME_SCALE."""
+    from datetime import datetime, timezone
+
+    from chalicelib import clock
+    from chalicelib.store import clock as stored_clock
+    mode = (os.environ.get('APPCONFIG_CLOCK') or '').strip().lower() or None
+    start = os.environ.get('APPCONFIG_CLOCK_START') or None
+    if start:
+        start = datetime.fromisoformat(start.strip())
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=timezone.utc)
+    speed = float(os.environ['APPCONFIG_TIME_SCALE']) if os.environ.get(
+        'APPCONFIG_TIME_SCALE') else None
+    line = clock.use_store(stored_clock, mode=mode, start=start, speed=speed)
+    state = clock.describe(line)
+    print(f"Clock: {state['mode']} at {state['now']} (speed {state['speed']}); "
+          f"control at /_appconfig/clock", flush=True)
+    return line
 
 
 def _interrupt(*_):
@@ -99,11 +130,13 @@ def main():
         from app import app
         from chalicelib.store import connection
         from chalicelib.store.tables import create_all
-        from local import agent_server, console
+        from local import agent_server, clockctl, console
         from local.server import make_server
         connection.configure()
         create_all()
-        server = make_server(app, '127.0.0.1', port, mounts=[(console.PREFIX, console.mount)])
+        _start_clock()
+        server = make_server(app, '127.0.0.1', port,
+                             mounts=[clockctl.MOUNT, (console.PREFIX, console.mount)])
         agent_port = int(os.environ.get('APPCONFIG_AGENT_PORT', agent_server.DEFAULT_PORT))
         if agent_port:
             agent = agent_server.make_server('127.0.0.1', agent_port)

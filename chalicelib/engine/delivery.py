@@ -24,7 +24,7 @@ from datetime import datetime
 from chalicelib import cache
 from chalicelib.constants import COMPLETE, STOPPED, DeploymentState
 from chalicelib.engine import progress
-from chalicelib.store.delivery import Delivery, key
+from chalicelib.store.delivery import Delivery, key, writes
 
 _NOT_STARTED = (DeploymentState.VALIDATING,)
 delivery_cache = cache.TTLCache(float(os.environ.get('APPCONFIG_DELIVERY_CACHE_SECONDS', '1')))
@@ -73,13 +73,22 @@ def generation(delivery: Delivery | None) -> tuple[int, int]:
 def load(application_id: str, environment_id: str, profile_id: str,
          seen: tuple[int, int] | None = None) -> Delivery | None:
     """The Delivery item (or None) as a poll reads it: from the in-process cache (trusted for
-    APPCONFIG_DELIVERY_CACHE_SECONDS, default 1 s, so a new deployment or a rollback is seen
-    within about a second), unless the cached item is older than the generation ``seen``
-    (a session never steps back because another process answered it from a newer item)."""
-    return delivery_cache.get(
-        key(application_id, environment_id, profile_id),
-        lambda: read(application_id, environment_id, profile_id),
-        lambda item: seen is None or generation(item) >= tuple(seen))
+    APPCONFIG_DELIVERY_CACHE_SECONDS, default 1 s, so a deployment started, stopped, rolled
+    back or reverted by another process is seen within about a second), unless this process
+    wrote the item since the copy was read (store/delivery.changed: its own changes are seen
+    at once), or the cached item is older than the generation ``seen`` (a session never steps
+    back because another process answered it from a newer item)."""
+    item_key = key(application_id, environment_id, profile_id)
+
+    def load_it():
+        stamp = writes(item_key)   # before the read: a write racing it voids the copy
+        return stamp, read(application_id, environment_id, profile_id)
+
+    def usable(entry):
+        stamp, item = entry
+        return stamp == writes(item_key) and (seen is None or generation(item) >= tuple(seen))
+
+    return delivery_cache.get(item_key, load_it, usable)[1]
 
 
 def read(application_id: str, environment_id: str, profile_id: str) -> Delivery | None:

@@ -27,6 +27,7 @@ from chalicelib.engine.extensions import points
 from chalicelib.errors import BadRequestException, ConflictException, not_found
 from chalicelib.store import tx
 from chalicelib.store.delivery import Delivery
+from chalicelib.store.delivery import changed as delivery_changed
 from chalicelib.store.delivery import key as delivery_key
 from chalicelib.store.deployments import ACTIVE, Deployment, Event, active_key, active_of, env_key
 from chalicelib.store.environments import Environment
@@ -162,14 +163,17 @@ def start(environment: Environment, profile: Profile, strategy: dict, target: di
     latest_condition = Environment.latest_deployment == latest
     if latest == 0:
         latest_condition |= Environment.latest_deployment.does_not_exist()
-    with tx.transaction() as t:
-        t.save(item, condition=Deployment.number.does_not_exist())
-        t.save(new_delivery, condition=delivery_condition)
-        t.update(Environment(application_id, environment_id), actions=env_actions,
-                 condition=Environment.id.exists()
-                 & Environment.active_deployment.does_not_exist() & latest_condition)
-        if also is not None:
-            also(t, item)
+    try:
+        with tx.transaction() as t:
+            t.save(item, condition=Deployment.number.does_not_exist())
+            t.save(new_delivery, condition=delivery_condition)
+            t.update(Environment(application_id, environment_id), actions=env_actions,
+                     condition=Environment.id.exists()
+                     & Environment.active_deployment.does_not_exist() & latest_condition)
+            if also is not None:
+                also(t, item)
+    finally:
+        delivery_changed(new_delivery.key)   # this process's next poll reads it again
     _publish(item, written, [0.0] + _step_percentages(item, due))
     return item
 
@@ -324,6 +328,7 @@ def roll_back(item: Deployment, now: datetime, due: progress.Due, cause: eventlo
     new = list(due.pending) + cause.events(now)
     done = TRANSITIONS[EventType.ROLLBACK_COMPLETED]
     number = int(item.number)
+    key = delivery_key(item.application_id, item.environment_id, item.profile_id)
     try:
         with tx.transaction() as t:
             t.update(item, condition=_unchanged(item) & Deployment.state.is_in(*IN_PROGRESS),
@@ -338,14 +343,14 @@ def roll_back(item: Deployment, now: datetime, due: progress.Due, cause: eventlo
                      actions=[Environment.state.set(done.environment),
                               Environment.active_deployment.remove()],
                      condition=Environment.active_deployment == number)
-            t.update(Delivery(delivery_key(item.application_id, item.environment_id,
-                                           item.profile_id)),
-                     actions=[Delivery.state.set(done.delivery)],
+            t.update(Delivery(key), actions=[Delivery.state.set(done.delivery)],
                      condition=Delivery.deployment_number == number)
     except TransactWriteError as error:
         if reasons(error):
             return 0
         raise
+    finally:
+        delivery_changed(key)
     _publish(item, new, _step_percentages(item, due) + [due.percentage, due.percentage])
     return len(new)
 
@@ -402,6 +407,8 @@ def revert(item: Deployment, now: datetime, due: progress.Due | None, completed_
         if reasons(error):
             return False
         raise
+    finally:
+        delivery_changed(current.key)
     written = _step_percentages(item, due) if due is not None else []
     _publish(item, new, written + [100.0])
     return True

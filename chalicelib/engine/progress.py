@@ -9,6 +9,7 @@ a reader sees exact progress whether or not a tick has run, and the tick writes 
 """
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,6 +49,11 @@ _STRATEGY_KEYS = ('DeploymentDurationInMinutes', 'GrowthFactor', 'FinalBakeTimeI
                   'GrowthType')
 
 
+def _strategy_key(strategy):
+    return tuple(str(strategy.get(k)) if k == 'GrowthFactor' else strategy.get(k)
+                 for k in _STRATEGY_KEYS)
+
+
 @functools.lru_cache(maxsize=4096)
 def _schedule(key):
     steps = growth.schedule(dict(zip(_STRATEGY_KEYS, key)))
@@ -58,10 +64,16 @@ def strategy_progress(strategy: Mapping, elapsed: timedelta) -> growth.Progress:
     """growth.progress(strategy, elapsed) with the schedule computed once per strategy: a
     tick evaluates thousands of deployments that share a handful of strategies, and every
     poll during a deployment asks the same question. The one evaluator every reader uses."""
-    steps, offsets = _schedule(tuple(
-        str(strategy.get(k)) if k == 'GrowthFactor' else strategy.get(k)
-        for k in _STRATEGY_KEYS))
+    steps, offsets = _schedule(_strategy_key(strategy))
     return growth.at(steps, offsets, elapsed)
+
+
+def next_step_at(item: Deployment, after: datetime) -> datetime | None:
+    """The instant of the first growth step of ``item`` (strategy, started_at) later than
+    ``after``, or None when its schedule is over by then."""
+    _, offsets = _schedule(_strategy_key(item.strategy))
+    i = bisect.bisect_right(offsets, after - item.started_at)
+    return item.started_at + offsets[i] if i < len(offsets) else None
 
 
 def due(item: Deployment, now: datetime) -> Due:

@@ -10,8 +10,16 @@ readers to see exact progress.
 Delivered bytes are what clients receive (flattened for feature flags), stored in content.py.
 A feature-flag release also has "DocumentDigest": the stored document with its variants (what
 the Ion answer and Agent-style evaluation read); releases written before it existed lack it.
+
+Every writer calls ``changed(key)`` once its write is over (committed or not), and readers
+that keep copies (the data plane's short cache) take ``writes(key)`` before they read: a copy
+taken before this process's latest write is not used again, so the next poll this process
+answers reflects a deployment it just started, stopped, rolled back or reverted. Other
+processes keep their copies up to their cache's age bound.
 """
 from __future__ import annotations
+
+import threading
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
@@ -38,3 +46,18 @@ class Delivery(BaseModel):
     # The RUNNING experiment runs on this profile and environment, as treatments.spec builds
     # them; written by the MANAGED deployment each change of a run makes.
     experiments = JSONAttribute(null=True)
+
+
+_writes = {}          # key -> how many writes of that Delivery this process has finished
+_writes_lock = threading.Lock()
+
+
+def changed(key):
+    """Note that this process has just written (or tried to write) the Delivery ``key``."""
+    with _writes_lock:
+        _writes[key] = _writes.get(key, 0) + 1
+
+
+def writes(key):
+    """How many writes of ``key`` this process has finished (see ``changed``)."""
+    return _writes.get(key, 0)

@@ -19,14 +19,16 @@ ACTIVE_TIMEOUT = 300
 
 
 def models() -> list[type[BaseModel]]:
-    """All models, found by importing every module of the store package."""
+    """All tables' models, found by importing every module of the store package. A model
+    whose Meta says ``shares_table`` lives in another model's table and is not listed."""
     for info in pkgutil.iter_modules(chalicelib.store.__path__):
         importlib.import_module(f'chalicelib.store.{info.name}')
     found, todo = [], list(BaseModel.__subclasses__())
     while todo:
         model = todo.pop()
         todo.extend(model.__subclasses__())
-        if getattr(model.Meta, 'table_name', None):
+        if getattr(model.Meta, 'table_name', None) and not getattr(model.Meta, 'shares_table',
+                                                                   False):
             found.append(model)
     return sorted(found, key=lambda m: m.Meta.table_name)
 

@@ -12,8 +12,10 @@ from tests.moto_tables import create_tables
 @pytest.fixture(scope='session')
 def endpoint():
     from app import app
+    from local import clockctl
     from local.server import serve_in_thread
-    server = serve_in_thread(app)
+    # With the local runner's mounts: the clock control drives the fake clock over HTTP.
+    server = serve_in_thread(app, mounts=[clockctl.MOUNT])
     yield f'http://127.0.0.1:{server.port}'
     server.shutdown()
 

@@ -1,6 +1,7 @@
 """appconfigdata over HTTP: sessions, polls, tokens, gradual rollout, the in-process caches."""
 import json
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 
@@ -285,6 +286,35 @@ def test_new_version_with_same_bytes_is_still_a_change(appconfig, appconfigdata)
 
 # --- the in-process caches ------------------------------------------------------------------------
 
+def test_this_process_sees_its_own_changes_at_once(appconfig, appconfigdata, cached):
+    """Started, stopped, rolled back, reverted, completed by the clock: the next poll this
+    process answers reflects it, however young its cached delivery item is."""
+    w = make_world(appconfig)
+    w.deploy(b'one')
+    token = poll(appconfigdata, start(appconfigdata, w))[0]['NextPollConfigurationToken']
+
+    def next_body():
+        nonlocal token
+        response, body = poll(appconfigdata, token)
+        token = response['NextPollConfigurationToken']
+        return body
+
+    w.deploy(b'two')                                       # started (and complete: instant)
+    assert next_body() == b'two'
+    deployment = w.deploy(b'three', strategy=LINEAR_10)
+    clock.advance(minutes=20)                              # complete by the clock alone
+    assert next_body() == b'three'
+    w.stop(deployment, AllowRevert=True)                   # reverted
+    assert next_body() == b'two'
+    deployment = w.deploy(b'four', strategy=LINEAR_10)
+    clock.advance(minutes=10, seconds=30)                  # 100 %, not complete yet
+    assert next_body() == b'four'
+    w.stop(deployment)                                     # rolled back
+    assert next_body() == b'two'
+    assert cached.now == 1000.0                            # no cache entry aged meanwhile
+
+
+
 def test_cache_keeps_unchanged_polls_off_dynamodb(appconfig, appconfigdata, cached, dynamo_calls):
     w = make_world(appconfig)
     w.deploy(b'x')
@@ -299,11 +329,14 @@ def test_cache_keeps_unchanged_polls_off_dynamodb(appconfig, appconfigdata, cach
     assert {c[0] for c in dynamo_calls} == {'GetItem'}
 
 
-def test_cache_sees_a_new_deployment_within_a_second(appconfig, appconfigdata, cached):
+def test_cache_sees_another_processes_deployment_within_a_second(appconfig, appconfigdata,
+                                                                 cached):
     w = make_world(appconfig)
     w.deploy(b'one')
     token = poll(appconfigdata, start(appconfigdata, w))[0]['NextPollConfigurationToken']
-    w.deploy(b'two')
+    # Deployed by another server process: this one is not told of the write.
+    with mock.patch('chalicelib.engine.lifecycle.delivery_changed', lambda key: None):
+        w.deploy(b'two')
     cached.now += 0.5
     response, body = poll(appconfigdata, token)
     assert body == b''   # still the cached item: at most a second old

@@ -96,7 +96,7 @@ def test_every_operation_is_routed_with_iam_auth(template):
     assert len(expected) == 58
     packaged = {(path, method) for path, item in body['paths'].items()
                 for method in item if method != 'parameters'}
-    assert packaged == expected
+    assert packaged == expected     # so no local-only path (/_appconfig/clock) is routed
     for path, method in expected:
         operation = body['paths'][path][method]
         assert operation['security'] == [{'sigv4': []}], f'{method.upper()} {path} is open'
@@ -192,6 +192,8 @@ def test_deployment_package_holds_the_app(package):
     with zipfile.ZipFile(out / 'deployment.zip') as archive:
         names = set(archive.namelist())
     assert {'app.py', 'chalicelib/wire/model.py', 'chalicelib/store/tables.py'} <= names
+    # The local runner and its local-only endpoints (the clock control) are not deployed.
+    assert not [n for n in names if n.startswith('local/')]
     # The routes are derived from botocore's models at import time on Lambda too.
     for service, version in (('appconfig', '2019-10-09'), ('appconfigdata', '2021-11-11')):
         assert any(n.startswith(f'botocore/data/{service}/{version}/service-2.json')

@@ -423,6 +423,12 @@ class Rollback:
     record: dict          # the ActionInvocation that asked
 
 
+def has_tick_action(item: Deployment) -> bool:
+    """Whether an AT_DEPLOYMENT_TICK action covers the deployment ``item`` (cached lookups)."""
+    return any(b.action('AT_DEPLOYMENT_TICK') and not b.builtin
+               for b in covering(item.application_id, item.environment_id, item.profile_id))
+
+
 def at_deployment_tick(item: Deployment, due: Due) -> Rollback | None:
     """Call the AT_DEPLOYMENT_TICK actions of an in-progress deployment, in order, until one
     answers ROLL_BACK (or fails): its Rollback. None when every action said to continue (or

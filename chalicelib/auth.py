@@ -145,6 +145,7 @@ def verify(method, path, query, headers, body, secrets, services=None, now=None)
     """
     headers = {k.lower(): v for k, v in headers.items()}
     services = tuple(services or allowed_services())
+    # The wall clock on purpose: clients sign with theirs, whatever the service's clock says.
     now = now or datetime.now(timezone.utc)
     authorization = headers.get('authorization')
     if not authorization:

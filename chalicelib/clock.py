@@ -43,11 +43,16 @@ class Line:
     resume_speed: float   # the speed a resume without one continues at
     version: int = 0      # of the stored line (0: never stored); bumped by every change
 
+    def __post_init__(self):
+        # now() runs on every request: one float multiply-add and one fromtimestamp.
+        object.__setattr__(self, '_at_seconds', self.at.timestamp())
+
     def now(self, real=None):
         if self.speed == 0:
             return self.at
         real = time.time() if real is None else real
-        return self.at + timedelta(seconds=(real - self.real) * self.speed)
+        return datetime.fromtimestamp(self._at_seconds + (real - self.real) * self.speed,
+                                      timezone.utc)
 
     @property
     def mode(self):

@@ -19,6 +19,7 @@ _cache = cache.TTLCache(float('inf'), with_frozen_clock=True)
 def credentials(role_arn, session_name):
     """boto3 client keyword arguments for ``role_arn``; botocore's ClientError when the role
     cannot be assumed."""
+    # Wall time on purpose: STS credentials expire in real time, not on the service's clock.
     return _cache.get(role_arn, lambda: _assume(role_arn, session_name),
                       lambda cached: cached[0] > time.time() + 300)[1]
 

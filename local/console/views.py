@@ -38,7 +38,11 @@ def when(value):
 
 @template_filter
 def iso(value):
-    return value.astimezone(timezone.utc).isoformat() if value else ''
+    if not value:
+        return ''
+    if isinstance(value, str):      # e.g. clockctl.describe()["now"]
+        value = datetime.fromisoformat(value)
+    return value.astimezone(timezone.utc).isoformat()
 
 
 @template_filter

@@ -21,7 +21,10 @@ class BaseModel(Model):
         table = super()._get_connection()
         shared = store_connection()
         if table.connection is not shared:
-            shared.add_meta_table(table.connection.get_meta_table(cls.Meta.table_name))
+            try:
+                shared.add_meta_table(table.connection.get_meta_table(cls.Meta.table_name))
+            except ValueError:
+                pass   # another model of the same table added it (store/clock.py: settings)
             table.connection = shared
         return table
 

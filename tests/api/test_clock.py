@@ -16,6 +16,7 @@ from chalicelib.store.environments import Environment
 from local.clock_client import Clock, ClockError
 from tests.api import polling
 from tests.api.deploying import World, log, minutes
+from tests.api.test_extension_actions import fake_lambda  # noqa: F401 - fixture
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -278,3 +279,31 @@ def test_one_move_writes_what_a_ticker_each_minute_writes(control, appconfig):
     assert log(by_move.get(1)) == log(by_ticker.get(1))
     assert stored(by_move) == stored(by_ticker) == ('COMPLETE', 7, 8)
     assert by_move.environment_state() == 'ReadyForDeployment'
+
+
+def test_tick_actions_are_called_at_every_tick_instant_a_move_passes(control, appconfig,
+                                                                     fake_lambda):
+    from tests.api.test_extension_actions import FUNCTION, associate, lambda_extension
+    w = World(appconfig)
+    lambda_extension(appconfig, 'AT_DEPLOYMENT_TICK', name='watchdog')
+    associate(appconfig, w, 'watchdog')
+    asked = []
+
+    def verdict(event):
+        asked.append((clock.now() - T0, event['DeploymentState'], event['PercentageComplete']))
+        # The monitor goes bad 3 minutes in.
+        return {'Directive': 'ROLL_BACK' if clock.now() - T0 >= minutes(3) else 'CONTINUE',
+                'Description': 'p99 above 2 s'}
+    fake_lambda.answers[FUNCTION] = verdict
+    # 50 % over 5 minutes: steps at 1m40s and 3m20s. Ticks at every whole minute.
+    w.start(w.strategy(50, 5))
+    control.advance('2m30s')
+    assert asked == [(minutes(1), 'DEPLOYING', 0.0), (minutes(1, 40), 'DEPLOYING', 50.0),
+                     (minutes(2), 'DEPLOYING', 50.0)]
+    control.advance('1h')
+    assert asked[3:] == [(minutes(3), 'DEPLOYING', 50.0)]     # rolled back there
+    d = w.get(1)
+    assert d['State'] == 'ROLLED_BACK'
+    assert [(e[0], e[1]) for e in log(d)][-2:] == [(minutes(3), 'ROLLBACK_STARTED'),
+                                                   (minutes(3), 'ROLLBACK_COMPLETED')]
+    assert 'p99 above 2 s' in log(d)[-2][3]

@@ -13,7 +13,7 @@ from pynamodb.exceptions import PutError
 
 from chalicelib import clock
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
-from chalicelib.store.ids import conditional_failed
+from chalicelib.store.tx import conditional_failed
 
 KEY = '#clock'
 

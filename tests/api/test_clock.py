@@ -255,9 +255,9 @@ def test_resources_are_stamped_with_the_clock(control, appconfig):
 
 
 def test_advancing_with_nothing_in_progress_costs_one_query(control, appconfig):
+    from chalicelib.store.tables import clients
     from tests.api.test_tick import DynamoCalls
-    from chalicelib.store.tables import models
-    calls = DynamoCalls(*models())
+    calls = DynamoCalls(clients())
     try:
         control.advance('1d')
         assert calls.take() == ['Query']

@@ -182,12 +182,16 @@ def set_experiments(old: Delivery, experiments: list, also=None) -> None:
     """Replace the running experiments of a Delivery that has nothing to deploy (its only
     deployment was rolled back), so a later deployment does not carry a stopped run; one
     transaction with the caller's items (``also(t, None)``)."""
-    with tx.transaction() as t:
-        t.update(Delivery(old.key), actions=[Delivery.experiments.set(experiments) if experiments
-                                             else Delivery.experiments.remove()],
-                 condition=Delivery.deployment_number == int(old.deployment_number))
-        if also is not None:
-            also(t, None)
+    try:
+        with tx.transaction() as t:
+            t.update(Delivery(old.key),
+                     actions=[Delivery.experiments.set(experiments) if experiments
+                              else Delivery.experiments.remove()],
+                     condition=Delivery.deployment_number == int(old.deployment_number))
+            if also is not None:
+                also(t, None)
+    finally:
+        delivery_changed(old.key)
 
 
 # --- advance / complete -----------------------------------------------------------------------

@@ -21,7 +21,7 @@ a failing Query propagates, and the caller does not commit the move.
 import os
 from datetime import datetime, timedelta, timezone
 
-from chalicelib.engine import progress, tick
+from chalicelib.engine import monitors, progress, tick
 from chalicelib.engine.extensions import points
 from chalicelib.store.deployments import ACTIVE, Deployment
 
@@ -52,6 +52,7 @@ def run(start, end, hold, interval=None):
     interval = interval or tick_interval()
     totals = {'instants': 0, 'events': 0, 'completed': 0, 'rolled_back': 0}
     at = start
+    clients = monitors.Clients()   # CloudWatch clients built once, not once per instant
     while at < end:
         items = list(Deployment.active_index.query(ACTIVE))
         instants = [s for s in (progress.next_step_at(i, at) for i in items) if s is not None]
@@ -61,7 +62,7 @@ def run(start, end, hold, interval=None):
             break
         at = min(instants)
         hold(at)
-        summary = tick.run(now=at)
+        summary = tick.run(now=at, clients=clients)
         totals['instants'] += 1
         for key in ('events', 'completed', 'rolled_back'):
             totals[key] += summary.get(key, 0)

@@ -7,7 +7,7 @@ into the Lambda functions, and app.py routes no /console path).
 """
 from local.console import web
 from local.console import (  # noqa: F401 - they register their routes
-    checks, deployments, evaluate, flag_editor, pages, versions)
+    checks, clockpanel, deployments, evaluate, flag_editor, pages, versions)
 
 PREFIX = web.PREFIX
 

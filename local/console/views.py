@@ -1,11 +1,13 @@
 """What every console page shares: the page frame's context, display filters, error texts.
 
-Pure formatting over the dicts the operations return; no I/O.
+Pure formatting over the dicts the operations return; no I/O but the clock panel's
+``clockctl.describe()`` (one read of the stored clock per page).
 """
 from datetime import datetime, timezone
 
 from chalicelib import clock
 from chalicelib.errors import ServiceError
+from local import clockctl
 from local.console import api
 from local.console.web import render, template_filter, template_global
 
@@ -18,8 +20,15 @@ STATE_TONES = {'DEPLOYING': 'busy', 'BAKING': 'busy', 'VALIDATING': 'busy',
 
 
 def page(template, request, status=200, **context):
-    """Render a full page: ``template`` with the frame's context (the path it answers)."""
-    return render(template, status, path=request.path, **context)
+    """Render a full page: ``template`` with the frame's context (the path it answers, the
+    manual clock's panel)."""
+    return render(template, status, path=request.path, clock_panel=clock_panel(), **context)
+
+
+def clock_panel():
+    """The manual clock's state for the page header, or None when time is not manual."""
+    state = clockctl.describe()
+    return state if state.get('mode') == clock.MANUAL else None
 
 
 def failure(error: ServiceError):

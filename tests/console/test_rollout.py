@@ -2,7 +2,7 @@
 rollout move as time passes, and stops it."""
 from playwright.sync_api import expect
 
-from chalicelib import clock
+from local import clockctl
 
 
 def _bar_fraction(page, scope):
@@ -65,18 +65,23 @@ def test_deploy_watch_and_stop(page):
     expect(page.locator('#revert')).to_be_disabled()
     page.evaluate('window.stillHere = true')
 
-    # Time passes elsewhere (the clock moves): the page follows without a reload.
-    clock.advance(minutes=6)
+    # The manual clock is moved elsewhere (as POST /_appconfig/clock does): the page follows.
+    clockctl.apply({'advance': '6m'})
     expect(page.locator('#percentage')).to_have_text('20%')
-    clock.advance(minutes=10)
-    expect(page.locator('#percentage')).to_have_text('60%')
+    # ... and from the console's own clock buttons, still without a reload.
+    started = page.locator('#clock-now').get_attribute('datetime')
+    page.get_by_role('button', name='Advance the clock 1 minute').click()
+    expect(page.locator('#clock-now')).not_to_have_attribute('datetime', started)
+    expect(page.locator('#percentage')).to_have_text('20%')
+    page.get_by_role('button', name='Advance the clock 15 minutes').click()
+    expect(page.locator('#percentage')).to_have_text('80%')     # 22 minutes in
     assert page.evaluate('window.stillHere') is True
-    assert abs(_bar_fraction(page, '#live .bar') - 0.6) < 0.02
+    assert abs(_bar_fraction(page, '#live .bar') - 0.8) < 0.02
     rows = live.locator('table.events tbody tr')
-    expect(rows.first).to_contain_text('Configuration available to 60.00% of clients')
+    expect(rows.first).to_contain_text('Configuration available to 80.00% of clients')
     expect(rows.last).to_contain_text('DEPLOYMENT_STARTED')
-    expect(rows).to_have_count(4)
-    expect(live.locator('tr.step-next')).to_contain_text('80%')
+    expect(rows).to_have_count(5)
+    expect(live.locator('tr.step-next')).to_contain_text('100%')
 
     # Stopped from the keyboard: rolled back, and the event log names the user.
     page.locator('#stop').focus()
@@ -90,7 +95,7 @@ def test_deploy_watch_and_stop(page):
     expect(page.locator('#why')).to_contain_text('(triggered by User)')
     expect(page.locator('#stop')).to_be_disabled()
     expect(page.locator('#revert')).to_be_disabled()
-    expect(live.locator('tr.step-not-reached')).to_have_count(4)   # 80%, 100%, bake, done
+    expect(live.locator('tr.step-not-reached')).to_have_count(3)   # 100%, bake, done
 
     # The environment list shows it too, and the page fits a phone's width.
     page.get_by_role('navigation', name='Breadcrumb').get_by_role('link', name='shop').click()

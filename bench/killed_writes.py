@@ -12,6 +12,7 @@ acknowledged. Bounded: ``--kills`` rounds of at most ``--max-seconds`` writing e
 ``--barrier both`` gives every other thread the store's barrier (a consistent GetItem after
 each TransactWriteItems), so one kill tests transactions with and without it.
 """
+
 import argparse
 import os
 import random
@@ -32,10 +33,14 @@ PATHS = ('put', 'update', 'delete', 'batch', 'transact')
 
 
 def _client(endpoint):
-    return boto3.client('dynamodb', endpoint_url=endpoint, region_name='us-east-1',
-                        aws_access_key_id='x', aws_secret_access_key='x',
-                        config=Config(retries={'max_attempts': 0}, connect_timeout=1,
-                                      read_timeout=5))
+    return boto3.client(
+        'dynamodb',
+        endpoint_url=endpoint,
+        region_name='us-east-1',
+        aws_access_key_id='x',
+        aws_secret_access_key='x',
+        config=Config(retries={'max_attempts': 0}, connect_timeout=1, read_timeout=5),
+    )
 
 
 def _write(ddb, path, key, barrier, acked):
@@ -45,9 +50,12 @@ def _write(ddb, path, key, barrier, acked):
         ddb.put_item(TableName=TABLE, Item={'pk': {'S': key}, 'v': {'S': value}})
         keys = [key]
     elif path == 'update':
-        ddb.update_item(TableName=TABLE, Key={'pk': {'S': key}},
-                        UpdateExpression='SET v = :v',
-                        ExpressionAttributeValues={':v': {'S': value}})
+        ddb.update_item(
+            TableName=TABLE,
+            Key={'pk': {'S': key}},
+            UpdateExpression='SET v = :v',
+            ExpressionAttributeValues={':v': {'S': value}},
+        )
         keys = [key]
     elif path == 'delete':
         # Written first (a PutItem, itself checked as 'put'), then deleted.
@@ -58,19 +66,39 @@ def _write(ddb, path, key, barrier, acked):
         keys = [key]
     elif path == 'batch':
         keys = [f'{key}-{n}' for n in range(3)]
-        ddb.batch_write_item(RequestItems={TABLE: [
-            {'PutRequest': {'Item': {'pk': {'S': k}, 'v': {'S': value}}}} for k in keys]})
+        ddb.batch_write_item(
+            RequestItems={
+                TABLE: [{'PutRequest': {'Item': {'pk': {'S': k}, 'v': {'S': value}}}} for k in keys]
+            }
+        )
     else:
         keys = [f'{key}-{n}' for n in range(2)]
-        ddb.transact_write_items(TransactItems=[
-            {'Put': {'TableName': TABLE, 'Item': {'pk': {'S': keys[0]}, 'v': {'S': value}},
-                     'ConditionExpression': 'attribute_not_exists(pk)'}},
-            {'Update': {'TableName': TABLE, 'Key': {'pk': {'S': keys[1]}},
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    'Put': {
+                        'TableName': TABLE,
+                        'Item': {'pk': {'S': keys[0]}, 'v': {'S': value}},
+                        'ConditionExpression': 'attribute_not_exists(pk)',
+                    }
+                },
+                {
+                    'Update': {
+                        'TableName': TABLE,
+                        'Key': {'pk': {'S': keys[1]}},
                         'UpdateExpression': 'SET v = :v',
-                        'ExpressionAttributeValues': {':v': {'S': value}}}}])
+                        'ExpressionAttributeValues': {':v': {'S': value}},
+                    }
+                },
+            ]
+        )
         if barrier:
-            ddb.get_item(TableName=TABLE, Key={'pk': {'S': keys[0]}}, ConsistentRead=True,
-                         ProjectionExpression='pk')
+            ddb.get_item(
+                TableName=TABLE,
+                Key={'pk': {'S': keys[0]}},
+                ConsistentRead=True,
+                ProjectionExpression='pk',
+            )
             path += '+barrier'
     acked.append((path, keys, value, time.monotonic()))
 
@@ -94,8 +122,9 @@ def _check(endpoint, acked, killed_at):
     lost = []
     for path, keys, value, at in acked:
         for key in keys:
-            item = ddb.get_item(TableName=TABLE, Key={'pk': {'S': key}},
-                                ConsistentRead=True).get('Item')
+            item = ddb.get_item(TableName=TABLE, Key={'pk': {'S': key}}, ConsistentRead=True).get(
+                'Item'
+            )
             got = item['v']['S'] if item else None
             # Keys are never reused, so a present item after an acknowledged delete is an
             # undone delete, and a put is only excused by its own acknowledged delete.
@@ -109,9 +138,12 @@ def _start(data_dir, port, jvm_args):
     server = dynamodb.start(data_dir=data_dir, port=port, jvm_args=jvm_args)
     ddb = _client(server.endpoint)
     if TABLE not in ddb.list_tables()['TableNames']:
-        ddb.create_table(TableName=TABLE, BillingMode='PAY_PER_REQUEST',
-                         AttributeDefinitions=[{'AttributeName': 'pk', 'AttributeType': 'S'}],
-                         KeySchema=[{'AttributeName': 'pk', 'KeyType': 'HASH'}])
+        ddb.create_table(
+            TableName=TABLE,
+            BillingMode='PAY_PER_REQUEST',
+            AttributeDefinitions=[{'AttributeName': 'pk', 'AttributeType': 'S'}],
+            KeySchema=[{'AttributeName': 'pk', 'KeyType': 'HASH'}],
+        )
     return server, ddb
 
 
@@ -132,8 +164,7 @@ def _restart_and_check(data_dir, port, jvm_args, acked, killed_at):
         server.stop()
 
 
-def run_immediate(kills=12, threads=6, paths=(*PATHS, 'transact+barrier'), jvm_args=(),
-                  data=None):
+def run_immediate(kills=12, threads=6, paths=(*PATHS, 'transact+barrier'), jvm_args=(), data=None):
     """Each round: ``threads`` background writers keep DynamoDB Local's job queue busy (plain
     PutItems) while one more writes ``path`` a few times, the last time followed by a SIGKILL
     the moment its 200 arrives. Every acknowledged write is checked, the background's too."""
@@ -144,8 +175,12 @@ def run_immediate(kills=12, threads=6, paths=(*PATHS, 'transact+barrier'), jvm_a
         path = paths[round_no % len(paths)]
         server, ddb = _start(data_dir, port, jvm_args)
         acked, stop = [], threading.Event()
-        background = [threading.Thread(target=_writer, args=(
-            server.endpoint, f'i{round_no}b{n}', stop, acked, ('put',))) for n in range(threads)]
+        background = [
+            threading.Thread(
+                target=_writer, args=(server.endpoint, f'i{round_no}b{n}', stop, acked, ('put',))
+            )
+            for n in range(threads)
+        ]
         for w in background:
             w.start()
         base, barrier = path.split('+')[0], path.endswith('+barrier')
@@ -160,9 +195,12 @@ def run_immediate(kills=12, threads=6, paths=(*PATHS, 'transact+barrier'), jvm_a
         rounds[path] += 1
         last = _check_one(lost, mine[-1], killed_at)
         lost_by[path] += last
-        print(f'round {round_no + 1} {path}: last write {"LOST" if last else "kept"}; '
-              f'{len(lost)} of {len(acked) + len(mine)} acknowledged writes lost '
-              + ' '.join(f'{p}@{ms:.1f}ms' for p, ms in lost), flush=True)
+        print(
+            f'round {round_no + 1} {path}: last write {"LOST" if last else "kept"}; '
+            f'{len(lost)} of {len(acked) + len(mine)} acknowledged writes lost '
+            + ' '.join(f'{p}@{ms:.1f}ms' for p, ms in lost),
+            flush=True,
+        )
     print('path              kills  last write lost')
     for path in paths:
         print(f'{path:<17} {rounds[path]:>6} {lost_by[path]:>6}')
@@ -175,18 +213,36 @@ def _check_one(lost, write, killed_at):
     return any(p == path and abs(ms - (killed_at - at) * 1000) < 1e-6 for p, ms in lost)
 
 
-def run(kills=10, threads=6, min_seconds=0.5, max_seconds=2.0, jvm_args=(), data=None,
-        paths=PATHS, barrier='off'):
+def run(
+    kills=10,
+    threads=6,
+    min_seconds=0.5,
+    max_seconds=2.0,
+    jvm_args=(),
+    data=None,
+    paths=PATHS,
+    barrier='off',
+):
     data_dir = Path(data or tempfile.mkdtemp(prefix='killed-writes-'))
     port = dynamodb._free_port()
     totals, lost_all = Counter(), []
     for round_no in range(1, kills + 1):
         server, _ = _start(data_dir, port, jvm_args)
         stop, acked = threading.Event(), []
-        workers = [threading.Thread(target=_writer,
-                                    args=(server.endpoint, f'r{round_no}t{n}', stop, acked, paths,
-                                          barrier == 'on' or (barrier == 'both' and n % 2)))
-                   for n in range(threads)]
+        workers = [
+            threading.Thread(
+                target=_writer,
+                args=(
+                    server.endpoint,
+                    f'r{round_no}t{n}',
+                    stop,
+                    acked,
+                    paths,
+                    barrier == 'on' or (barrier == 'both' and n % 2),
+                ),
+            )
+            for n in range(threads)
+        ]
         for w in workers:
             w.start()
         time.sleep(random.uniform(min_seconds, max_seconds))
@@ -197,8 +253,11 @@ def run(kills=10, threads=6, min_seconds=0.5, max_seconds=2.0, jvm_args=(), data
         lost = _restart_and_check(data_dir, port, jvm_args, acked, killed_at)
         totals.update(p for p, *_ in acked)
         lost_all.extend(lost)
-        print(f'round {round_no}: {len(acked)} acknowledged, {len(lost)} lost '
-              + ' '.join(f'{p}@{ms:.1f}ms' for p, ms in lost), flush=True)
+        print(
+            f'round {round_no}: {len(acked)} acknowledged, {len(lost)} lost '
+            + ' '.join(f'{p}@{ms:.1f}ms' for p, ms in lost),
+            flush=True,
+        )
     lost_by = Counter(p for p, _ in lost_all)
     print('path              acked   lost')
     for path in (*PATHS, 'transact+barrier'):
@@ -210,29 +269,54 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--kills', type=int, default=10)
     parser.add_argument('--threads', type=int, default=6)
-    parser.add_argument('--immediate', action='store_true',
-                        help='one writer; the kill follows the last acknowledged write at once')
+    parser.add_argument(
+        '--immediate',
+        action='store_true',
+        help='one writer; the kill follows the last acknowledged write at once',
+    )
     parser.add_argument('--min-seconds', type=float, default=0.5)
     parser.add_argument('--max-seconds', type=float, default=2.0)
     parser.add_argument('--data', help='data dir (default: a new temporary one)')
     parser.add_argument('--jvm-arg', action='append', default=[])
-    parser.add_argument('--paths', default=','.join(PATHS),
-                        help='write paths to mix, comma-separated (default: all; with '
-                             '--immediate also transact+barrier), one per round with --immediate')
-    parser.add_argument('--barrier', choices=('off', 'on', 'both'), default='off',
-                        help='a GetItem after each TransactWriteItems before counting it '
-                             '(both: in every other thread, so one kill tests both)')
+    parser.add_argument(
+        '--paths',
+        default=','.join(PATHS),
+        help='write paths to mix, comma-separated (default: all; with '
+        '--immediate also transact+barrier), one per round with --immediate',
+    )
+    parser.add_argument(
+        '--barrier',
+        choices=('off', 'on', 'both'),
+        default='off',
+        help='a GetItem after each TransactWriteItems before counting it '
+        '(both: in every other thread, so one kill tests both)',
+    )
     args = parser.parse_args()
     if args.immediate:
-        paths = (*PATHS, 'transact+barrier') if args.paths == ','.join(PATHS) else \
-            tuple(args.paths.split(','))
-        lost = run_immediate(kills=args.kills, threads=args.threads, paths=paths,
-                             jvm_args=args.jvm_arg, data=args.data)
+        paths = (
+            (*PATHS, 'transact+barrier')
+            if args.paths == ','.join(PATHS)
+            else tuple(args.paths.split(','))
+        )
+        lost = run_immediate(
+            kills=args.kills,
+            threads=args.threads,
+            paths=paths,
+            jvm_args=args.jvm_arg,
+            data=args.data,
+        )
         # Only plain transactions are expected to lose their last write.
         raise SystemExit(1 if sum(lost.values()) > lost['transact'] else 0)
-    lost = run(kills=args.kills, threads=args.threads, min_seconds=args.min_seconds,
-               max_seconds=args.max_seconds, jvm_args=args.jvm_arg, data=args.data,
-               paths=tuple(args.paths.split(',')), barrier=args.barrier)
+    lost = run(
+        kills=args.kills,
+        threads=args.threads,
+        min_seconds=args.min_seconds,
+        max_seconds=args.max_seconds,
+        jvm_args=args.jvm_arg,
+        data=args.data,
+        paths=tuple(args.paths.split(',')),
+        barrier=args.barrier,
+    )
     raise SystemExit(1 if lost else 0)
 
 

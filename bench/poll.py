@@ -15,6 +15,7 @@ time from its return to the first poll that brings the new version is recorded.
 
     python -m bench.poll            (part of `make bench`)
 """
+
 import json
 import os
 import random
@@ -30,9 +31,11 @@ WRITES = {'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWrit
 
 # --- child: one server, one measurement -------------------------------------------------------
 
+
 def _count_dynamodb_requests():
     """Hook every model's DynamoDB client; returns the list the hook appends operation names to."""
     from chalicelib.store.tables import clients
+
     sent = []
 
     def on_send(event_name, **_):
@@ -46,43 +49,60 @@ def _count_dynamodb_requests():
 def _clients(endpoint):
     import boto3
     from botocore.config import Config
+
     config = Config(retries={'max_attempts': 1})
-    kw = dict(endpoint_url=endpoint, region_name='us-east-1', aws_access_key_id='x',
-              aws_secret_access_key='x', config=config)
+    kw = dict(
+        endpoint_url=endpoint,
+        region_name='us-east-1',
+        aws_access_key_id='x',
+        aws_secret_access_key='x',
+        config=config,
+    )
     return boto3.client('appconfig', **kw), boto3.client('appconfigdata', **kw)
 
 
 def _world(appconfig):
     app = appconfig.create_application(Name='bench')['Id']
     env = appconfig.create_environment(ApplicationId=app, Name='prod')['Id']
-    profile = appconfig.create_configuration_profile(ApplicationId=app, Name='cfg',
-                                                     LocationUri='hosted')['Id']
+    profile = appconfig.create_configuration_profile(
+        ApplicationId=app, Name='cfg', LocationUri='hosted'
+    )['Id']
     strategy = appconfig.create_deployment_strategy(
-        Name='instant', DeploymentDurationInMinutes=0, GrowthFactor=100,
-        FinalBakeTimeInMinutes=0)['Id']
+        Name='instant', DeploymentDurationInMinutes=0, GrowthFactor=100, FinalBakeTimeInMinutes=0
+    )['Id']
 
     def deploy(data):
         version = appconfig.create_hosted_configuration_version(
-            ApplicationId=app, ConfigurationProfileId=profile, Content=data,
-            ContentType='application/json')['VersionNumber']
-        appconfig.start_deployment(ApplicationId=app, EnvironmentId=env,
-                                   ConfigurationProfileId=profile, DeploymentStrategyId=strategy,
-                                   ConfigurationVersion=str(version))
+            ApplicationId=app,
+            ConfigurationProfileId=profile,
+            Content=data,
+            ContentType='application/json',
+        )['VersionNumber']
+        appconfig.start_deployment(
+            ApplicationId=app,
+            EnvironmentId=env,
+            ConfigurationProfileId=profile,
+            DeploymentStrategyId=strategy,
+            ConfigurationVersion=str(version),
+        )
+
     return app, env, profile, deploy
 
 
 def _measure_server(n, visibility_runs):
     from chalicelib.store.tables import create_all
+
     create_all()
     from app import app as chalice_app
     from local.server import serve_in_thread
+
     server = serve_in_thread(chalice_app)
     appconfig, data = _clients(f'http://127.0.0.1:{server.port}')
     app, env, profile, deploy = _world(appconfig)
     deploy(json.dumps({'feature': True, 'padding': 'x' * 2000}).encode())
     token = data.start_configuration_session(
-        ApplicationIdentifier=app, EnvironmentIdentifier=env,
-        ConfigurationProfileIdentifier=profile)['InitialConfigurationToken']
+        ApplicationIdentifier=app, EnvironmentIdentifier=env, ConfigurationProfileIdentifier=profile
+    )['InitialConfigurationToken']
     first = data.get_latest_configuration(ConfigurationToken=token)
     assert first['Configuration'].read()
     state = {'token': first['NextPollConfigurationToken']}
@@ -94,7 +114,7 @@ def _measure_server(n, visibility_runs):
 
     sent = _count_dynamodb_requests()
     for _ in range(20):
-        unchanged_poll()   # warm-up, not counted
+        unchanged_poll()  # warm-up, not counted
     del sent[:]
     started = time.perf_counter()
     med, p90 = median_ms(unchanged_poll, n=n, warmup=0)
@@ -104,13 +124,21 @@ def _measure_server(n, visibility_runs):
 
     # The server's own share: the wire layer and the operation, called without HTTP.
     from chalice.app import CaseInsensitiveMapping
+
     from chalicelib.wire.handler import handle
     from chalicelib.wire.model import routes
+
     route = next(r for r in routes() if r.operation.name == 'GetLatestConfiguration')
 
     def handled_poll():
-        _, headers, body = handle(route, 'GET', {}, {'configuration_token': [state['token']]},
-                                  CaseInsensitiveMapping({}), b'')
+        _, headers, body = handle(
+            route,
+            'GET',
+            {},
+            {'configuration_token': [state['token']]},
+            CaseInsensitiveMapping({}),
+            b'',
+        )
         state['token'] = headers['Next-Poll-Configuration-Token']
         assert body == b''
 
@@ -132,15 +160,23 @@ def _measure_server(n, visibility_runs):
                 seen_after.append(time.perf_counter() - deployed)
                 break
     server.shutdown()
-    return {'median_ms': med, 'p90_ms': p90, 'handler_ms': handler_ms, 'polls': n,
-            'seconds': seconds,
-            'dynamodb_requests': requests, 'dynamodb_writes': writes,
-            'operations': operations, 'seen_after_s': seen_after}
+    return {
+        'median_ms': med,
+        'p90_ms': p90,
+        'handler_ms': handler_ms,
+        'polls': n,
+        'seconds': seconds,
+        'dynamodb_requests': requests,
+        'dynamodb_writes': writes,
+        'operations': operations,
+        'seen_after_s': seen_after,
+    }
 
 
 def child(spec):
     if spec.get('moto'):
         from moto import mock_aws
+
         with mock_aws():
             return _measure_server(spec['n'], spec['visibility_runs'])
     return _measure_server(spec['n'], spec['visibility_runs'])
@@ -148,13 +184,20 @@ def child(spec):
 
 # --- parent -------------------------------------------------------------------------------------
 
+
 def _run_child(env, n, visibility_runs=0, moto=False):
     spec = json.dumps({'n': n, 'visibility_runs': visibility_runs, 'moto': moto})
     full = {**os.environ, **env}
     if moto:
         full.pop('AWS_ENDPOINT_URL_DYNAMODB', None)
-    done = subprocess.run([sys.executable, '-m', 'bench.poll', '--child', spec], cwd=ROOT,
-                          env=full, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, '-m', 'bench.poll', '--child', spec],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-4000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -163,6 +206,7 @@ def _run_child(env, n, visibility_runs=0, moto=False):
 def _runner_latency(env, n):
     """Median unchanged-poll latency through `python -m local.run` (a separate process)."""
     from bench.compare import Process, free_port
+
     port = free_port()
     server = Process([sys.executable, '-m', 'local.run'], {**env, 'PORT': str(port)}, port)
     endpoint = server.endpoint
@@ -171,10 +215,15 @@ def _runner_latency(env, n):
         app, env_id, profile, deploy = _world(appconfig)
         deploy(b'{"feature": true}')
         token = data.start_configuration_session(
-            ApplicationIdentifier=app, EnvironmentIdentifier=env_id,
-            ConfigurationProfileIdentifier=profile)['InitialConfigurationToken']
-        state = {'token': data.get_latest_configuration(
-            ConfigurationToken=token)['NextPollConfigurationToken']}
+            ApplicationIdentifier=app,
+            EnvironmentIdentifier=env_id,
+            ConfigurationProfileIdentifier=profile,
+        )['InitialConfigurationToken']
+        state = {
+            'token': data.get_latest_configuration(ConfigurationToken=token)[
+                'NextPollConfigurationToken'
+            ]
+        }
 
         def unchanged_poll():
             r = data.get_latest_configuration(ConfigurationToken=state['token'])
@@ -187,50 +236,75 @@ def _runner_latency(env, n):
 
 def _report(name, r):
     per_poll = r['dynamodb_requests'] / r['polls']
-    print(f'  {name:34} median {r["median_ms"]:5.2f} ms  p90 {r["p90_ms"]:5.2f} ms  '
-          f'DynamoDB requests/poll {per_poll:.4f} ({r["dynamodb_requests"]} over '
-          f'{r["polls"]} polls in {r["seconds"]:.1f} s: {", ".join(r["operations"]) or "none"})  '
-          f'writes {r["dynamodb_writes"]}')
-    print(f'  {"":34} server handler alone (wire + operation, no HTTP): median '
-          f'{r["handler_ms"] * 1000:.0f} us')
+    print(
+        f'  {name:34} median {r["median_ms"]:5.2f} ms  p90 {r["p90_ms"]:5.2f} ms  '
+        f'DynamoDB requests/poll {per_poll:.4f} ({r["dynamodb_requests"]} over '
+        f'{r["polls"]} polls in {r["seconds"]:.1f} s: {", ".join(r["operations"]) or "none"})  '
+        f'writes {r["dynamodb_writes"]}'
+    )
+    print(
+        f'  {"":34} server handler alone (wire + operation, no HTTP): median '
+        f'{r["handler_ms"] * 1000:.0f} us'
+    )
     if r['seen_after_s']:
         seen = r['seen_after_s']
-        print(f'  {"":34} new deployment seen after: median {statistics.median(seen):.2f} s, '
-              f'max {max(seen):.2f} s ({len(seen)} deployments)')
+        print(
+            f'  {"":34} new deployment seen after: median {statistics.median(seen):.2f} s, '
+            f'max {max(seen):.2f} s ({len(seen)} deployments)'
+        )
 
 
 def run(n=2000):
-    base = {'AWS_ACCESS_KEY_ID': 'x', 'AWS_SECRET_ACCESS_KEY': 'x',
-            'AWS_DEFAULT_REGION': 'us-east-1', 'AWS_REGION': 'us-east-1',
-            'APPCONFIG_TABLE_PREFIX': 'benchpoll-', 'APPCONFIG_TICK_SECONDS': '3600'}
+    base = {
+        'AWS_ACCESS_KEY_ID': 'x',
+        'AWS_SECRET_ACCESS_KEY': 'x',
+        'AWS_DEFAULT_REGION': 'us-east-1',
+        'AWS_REGION': 'us-east-1',
+        'APPCONFIG_TABLE_PREFIX': 'benchpoll-',
+        'APPCONFIG_TICK_SECONDS': '3600',
+    }
     print('Unchanged GetLatestConfiguration through boto3 (1 session, back-to-back polls):')
     ddb = None
     try:
         from local import dynamodb
+
         ddb = dynamodb.start(in_memory=True)
     except Exception as error:  # noqa: BLE001 - e.g. no Java: fall back to moto
         print(f'  (DynamoDB Local unavailable: {error}; measuring on moto)')
     try:
         if ddb is not None:
             env = {**base, 'AWS_ENDPOINT_URL_DYNAMODB': ddb.endpoint}
-            cached = _run_child({**env, 'APPCONFIG_TABLE_PREFIX': 'benchpoll1-'}, n,
-                                visibility_runs=10)
-            uncached = _run_child({**env, 'APPCONFIG_TABLE_PREFIX': 'benchpoll2-',
-                                   'APPCONFIG_DELIVERY_CACHE_SECONDS': '0'}, n // 4)
+            cached = _run_child(
+                {**env, 'APPCONFIG_TABLE_PREFIX': 'benchpoll1-'}, n, visibility_runs=10
+            )
+            uncached = _run_child(
+                {
+                    **env,
+                    'APPCONFIG_TABLE_PREFIX': 'benchpoll2-',
+                    'APPCONFIG_DELIVERY_CACHE_SECONDS': '0',
+                },
+                n // 4,
+            )
             _report('DynamoDB Local, cache 1 s', cached)
             _report('DynamoDB Local, cache off', uncached)
             med, p90 = _runner_latency({**env, 'APPCONFIG_TABLE_PREFIX': 'benchpoll3-'}, n // 4)
-            print(f'  {"python -m local.run, cache 1 s":34} median {med:5.2f} ms  '
-                  f'p90 {p90:5.2f} ms  (separate process: requests not counted)')
+            print(
+                f'  {"python -m local.run, cache 1 s":34} median {med:5.2f} ms  '
+                f'p90 {p90:5.2f} ms  (separate process: requests not counted)'
+            )
         else:
             _report('moto, cache 1 s', _run_child(base, n, visibility_runs=10, moto=True))
-            _report('moto, cache off', _run_child(
-                {**base, 'APPCONFIG_DELIVERY_CACHE_SECONDS': '0'}, n // 4, moto=True))
+            _report(
+                'moto, cache off',
+                _run_child({**base, 'APPCONFIG_DELIVERY_CACHE_SECONDS': '0'}, n // 4, moto=True),
+            )
     finally:
         if ddb is not None:
             ddb.stop()
-    print('  goals: median <= 3 ms; <= 1 DynamoDB request and 0 writes per unchanged poll '
-          '(< 0.1 with the cache), a new deployment seen within about 1 s')
+    print(
+        '  goals: median <= 3 ms; <= 1 DynamoDB request and 0 writes per unchanged poll '
+        '(< 0.1 with the cache), a new deployment seen within about 1 s'
+    )
 
 
 if __name__ == '__main__':

@@ -10,6 +10,7 @@ exists, a seeded split). Each figure is the median over 31 batches of 2,000 eval
 evaluation, with the rules already parsed (they are parsed once per text and cached); the
 one-off parse and the Ion encoding of the document are shown beside. Goal: under 50 µs.
 """
+
 import json
 import statistics
 import time
@@ -27,13 +28,21 @@ TEMPLATES = [
 
 
 def document():
-    variants = [{'name': f'v{i:02d}', 'enabled': True,
-                 'rule': TEMPLATES[i % len(TEMPLATES)].format(i=i, m=1 + i % 9),
-                 'attributeValues': {'level': i}} for i in range(31)]
+    variants = [
+        {
+            'name': f'v{i:02d}',
+            'enabled': True,
+            'rule': TEMPLATES[i % len(TEMPLATES)].format(i=i, m=1 + i % 9),
+            'attributeValues': {'level': i},
+        }
+        for i in range(31)
+    ]
     variants.append({'name': 'Default', 'enabled': False})
-    return {'version': '1',
-            'flags': {'big': {'name': 'Big', 'attributes': {'level': {}}}},
-            'values': {'big': {'_variants': variants}}}
+    return {
+        'version': '1',
+        'flags': {'big': {'name': 'Big', 'attributes': {'level': {}}}},
+        'values': {'big': {'_variants': variants}},
+    }
 
 
 def _per_call_us(fn, clock=time.perf_counter):
@@ -50,20 +59,26 @@ def run():
     doc = document()
     flags.validate(json.dumps(doc).encode())
     texts = [v['rule'] for v in doc['values']['big']['_variants'] if 'rule' in v]
-    rules.parse(texts[0])   # the Ion reader's import is paid once, outside the figure
+    rules.parse(texts[0])  # the Ion reader's import is paid once, outside the figure
     start = time.perf_counter()
     for n, text in enumerate(texts * 10):
-        rules.parse(text + ' ' * (n + 1))   # a new text each time: never from the cache
+        rules.parse(text + ' ' * (n + 1))  # a new text each time: never from the cache
     parse_us = (time.perf_counter() - start) / (len(texts) * 10) * 1e6
-    base = {'email': 'nobody@example.com', 'age': '1', 'tier': 'silver',
-            'signup': '2024-05-01T00:00:00Z'}
+    base = {
+        'email': 'nobody@example.com',
+        'age': '1',
+        'tier': 'silver',
+        'signup': '2024-05-01T00:00:00Z',
+    }
     cases = [
         ('first variant matches', {**base, 'country': 'C0'}, 'v00'),
         ('no rule matches (31 rules, then the default)', base, 'Default'),
         ('31st variant matches', {**base, 'country': 'C30'}, 'v30'),
     ]
-    print(f'32-variant flag, flags.evaluate per call (median of {BATCHES} x {PER_BATCH:,}; '
-          f'wall time, and CPU time of this process, which a busy machine inflates less):')
+    print(
+        f'32-variant flag, flags.evaluate per call (median of {BATCHES} x {PER_BATCH:,}; '
+        f'wall time, and CPU time of this process, which a busy machine inflates less):'
+    )
     for label, context, expected in cases:
         got = flags.evaluate(doc, context, 'entity-1', ['big'])['big']['_variant']
         assert got == expected, (label, got)

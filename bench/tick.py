@@ -18,49 +18,62 @@ the same but the wall times are moto's, whose index Query walks the whole table;
 Local gives the realistic picture. The bench runs in a child process so the store is
 configured for its backend before it is imported.
 """
+
 import os
 import statistics
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bench.common import ROOT
 
 FINISHED = 10_000
 SIZES = (0, 100, 1_000)
-BUSY_TICKS = 3            # each followed by two idle ticks: 6 idle samples
+BUSY_TICKS = 3  # each followed by two idle ticks: 6 idle samples
 PREFIX = 'bench-tick-'
-T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
 # LINEAR 10 % over 1,100 minutes: a step every 100 minutes, none due in between.
-STRATEGY = {'DeploymentDurationInMinutes': 1100, 'GrowthType': 'LINEAR', 'GrowthFactor': 10.0,
-            'FinalBakeTimeInMinutes': 0}
+STRATEGY = {
+    'DeploymentDurationInMinutes': 1100,
+    'GrowthType': 'LINEAR',
+    'GrowthFactor': 10.0,
+    'FinalBakeTimeInMinutes': 0,
+}
 STEP = timedelta(minutes=100)
 
 
 def run():
     backend = os.environ.get('BENCH_TICK_BACKEND', 'dynamodb-local')
-    env = {**os.environ, 'AWS_ACCESS_KEY_ID': 'x', 'AWS_SECRET_ACCESS_KEY': 'x',
-           'AWS_DEFAULT_REGION': 'us-east-1', 'AWS_REGION': 'us-east-1',
-           'APPCONFIG_TABLE_PREFIX': PREFIX}
+    env = {
+        **os.environ,
+        'AWS_ACCESS_KEY_ID': 'x',
+        'AWS_SECRET_ACCESS_KEY': 'x',
+        'AWS_DEFAULT_REGION': 'us-east-1',
+        'AWS_REGION': 'us-east-1',
+        'APPCONFIG_TABLE_PREFIX': PREFIX,
+    }
     env.pop('APPCONFIG_EVENT_BUS', None)
     ddb = None
     if backend == 'moto':
         env.pop('AWS_ENDPOINT_URL_DYNAMODB', None)
     else:
         from local import dynamodb
+
         ddb = dynamodb.start(in_memory=True)
         env['AWS_ENDPOINT_URL_DYNAMODB'] = ddb.endpoint
     try:
-        subprocess.run([sys.executable, '-m', 'bench.tick', '--child', backend], cwd=ROOT,
-                       env=env, check=True)
+        subprocess.run(
+            [sys.executable, '-m', 'bench.tick', '--child', backend], cwd=ROOT, env=env, check=True
+        )
     finally:
         if ddb is not None:
             ddb.stop()
 
 
 # --- the measurement, in the child process ---------------------------------------------
+
 
 class Counter:
     def __init__(self, clients):
@@ -78,40 +91,66 @@ class Counter:
 
 def _event(kind, who, text, at):
     from chalicelib.store.deployments import Event
+
     return Event(event_type=kind, triggered_by=who, description=text, occurred_at=at)
 
 
 def _finished_item(env_index, number):
     from chalicelib.engine import growth
     from chalicelib.store.deployments import Deployment
+
     started = T0 - timedelta(days=30) + timedelta(minutes=number)
     steps = growth.schedule({'DeploymentDurationInMinutes': 15, 'GrowthFactor': 25.0})
     events = [_event('DEPLOYMENT_STARTED', 'USER', 'Deployment started', started)] + [
-        _event(s.event_type, 'APPCONFIG', s.description, started + s.offset) for s in steps]
+        _event(s.event_type, 'APPCONFIG', s.description, started + s.offset) for s in steps
+    ]
     return Deployment(
-        f'hist{env_index:03d}#env', number, application_id=f'hist{env_index:03d}',
-        environment_id='env', profile_id='prof', configuration_name='settings',
-        configuration_location_uri='hosted', configuration_version=str(number),
-        strategy_id='AppConfig.Example', strategy={'DeploymentDurationInMinutes': 15,
-                                                   'GrowthFactor': 25.0},
-        state='COMPLETE', started_at=started, completed_at=started + timedelta(minutes=15),
-        percentage=100, events=events, steps_written=len(steps))
+        f'hist{env_index:03d}#env',
+        number,
+        application_id=f'hist{env_index:03d}',
+        environment_id='env',
+        profile_id='prof',
+        configuration_name='settings',
+        configuration_location_uri='hosted',
+        configuration_version=str(number),
+        strategy_id='AppConfig.Example',
+        strategy={'DeploymentDurationInMinutes': 15, 'GrowthFactor': 25.0},
+        state='COMPLETE',
+        started_at=started,
+        completed_at=started + timedelta(minutes=15),
+        percentage=100,
+        events=events,
+        steps_written=len(steps),
+    )
 
 
 def _active_item(i, started):
     from chalicelib.store.deployments import ACTIVE, Deployment, active_key
+
     app = f'act{i:04d}'
     return Deployment(
-        f'{app}#env', 1, application_id=app, environment_id='env', profile_id='prof',
-        configuration_name='settings', configuration_location_uri='hosted',
-        configuration_version='1', strategy_id='custom1', strategy=STRATEGY, state='DEPLOYING',
-        started_at=started, events=[_event('DEPLOYMENT_STARTED', 'USER', 'Deployment started',
-                                           started)],
-        steps_written=0, active=ACTIVE, active_key=active_key(app, 'env', 1))
+        f'{app}#env',
+        1,
+        application_id=app,
+        environment_id='env',
+        profile_id='prof',
+        configuration_name='settings',
+        configuration_location_uri='hosted',
+        configuration_version='1',
+        strategy_id='custom1',
+        strategy=STRATEGY,
+        state='DEPLOYING',
+        started_at=started,
+        events=[_event('DEPLOYMENT_STARTED', 'USER', 'Deployment started', started)],
+        steps_written=0,
+        active=ACTIVE,
+        active_key=active_key(app, 'env', 1),
+    )
 
 
 def _write(items):
     from chalicelib.store.deployments import Deployment
+
     with Deployment.batch_write() as batch:
         for item in items:
             batch.save(item)
@@ -119,6 +158,7 @@ def _write(items):
 
 def _delete(items):
     from chalicelib.store.deployments import Deployment
+
     with Deployment.batch_write() as batch:
         for item in items:
             batch.delete(item)
@@ -128,7 +168,8 @@ def _measure(n_active, counter, sequential_too=False):
     """Idle and busy ticks; with ``sequential_too`` also busy ticks with one worker (the
     tick's pool off), alternating with the pooled ones so both see the same machine."""
     from chalicelib.engine import tick
-    started = T0 + timedelta(days=n_active + 1)   # each size starts afresh
+
+    started = T0 + timedelta(days=n_active + 1)  # each size starts afresh
     actives = [_active_item(i, started) for i in range(n_active)]
     _write(actives)
     samples = {'idle': [], 'busy': [], 'sequential': []}
@@ -136,7 +177,8 @@ def _measure(n_active, counter, sequential_too=False):
     workers = tick.WORKERS
     for k, kind in enumerate(kinds, start=1):
         moments = [(kind, started + k * STEP)] + [
-            ('idle', started + k * STEP + timedelta(minutes=m)) for m in (1, 2)]
+            ('idle', started + k * STEP + timedelta(minutes=m)) for m in (1, 2)
+        ]
         for kind, at in moments:
             tick.WORKERS = 1 if kind == 'sequential' else workers
             counter.take()
@@ -163,42 +205,61 @@ def _row(label, n_active, samples):
     for op in samples[len(samples) // 2][2]:
         kinds[op] = kinds.get(op, 0) + 1
     detail = ', '.join(f'{v} {k}' for k, v in sorted(kinds.items()))
-    return (f'  {n_active:>6,} active  {label:5}  {statistics.median(counts):>7,.0f} requests '
-            f'({detail})  {statistics.median(seconds) * 1000:>9,.1f} ms')
+    return (
+        f'  {n_active:>6,} active  {label:5}  {statistics.median(counts):>7,.0f} requests '
+        f'({detail})  {statistics.median(seconds) * 1000:>9,.1f} ms'
+    )
 
 
 def child(backend):
     import contextlib
+
     mock = contextlib.nullcontext()
     if backend == 'moto':
         from moto import mock_aws
+
         mock = mock_aws()
     with mock:
         from chalicelib.store.tables import create_all
+
         create_all()
         began = time.perf_counter()
         with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(lambda e: _write([_finished_item(e, n) for n in range(1, 101)]),
-                          range(FINISHED // 100)))
+            list(
+                pool.map(
+                    lambda e: _write([_finished_item(e, n) for n in range(1, 101)]),
+                    range(FINISHED // 100),
+                )
+            )
         seeded = time.perf_counter() - began
         from chalicelib.store.tables import clients
-        counter = Counter(clients())   # every client of the store: all DynamoDB requests count
-        where = ('DynamoDB Local (in memory), in-process tick' if backend != 'moto'
-                 else 'moto in-process (request counts exact; wall times are moto\'s)')
-        print(f'Deployment tick against {where}; {FINISHED:,} finished deployments '
-              f'(seeded in {seeded:.1f} s); medians of {2 * BUSY_TICKS} idle and '
-              f'{BUSY_TICKS} busy ticks:')
+
+        counter = Counter(clients())  # every client of the store: all DynamoDB requests count
+        where = (
+            'DynamoDB Local (in memory), in-process tick'
+            if backend != 'moto'
+            else "moto in-process (request counts exact; wall times are moto's)"
+        )
+        print(
+            f'Deployment tick against {where}; {FINISHED:,} finished deployments '
+            f'(seeded in {seeded:.1f} s); medians of {2 * BUSY_TICKS} idle and '
+            f'{BUSY_TICKS} busy ticks:'
+        )
         from chalicelib.engine.tick import WORKERS
+
         for n_active in SIZES:
             samples = _measure(n_active, counter, sequential_too=n_active == SIZES[-1])
             print(_row('idle', n_active, samples['idle']), flush=True)
             if n_active:
                 print(_row('busy', n_active, samples['busy']), flush=True)
             if samples['sequential']:
-                print(_row('busy', n_active, samples['sequential']) +
-                      f'  with one worker instead of {WORKERS}: '
-                      f'{_seconds(samples["sequential"]) / _seconds(samples["busy"]):.1f}x '
-                      'the pooled tick', flush=True)
+                print(
+                    _row('busy', n_active, samples['sequential'])
+                    + f'  with one worker instead of {WORKERS}: '
+                    f'{_seconds(samples["sequential"]) / _seconds(samples["busy"]):.1f}x '
+                    'the pooled tick',
+                    flush=True,
+                )
 
 
 if __name__ == '__main__':

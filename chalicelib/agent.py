@@ -12,7 +12,8 @@ Errors are JSON ``{"Message": ...}`` with the Agent's statuses; every other path
 With ``APPCONFIG_AGENT_ACCESS_TOKEN`` set, a request needs ``Authorization: Bearer <it>``.
 
 It reads what the data plane reads, in-process, through the same per-process caches
-(engine/delivery.py, chalicelib/cache.py): an unchanged read within the cache's second makes no DynamoDB request,
+(engine/delivery.py, chalicelib/cache.py): an unchanged read within the cache's second makes
+no DynamoDB request,
 and content is cached by digest. The release a request gets during a gradual deployment is
 engine.delivery's ``release_for`` with the caller ``entity#<Entity-Id>``, so an entity sticks
 to one version in every process and the share on the new version follows the deployment's
@@ -27,6 +28,7 @@ value unchanged (the rewrite's DEPLOYED_VARIANT is answered without ``_variant``
 
 Failure mode: an unexpected error answers 500 InternalServerException and is logged.
 """
+
 import functools
 import hmac
 import json
@@ -36,8 +38,8 @@ from urllib.parse import unquote
 
 from chalicelib import arns, cache, clock, crypto, flags, treatments
 from chalicelib.constants import FEATURE_FLAGS
-from chalicelib.errors import ServiceError
 from chalicelib.engine import delivery
+from chalicelib.errors import ServiceError
 from chalicelib.ops import data_plane, hosted_versions, protection
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,7 @@ ANONYMOUS = 'agent'
 # only (a miss raises), for as long as the real Agent holds a configuration between polls:
 # unlike a session, every Agent request names its resources. A deleted resource is noticed
 # by protection.record_poll within a minute.
-resolve_cache = cache.TTLCache(
-    float(os.environ.get('APPCONFIG_AGENT_RESOLVE_SECONDS', '45')))
+resolve_cache = cache.TTLCache(float(os.environ.get('APPCONFIG_AGENT_RESOLVE_SECONDS', '45')))
 
 
 class AgentError(Exception):
@@ -87,8 +88,9 @@ def _check_token(headers):
         return
     sent = _header(headers, 'authorization')
     scheme, _, token = (sent[-1] if sent else '').strip().partition(' ')
-    if scheme.lower() != 'bearer' or not hmac.compare_digest(token.strip().encode(),
-                                                             expected.encode()):
+    if scheme.lower() != 'bearer' or not hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    ):
         raise AgentError(401, 'Unauthorized: send Authorization: Bearer <access token>')
 
 
@@ -119,8 +121,13 @@ def _entity_id(headers):
 def _path(path):
     """(application, environment, profile) of the Agent's one path, decoded, else None."""
     parts = path.split('/')
-    if (len(parts) != 7 or parts[0] or parts[1] != 'applications'
-            or parts[3] != 'environments' or parts[5] != 'configurations'):
+    if (
+        len(parts) != 7
+        or parts[0]
+        or parts[1] != 'applications'
+        or parts[3] != 'environments'
+        or parts[5] != 'configurations'
+    ):
         return None
     names = [unquote(parts[i]) for i in (2, 4, 6)]
     return names if all(names) else None
@@ -159,7 +166,8 @@ def _document_digest(application_id, profile_id, version):
 def document(application_id, profile_id, release):
     """The stored feature-flag document of a release, parsed (shared: do not modify)."""
     digest = release.get('DocumentDigest') or _document_digest(
-        application_id, profile_id, str(release['VersionNumber']))
+        application_id, profile_id, str(release['VersionNumber'])
+    )
     return _parsed(digest)
 
 
@@ -169,17 +177,21 @@ def release(app, env, profile, entity_id, now=None):
     ids = (app.id, env.id, profile.id)
     item = delivery.load(*ids)
     if protection.record_poll(*ids, now=now) is not None:
-        raise AgentError(404, f'Environment {env.id} or configuration profile {profile.id} '
-                              f'could not be found')
+        raise AgentError(
+            404, f'Environment {env.id} or configuration profile {profile.id} could not be found'
+        )
     caller = ANONYMOUS if entity_id is None else f'entity#{entity_id}'
     found = delivery.release_for(item, caller, now)
     if found is None:
-        raise AgentError(404, f'No configuration has been deployed for configuration profile '
-                              f'{profile.id} in environment {env.id}')
+        raise AgentError(
+            404,
+            f'No configuration has been deployed for configuration profile '
+            f'{profile.id} in environment {env.id}',
+        )
     return item, found
 
 
-_served = {}   # (delivery key, deployment number, document digest) -> document with treatments
+_served = {}  # (delivery key, deployment number, document digest) -> document with treatments
 _MAX_SERVED = 256
 
 
@@ -216,8 +228,11 @@ def _get(app_ref, env_ref, profile_ref, query, headers):
         out['Version-Label'] = found['VersionLabel']
     if profile.type != FEATURE_FLAGS:
         if keys is not None:
-            raise AgentError(400, f'flag applies only to {FEATURE_FLAGS} configuration '
-                                  f'profiles; {profile.name} is {profile.type}')
+            raise AgentError(
+                400,
+                f'flag applies only to {FEATURE_FLAGS} configuration '
+                f'profiles; {profile.name} is {profile.type}',
+            )
         out['Content-Type'] = found.get('ContentType') or 'application/octet-stream'
         return 200, out, crypto.read(found['Digest'])
     doc = document(app.id, profile.id, found)
@@ -226,8 +241,9 @@ def _get(app_ref, env_ref, profile_ref, query, headers):
         values = flags.evaluate(doc, context, entity_id, keys)
     except KeyError as error:
         key = error.args[0] if error.args else ''
-        raise AgentError(404, f'Flag {key} could not be found in configuration profile '
-                              f'{profile.name}') from None
+        raise AgentError(
+            404, f'Flag {key} could not be found in configuration profile {profile.name}'
+        ) from None
     values = {key: _answer(flag) for key, flag in values.items()}
     body = values[keys[0]] if keys is not None and len(keys) == 1 else values
     out['Content-Type'] = JSON

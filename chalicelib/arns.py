@@ -1,4 +1,5 @@
 """Account, region and the ARNs of AppConfig resources."""
+
 import os
 import re
 

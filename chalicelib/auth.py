@@ -45,6 +45,7 @@ Only the ``Authorization`` header form is supported, not presigned URLs (query-s
 signatures), and only ``AWS4-HMAC-SHA256`` (not SigV4a). Freshness is checked against the
 wall clock, not ``chalicelib.clock``, which tests freeze and the local runner may speed up.
 """
+
 import configparser
 import functools
 import hashlib
@@ -56,7 +57,7 @@ import re
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chalicelib import cache
 
@@ -70,14 +71,17 @@ AMZ_DATE = '%Y%m%dT%H%M%SZ'
 
 MISSING_TOKEN = 'Missing Authentication Token'
 INVALID_TOKEN = 'The security token included in the request is invalid.'
-MISMATCH = ('The request signature we calculated does not match the signature you provided. '
-            'Check your AWS Secret Access Key and signing method. Consult the service '
-            'documentation for details.')
+MISMATCH = (
+    'The request signature we calculated does not match the signature you provided. '
+    'Check your AWS Secret Access Key and signing method. Consult the service '
+    'documentation for details.'
+)
 
 
 class Refused(Exception):
     """A request the front door turns away: 403 (or ``status``), ``code`` as
     x-amzn-ErrorType."""
+
     status = 403
 
     def __init__(self, code, message, status=None):
@@ -88,13 +92,17 @@ class Refused(Exception):
 
     def response_parts(self):
         """(status, headers, body bytes) as API Gateway answers it."""
-        headers = {'Content-Type': 'application/json', 'x-amzn-ErrorType': self.code,
-                   'x-amzn-RequestId': str(uuid.uuid4())}
+        headers = {
+            'Content-Type': 'application/json',
+            'x-amzn-ErrorType': self.code,
+            'x-amzn-RequestId': str(uuid.uuid4()),
+        }
         return self.status, headers, json.dumps({'message': self.message}).encode()
 
 
 class Identity:
     """Who signed a verified request, and for which scope."""
+
     __slots__ = ('access_key', 'profile', 'service', 'region')
 
     def __init__(self, access_key, profile, service, region):
@@ -102,8 +110,10 @@ class Identity:
         self.service, self.region = service, region
 
     def __repr__(self):
-        return (f'Identity({self.access_key!r}, profile={self.profile!r}, '
-                f'service={self.service!r}, region={self.region!r})')
+        return (
+            f'Identity({self.access_key!r}, profile={self.profile!r}, '
+            f'service={self.service!r}, region={self.region!r})'
+        )
 
 
 def enabled():
@@ -125,9 +135,11 @@ def middleware(request, get_response):
             [(k, v) for k in query for v in query.getlist(k)] if query else [],
             request.headers,
             request.raw_body,
-            credentials())
+            credentials(),
+        )
     except Refused as refusal:
-        from chalice import Response   # reason: chalice loads only when a request is refused
+        from chalice import Response  # reason: chalice loads only when a request is refused
+
         status, headers, body = refusal.response_parts()
         return Response(body=body, headers=headers, status_code=status)
     # As API Gateway does for an IAM-authorised call.
@@ -146,37 +158,46 @@ def verify(method, path, query, headers, body, secrets, services=None, now=None)
     headers = {k.lower(): v for k, v in headers.items()}
     services = tuple(services or allowed_services())
     # The wall clock on purpose: clients sign with theirs, whatever the service's clock says.
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     authorization = headers.get('authorization')
     if not authorization:
         raise Refused('MissingAuthenticationTokenException', MISSING_TOKEN)
     fields = _parse_authorization(authorization, 'x-amz-date' in headers)
     credential = fields['Credential'].split('/')
     if len(credential) != 5 or credential[4] != 'aws4_request' or not all(credential):
-        raise Refused('IncompleteSignatureException',
-                      'Credential must have exactly 5 slash-delimited elements, e.g. '
-                      f"keyid/date/region/service/term, got '{fields['Credential']}'")
+        raise Refused(
+            'IncompleteSignatureException',
+            'Credential must have exactly 5 slash-delimited elements, e.g. '
+            f"keyid/date/region/service/term, got '{fields['Credential']}'",
+        )
     access_key, _, region, service, _ = credential
     signed = [h for h in fields['SignedHeaders'].split(';') if h]
     if 'host' not in signed:
-        raise Refused('IncompleteSignatureException',
-                      "'Host' must be a 'SignedHeader' in the AWS Authorization.")
+        raise Refused(
+            'IncompleteSignatureException',
+            "'Host' must be a 'SignedHeader' in the AWS Authorization.",
+        )
 
     known = secrets.get(access_key)
     token = headers.get('x-amz-security-token')
-    if known is None or (known[1] is not None and not hmac.compare_digest(
-            known[1].encode(), (token or '').encode())):
+    if known is None or (
+        known[1] is not None and not hmac.compare_digest(known[1].encode(), (token or '').encode())
+    ):
         raise Refused('UnrecognizedClientException', INVALID_TOKEN)
     if service not in services:
-        raise Refused('InvalidSignatureException',
-                      f"Credential should be scoped to correct service: '{services[0]}'. ")
+        raise Refused(
+            'InvalidSignatureException',
+            f"Credential should be scoped to correct service: '{services[0]}'. ",
+        )
 
     amz_date = headers['x-amz-date']
     try:
-        signed_at = datetime.strptime(amz_date, AMZ_DATE).replace(tzinfo=timezone.utc)
+        signed_at = datetime.strptime(amz_date, AMZ_DATE).replace(tzinfo=UTC)
     except ValueError:
-        raise Refused('IncompleteSignatureException',
-                      f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'.") from None
+        raise Refused(
+            'IncompleteSignatureException',
+            f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'.",
+        ) from None
     _check_fresh(signed_at, now)
 
     body = body or b''
@@ -187,17 +208,30 @@ def verify(method, path, query, headers, body, secrets, services=None, now=None)
         # The body is not what was signed (or UNSIGNED-PAYLOAD, which this API refuses).
         raise Refused('InvalidSignatureException', MISMATCH)
 
-    signer, request = _signer_and_request(access_key, known[0], service, region, method, path,
-                                          query, {h: headers.get(h) for h in signed}, body,
-                                          amz_date)
+    signer, request = _signer_and_request(
+        access_key,
+        known[0],
+        service,
+        region,
+        method,
+        path,
+        query,
+        {h: headers.get(h) for h in signed},
+        body,
+        amz_date,
+    )
     canonical = signer.canonical_request(request)
     string_to_sign = signer.string_to_sign(request, canonical)
     expected = signer.signature(string_to_sign, request)
     if not hmac.compare_digest(expected.encode(), fields['Signature'].encode()):
         # API Gateway shows both, so a client author can see which part differs.
-        raise Refused('InvalidSignatureException', (
-            f"{MISMATCH}\n\nThe Canonical String for this request should have been\n"
-            f"'{canonical}'\n\nThe String-to-Sign should have been\n'{string_to_sign}'\n"))
+        raise Refused(
+            'InvalidSignatureException',
+            (
+                f'{MISMATCH}\n\nThe Canonical String for this request should have been\n'
+                f"'{canonical}'\n\nThe String-to-Sign should have been\n'{string_to_sign}'\n"
+            ),
+        )
     return Identity(access_key, known[2], service, region)
 
 
@@ -212,30 +246,44 @@ def _parse_authorization(value, has_date):
             match = _PARAM.fullmatch(part)
             if match:
                 fields[match.group(1)] = match.group(2)
-    problems = [f"Authorization header requires '{name}' parameter."
-                for name in ('Credential', 'Signature', 'SignedHeaders') if not fields.get(name)]
+    problems = [
+        f"Authorization header requires '{name}' parameter."
+        for name in ('Credential', 'Signature', 'SignedHeaders')
+        if not fields.get(name)
+    ]
     if not has_date:
-        problems.append("Authorization header requires existence of either a 'X-Amz-Date' "
-                        "or a 'Date' header.")
+        problems.append(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+        )
     if problems:
-        raise Refused('IncompleteSignatureException',
-                      ' '.join(problems) + f' Authorization={value}')
+        raise Refused(
+            'IncompleteSignatureException', ' '.join(problems) + f' Authorization={value}'
+        )
     return fields
 
 
 def _check_fresh(signed_at, now):
     if signed_at < now - MAX_SKEW:
-        raise Refused('InvalidSignatureException', (
-            f'Signature expired: {signed_at:{AMZ_DATE}} is now earlier than '
-            f'{now - MAX_SKEW:{AMZ_DATE}} ({now:{AMZ_DATE}} - 5 min.)'))
+        raise Refused(
+            'InvalidSignatureException',
+            (
+                f'Signature expired: {signed_at:{AMZ_DATE}} is now earlier than '
+                f'{now - MAX_SKEW:{AMZ_DATE}} ({now:{AMZ_DATE}} - 5 min.)'
+            ),
+        )
     if signed_at > now + MAX_SKEW:
-        raise Refused('InvalidSignatureException', (
-            f'Signature not yet current: {signed_at:{AMZ_DATE}} is still later than '
-            f'{now + MAX_SKEW:{AMZ_DATE}} ({now:{AMZ_DATE}} + 5 min.)'))
+        raise Refused(
+            'InvalidSignatureException',
+            (
+                f'Signature not yet current: {signed_at:{AMZ_DATE}} is still later than '
+                f'{now + MAX_SKEW:{AMZ_DATE}} ({now:{AMZ_DATE}} + 5 min.)'
+            ),
+        )
 
 
-def _signer_and_request(access_key, secret, service, region, method, path, query, headers,
-                        body, amz_date):
+def _signer_and_request(
+    access_key, secret, service, region, method, path, query, headers, body, amz_date
+):
     # reason: botocore is imported on first use; only the sigv4 mode needs it.
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -243,9 +291,13 @@ def _signer_and_request(access_key, secret, service, region, method, path, query
     signer = _verifier_class()(Credentials(access_key, secret), service, region)
     signer.signed_headers_only = headers
     host = headers.get('host') or 'localhost'
-    request = AWSRequest(method=method, url=f'https://{host}{path}',
-                         headers={k: v for k, v in headers.items() if v is not None},
-                         data=body, params=list(query))
+    request = AWSRequest(
+        method=method,
+        url=f'https://{host}{path}',
+        headers={k: v for k, v in headers.items() if v is not None},
+        data=body,
+        params=list(query),
+    )
     request.context['timestamp'] = amz_date
     return signer, request
 
@@ -259,6 +311,7 @@ def _verifier_class():
     class Verifier(SigV4Auth):
         """botocore's signer, except that the headers it covers are exactly the ones the
         client listed in SignedHeaders (the stock signer would add or drop some)."""
+
         signed_headers_only = {}
 
         def headers_to_sign(self, request):
@@ -266,6 +319,7 @@ def _verifier_class():
             for name in self.signed_headers_only:
                 selected[name] = request.headers.get(name) or ''
             return selected
+
     return Verifier
 
 
@@ -321,10 +375,9 @@ def load_credentials(path):
 
 DEFAULT_TTL = 300
 RETRY_AFTER = 10
-UNAVAILABLE = ('The request processing has failed because of an unknown error, exception or '
-               'failure.')
+UNAVAILABLE = 'The request processing has failed because of an unknown error, exception or failure.'
 _secret_lock = threading.Lock()
-_secret = {}   # secret id -> (monotonic expiry, credentials, or None when unreadable)
+_secret = {}  # secret id -> (monotonic expiry, credentials, or None when unreadable)
 
 
 def secret_credentials(secret_id):
@@ -356,23 +409,36 @@ def _read_secret(secret_id):
     # reason: boto3 loads only in the deployed sigv4 mode.
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         value = boto3.client('secretsmanager').get_secret_value(SecretId=secret_id)
         doc = json.loads(value.get('SecretString') or '')
     except (ClientError, BotoCoreError, ValueError, RecursionError) as error:
-        log.error('APPCONFIG_CREDENTIALS_SECRET %s cannot be read (%s); refusing every '
-                  'request', secret_id, type(error).__name__)
+        log.error(
+            'APPCONFIG_CREDENTIALS_SECRET %s cannot be read (%s); refusing every request',
+            secret_id,
+            type(error).__name__,
+        )
         return None
     if not isinstance(doc, dict):
-        log.error('APPCONFIG_CREDENTIALS_SECRET %s is not a JSON object of access key id -> '
-                  'secret access key; refusing every request', secret_id)
+        log.error(
+            'APPCONFIG_CREDENTIALS_SECRET %s is not a JSON object of access key id -> '
+            'secret access key; refusing every request',
+            secret_id,
+        )
         return None
-    found = {key.strip(): (secret.strip(), None, 'secret') for key, secret in doc.items()
-             if isinstance(key, str) and isinstance(secret, str) and key.strip() and
-             secret.strip()}
+    found = {
+        key.strip(): (secret.strip(), None, 'secret')
+        for key, secret in doc.items()
+        if isinstance(key, str) and isinstance(secret, str) and key.strip() and secret.strip()
+    }
     if len(found) != len(doc):
-        log.warning('APPCONFIG_CREDENTIALS_SECRET %s: %d entries are not "access key id": '
-                    '"secret" pairs and are ignored', secret_id, len(doc) - len(found))
+        log.warning(
+            'APPCONFIG_CREDENTIALS_SECRET %s: %d entries are not "access key id": '
+            '"secret" pairs and are ignored',
+            secret_id,
+            len(doc) - len(found),
+        )
     return found
 
 
@@ -380,5 +446,11 @@ def is_credentials_secret(arn):
     """Whether ``arn`` (a secret's full ARN, as GetSecretValue returns it) is the service's
     credentials secret, which no configuration profile may read."""
     own = os.environ.get('APPCONFIG_CREDENTIALS_SECRET')
-    return bool(own and arn and (arn == own or (not own.startswith('arn:') and
-                                                arn.split(':')[-1].rsplit('-', 1)[0] == own)))
+    return bool(
+        own
+        and arn
+        and (
+            arn == own
+            or (not own.startswith('arn:') and arn.split(':')[-1].rsplit('-', 1)[0] == own)
+        )
+    )

@@ -12,6 +12,7 @@ State that is not a TTL cache (the plaintext cache sized in bytes, the token sig
 per-process write marks) registers its own clear with :func:`on_reset`, so there is still one
 reset. Cost: a lookup is a dict get under a lock.
 """
+
 from __future__ import annotations
 
 import threading
@@ -29,8 +30,14 @@ _resets: list[Callable[[], None]] = []
 class TTLCache:
     """A small thread-safe map whose entries are trusted for ``seconds``."""
 
-    def __init__(self, seconds: float | Callable[[], float], *, limit: int = 10_000,
-                 with_frozen_clock: bool = False, timer: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        seconds: float | Callable[[], float],
+        *,
+        limit: int = 10_000,
+        with_frozen_clock: bool = False,
+        timer: Callable[[], float] = time.monotonic,
+    ):
         self._seconds = seconds
         self.timer = timer
         self.with_frozen_clock = with_frozen_clock
@@ -56,7 +63,7 @@ class TTLCache:
             entry = self._entries.get(key)
         if entry is not None and now - entry[0] < seconds and usable(entry[1]):
             return entry[1]
-        value = load()   # stamped with the time before the read: the age bound stays honest
+        value = load()  # stamped with the time before the read: the age bound stays honest
         with self._lock:
             if len(self._entries) >= self._limit:
                 self._entries.clear()

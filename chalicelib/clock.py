@@ -23,12 +23,13 @@ interval pays one consistent GetItem (the others keep the old snapshot meanwhile
 waiting). Failure: a store that cannot be read leaves the last snapshot in use (logged), so a
 request never fails for the clock's sake.
 """
+
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +38,11 @@ MANUAL, REAL = 'manual', 'real'
 
 @dataclass(frozen=True)
 class Line:
-    at: datetime          # the virtual instant ...
-    real: float           # ... at this wall-clock time (time.time())
-    speed: float          # virtual seconds per real second; 0 while paused
-    resume_speed: float   # the speed a resume without one continues at
-    version: int = 0      # of the stored line (0: never stored); bumped by every change
+    at: datetime  # the virtual instant ...
+    real: float  # ... at this wall-clock time (time.time())
+    speed: float  # virtual seconds per real second; 0 while paused
+    resume_speed: float  # the speed a resume without one continues at
+    version: int = 0  # of the stored line (0: never stored); bumped by every change
 
     def __post_init__(self):
         # now() runs on every request: one float multiply-add and one fromtimestamp.
@@ -51,8 +52,7 @@ class Line:
         if self.speed == 0:
             return self.at
         real = time.time() if real is None else real
-        return datetime.fromtimestamp(self._at_seconds + (real - self.real) * self.speed,
-                                      timezone.utc)
+        return datetime.fromtimestamp(self._at_seconds + (real - self.real) * self.speed, UTC)
 
     @property
     def mode(self):
@@ -74,7 +74,7 @@ def _env_speed():
 
 
 def _wall(real=None):
-    return datetime.fromtimestamp(time.time() if real is None else real, timezone.utc)
+    return datetime.fromtimestamp(time.time() if real is None else real, UTC)
 
 
 def _default_line():
@@ -86,10 +86,10 @@ _origin_real = time.time()
 _refresh_seconds = float(os.environ.get('APPCONFIG_CLOCK_REFRESH_SECONDS') or 1)
 
 _line = _default_line()
-_store = None          # module with load() -> Line | None and save(line, expected) -> bool
-_loaded_at = 0.0       # time.monotonic() of the last read of the store
-_held = None           # the instant a clock move holds this process at, or None
-_frozen = False        # a test holds the clock (freeze/advance/thaw)
+_store = None  # module with load() -> Line | None and save(line, expected) -> bool
+_loaded_at = 0.0  # time.monotonic() of the last read of the store
+_held = None  # the instant a clock move holds this process at, or None
+_frozen = False  # a test holds the clock (freeze/advance/thaw)
 _refresh_lock = threading.Lock()
 _lock = threading.Lock()
 # Held while the clock is moved or the ticker runs in this process: one at a time.
@@ -121,17 +121,21 @@ def describe(current=None):
     current = current or _line
     at = _held if _held is not None else current.now()
     speed = current.speed
-    return {'now': iso(at), 'mode': current.mode,
-            'speed': int(speed) if float(speed).is_integer() else speed}
+    return {
+        'now': iso(at),
+        'mode': current.mode,
+        'speed': int(speed) if float(speed).is_integer() else speed,
+    }
 
 
 def iso(instant):
-    instant = instant.astimezone(timezone.utc)
+    instant = instant.astimezone(UTC)
     spec = 'microseconds' if instant.microsecond else 'seconds'
     return instant.isoformat(timespec=spec).replace('+00:00', 'Z')
 
 
 # --- the stored line (local runner) ---------------------------------------------------------
+
 
 def use_store(store, mode=None, start=None, speed=None):
     """Keep the clock in ``store`` from now on, reconciled with the runner's settings:
@@ -148,8 +152,7 @@ def use_store(store, mode=None, start=None, speed=None):
         if stored is None:
             real = time.time()
             initial = speed or _scale
-            wanted = Line(start or _wall(real), real, 0 if mode == MANUAL else initial,
-                          initial, 1)
+            wanted = Line(start or _wall(real), real, 0 if mode == MANUAL else initial, initial, 1)
         else:
             wanted = stored
             if start is not None and start > stored.now():
@@ -237,6 +240,7 @@ def release():
 
 # --- tests ----------------------------------------------------------------------------------
 
+
 def freeze(at=None):
     """Stop the clock at ``at`` (default: the current wall-clock second). For tests."""
     global _line, _frozen
@@ -251,8 +255,9 @@ def advance(**delta):
     """Move a frozen clock forward, e.g. ``advance(minutes=3)`` (no ticks: tests tick)."""
     global _line
     with _lock:
-        _line = replace(_line, at=_line.now() + timedelta(**delta), real=time.time(),
-                        version=_line.version + 1)
+        _line = replace(
+            _line, at=_line.now() + timedelta(**delta), real=time.time(), version=_line.version + 1
+        )
     return _line.now()
 
 

@@ -6,12 +6,14 @@ Values are ``StrEnum`` members: they compare equal to, hash like and serialise a
 strings the wire and the store use, so stored items and request parameters need no
 conversion. No I/O, no imports from the project; importing it costs microseconds.
 """
+
 from enum import StrEnum
 from typing import NamedTuple
 
 
 class DeploymentState(StrEnum):
     """Deployment.State on the wire (and the Deployment/Delivery items' ``state``)."""
+
     VALIDATING = 'VALIDATING'
     DEPLOYING = 'DEPLOYING'
     BAKING = 'BAKING'
@@ -23,6 +25,7 @@ class DeploymentState(StrEnum):
 
 class EnvironmentState(StrEnum):
     """Environment.State on the wire (PascalCase, as botocore's waiter expects)."""
+
     READY = 'ReadyForDeployment'
     DEPLOYING = 'Deploying'
     ROLLING_BACK = 'RollingBack'
@@ -32,6 +35,7 @@ class EnvironmentState(StrEnum):
 
 class EventType(StrEnum):
     """DeploymentEvent.EventType."""
+
     DEPLOYMENT_STARTED = 'DEPLOYMENT_STARTED'
     PERCENTAGE_UPDATED = 'PERCENTAGE_UPDATED'
     BAKE_TIME_STARTED = 'BAKE_TIME_STARTED'
@@ -43,6 +47,7 @@ class EventType(StrEnum):
 
 class Trigger(StrEnum):
     """DeploymentEvent.TriggeredBy."""
+
     USER = 'USER'
     APPCONFIG = 'APPCONFIG'
     CLOUDWATCH_ALARM = 'CLOUDWATCH_ALARM'
@@ -69,6 +74,7 @@ PROFILE_TYPES = (FREEFORM, FEATURE_FLAGS)
 
 class Transition(NamedTuple):
     """What writing one event leaves behind; None = that item is not changed by it."""
+
     deployment: DeploymentState
     environment: EnvironmentState | None
     delivery: DeploymentState | None
@@ -82,7 +88,8 @@ TRANSITIONS = {
     EventType.BAKE_TIME_STARTED: Transition(BAKING, None, None),
     EventType.DEPLOYMENT_COMPLETED: Transition(COMPLETE, EnvironmentState.READY, None),
     EventType.ROLLBACK_STARTED: Transition(ROLLING_BACK, EnvironmentState.ROLLING_BACK, None),
-    EventType.ROLLBACK_COMPLETED: Transition(ROLLED_BACK, EnvironmentState.ROLLED_BACK,
-                                             ROLLED_BACK),
+    EventType.ROLLBACK_COMPLETED: Transition(
+        ROLLED_BACK, EnvironmentState.ROLLED_BACK, ROLLED_BACK
+    ),
     EventType.REVERT_COMPLETED: Transition(REVERTED, EnvironmentState.REVERTED, REVERTED),
 }

@@ -28,6 +28,7 @@ Keys are used with the service's own credentials: on AWS, keys in its account ta
 ``appconfig:access=prod`` (.chalice/policy-prod-api.json, statement ContentKeys). A key that
 is missing, disabled or not usable answers BadRequestException naming the key.
 """
+
 import base64
 import json
 import os
@@ -47,11 +48,19 @@ _MAGIC = b'ACKMS1\n'
 _NONCE_BYTES = 12
 _CONFIG = Config(connect_timeout=3, read_timeout=10, retries={'max_attempts': 3})
 # KMS error codes that mean the key (or the caller's rights to it) is the problem.
-_KEY_PROBLEMS = ('NotFoundException', 'DisabledException', 'KMSInvalidStateException',
-                 'AccessDeniedException', 'InvalidKeyUsageException',
-                 'IncorrectKeyException', 'InvalidCiphertextException',
-                 'InvalidGrantTokenException', 'KeyUnavailableException',
-                 'UnsupportedOperationException', 'ValidationException')
+_KEY_PROBLEMS = (
+    'NotFoundException',
+    'DisabledException',
+    'KMSInvalidStateException',
+    'AccessDeniedException',
+    'InvalidKeyUsageException',
+    'IncorrectKeyException',
+    'InvalidCiphertextException',
+    'InvalidGrantTokenException',
+    'KeyUnavailableException',
+    'UnsupportedOperationException',
+    'ValidationException',
+)
 
 _clients = {}
 _lock = threading.Lock()
@@ -75,8 +84,7 @@ def _region_of(key_id):
 
 def context(application_id, profile_id):
     """The KMS encryption context of a configuration profile's content."""
-    return {'appconfig:application': application_id,
-            'appconfig:configuration-profile': profile_id}
+    return {'appconfig:application': application_id, 'appconfig:configuration-profile': profile_id}
 
 
 def is_sealed(digest):
@@ -90,30 +98,39 @@ def _key_error(key_id, doing, error):
         raise error
     return BadRequestException(
         f'The KMS key {key_id} cannot be used to {doing} the configuration: '
-        f'{code}: {err.get("Message") or code}')
+        f'{code}: {err.get("Message") or code}'
+    )
 
 
 def _aesgcm(key):
     # reason: cryptography loads only in processes that meet encrypted content.
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     return AESGCM(key)
 
 
 # --- envelopes -------------------------------------------------------------------------------
 
+
 def seal(data, key_id, encryption_context):
     """``(envelope bytes, key ARN)``: ``data`` encrypted under a new data key of ``key_id``."""
     try:
         key = kms_client(_region_of(key_id)).generate_data_key(
-            KeyId=key_id, KeySpec='AES_256', EncryptionContext=encryption_context)
+            KeyId=key_id, KeySpec='AES_256', EncryptionContext=encryption_context
+        )
     except ClientError as error:
         raise _key_error(key_id, 'encrypt', error) from None
     nonce = os.urandom(_NONCE_BYTES)
-    header = json.dumps({
-        'key': key['KeyId'], 'context': encryption_context,
-        'data_key': base64.b64encode(key['CiphertextBlob']).decode(),
-        'nonce': base64.b64encode(nonce).decode(),
-    }, sort_keys=True, separators=(',', ':')).encode()
+    header = json.dumps(
+        {
+            'key': key['KeyId'],
+            'context': encryption_context,
+            'data_key': base64.b64encode(key['CiphertextBlob']).decode(),
+            'nonce': base64.b64encode(nonce).decode(),
+        },
+        sort_keys=True,
+        separators=(',', ':'),
+    ).encode()
     prefix = _MAGIC + len(header).to_bytes(4, 'big') + header
     ciphertext = _aesgcm(key['Plaintext']).encrypt(nonce, bytes(data), prefix)
     return prefix + ciphertext, key['KeyId']
@@ -123,12 +140,12 @@ def _parse(envelope):
     if not envelope.startswith(_MAGIC):
         raise InternalServerException('Stored encrypted content is damaged (no envelope).')
     start = len(_MAGIC) + 4
-    size = int.from_bytes(envelope[len(_MAGIC):start], 'big')
+    size = int.from_bytes(envelope[len(_MAGIC) : start], 'big')
     try:
-        header = json.loads(envelope[start:start + size])
+        header = json.loads(envelope[start : start + size])
     except ValueError:
         raise InternalServerException('Stored encrypted content is damaged (header).') from None
-    return header, envelope[:start + size], envelope[start + size:]
+    return header, envelope[: start + size], envelope[start + size :]
 
 
 def unseal(envelope):
@@ -138,16 +155,21 @@ def unseal(envelope):
     try:
         answer = kms_client(_region_of(key_id)).decrypt(
             CiphertextBlob=base64.b64decode(header['data_key']),
-            EncryptionContext=header['context'], KeyId=key_id)
+            EncryptionContext=header['context'],
+            KeyId=key_id,
+        )
     except ClientError as error:
         raise _key_error(key_id, 'decrypt', error) from None
-    from cryptography.exceptions import InvalidTag   # reason: as in _aesgcm
+    from cryptography.exceptions import InvalidTag  # reason: as in _aesgcm
+
     try:
         return _aesgcm(answer['Plaintext']).decrypt(
-            base64.b64decode(header['nonce']), ciphertext, prefix)
+            base64.b64decode(header['nonce']), ciphertext, prefix
+        )
     except InvalidTag:
         raise InternalServerException(
-            'Stored encrypted content is damaged (authentication failed).') from None
+            'Stored encrypted content is damaged (authentication failed).'
+        ) from None
 
 
 def key_of(envelope):
@@ -156,6 +178,7 @@ def key_of(envelope):
 
 
 # --- the content store -----------------------------------------------------------------------
+
 
 def store(data, key_id=None, encryption_context=None):
     """Store ``data``: ``(digest, key ARN)``. Without ``key_id`` the bytes are stored as they
@@ -227,7 +250,7 @@ def delivered(version, data, deployment_key=None, changed=False):
     encryption_context = context(version.application_id, version.profile_id)
     if deployment_key:
         return store(data, deployment_key, encryption_context)
-    if version.digest is None:       # read from an external source just now
+    if version.digest is None:  # read from an external source just now
         return content.put(data), version.kms_key_arn
     if changed:
         digest, _ = store(data, version.kms_key_arn, encryption_context)

@@ -60,4 +60,4 @@ class UnknownOperationException(ServiceError):
 
 def not_found(resource, ident):
     """ResourceNotFoundException for a control-plane resource, naming it."""
-    return ResourceNotFoundException(f"{resource} {ident} not found", ResourceName=ident)
+    return ResourceNotFoundException(f'{resource} {ident} not found', ResourceName=ident)

@@ -22,6 +22,7 @@ Cost: ``amazon.ion`` (about 30 ms to import) is imported by the first ``encode``
 start. Failure mode: a variant whose rule does not parse (stored before rules were checked) is
 left out, as ``flags.evaluate`` counts it false.
 """
+
 import json
 
 from chalicelib import flags, rules
@@ -54,8 +55,11 @@ def encode(document: dict) -> bytes:
         value = values.get(key) or {}
         variants = value.get('_variants')
         if not variants:
-            out.append(IonPyText.from_value(IonType.STRING, _json(flags.basic_answer(value)),
-                                            annotations=(key,)))
+            out.append(
+                IonPyText.from_value(
+                    IonType.STRING, _json(flags.basic_answer(value)), annotations=(key,)
+                )
+            )
             continue
         entries = []
         for variant in variants:
@@ -66,12 +70,19 @@ def encode(document: dict) -> bytes:
                 rule = rules.parse(text)
             except rules.RuleError:
                 continue
-            entries.append(IonPyList.from_value(
-                IonType.LIST, [rule.ion, _json(flags.variant_answer(variant))],
-                annotations=(str(variant.get('name')),)))
+            entries.append(
+                IonPyList.from_value(
+                    IonType.LIST,
+                    [rule.ion, _json(flags.variant_answer(variant))],
+                    annotations=(str(variant.get('name')),),
+                )
+            )
         default = flags.default_variant(variants)
-        entries.append(_json(flags.variant_answer(default)) if default is not None
-                       else _json({'enabled': False}))
+        entries.append(
+            _json(flags.variant_answer(default))
+            if default is not None
+            else _json({'enabled': False})
+        )
         out.append(IonPyList.from_value(IonType.LIST, entries, annotations=(key,)))
     return simpleion.dumps(out, binary=True, sequence_as_stream=True)
 

@@ -19,6 +19,7 @@ print no EMF. Wire it with one line after the app is created::
 
     observability.install(app)
 """
+
 import logging
 import os
 import time
@@ -34,14 +35,25 @@ logger = Logger(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
 
 # Path labels worth a log key: the resource a request is about.
-RESOURCE_LABELS = ('ApplicationId', 'EnvironmentId', 'ConfigurationProfileId',
-                   'DeploymentNumber', 'VersionNumber', 'DeploymentStrategyId',
-                   'ExtensionIdentifier', 'ExtensionAssociationId', 'ResourceArn',
-                   'ExperimentDefinitionIdentifier')
+RESOURCE_LABELS = (
+    'ApplicationId',
+    'EnvironmentId',
+    'ConfigurationProfileId',
+    'DeploymentNumber',
+    'VersionNumber',
+    'DeploymentStrategyId',
+    'ExtensionIdentifier',
+    'ExtensionAssociationId',
+    'ResourceArn',
+    'ExperimentDefinitionIdentifier',
+)
 # Data-plane reads: every answered poll counts; one with content counts as a delivery.
 POLLS = ('GetLatestConfiguration', 'GetConfiguration')
-TICK_COUNTS = {'completed': 'DeploymentsCompleted', 'rolled_back': 'DeploymentsRolledBack',
-               'errors': 'TickErrors'}
+TICK_COUNTS = {
+    'completed': 'DeploymentsCompleted',
+    'rolled_back': 'DeploymentsRolledBack',
+    'errors': 'TickErrors',
+}
 
 _installed = set()
 _replaced = {}
@@ -63,8 +75,11 @@ def install(app, force=False):
     _json_root_logging()
     # Chalice logs through logging.getLogger(app_name), the same logger as Powertools' (both
     # named 'appconfig'), with a plain-text handler of its own: keep only the JSON one.
-    _replaced[id(app)] = [h for h in app.log.handlers if h is not logger.registered_handler
-                          and app.log.name == logger.service]
+    _replaced[id(app)] = [
+        h
+        for h in app.log.handlers
+        if h is not logger.registered_handler and app.log.name == logger.service
+    ]
     for handler in _replaced[id(app)]:
         app.log.removeHandler(handler)
     # ...and print each record once: not again through the root logger's handler.
@@ -80,8 +95,9 @@ def uninstall(app):
     for handler in _replaced.pop(id(app), []):
         app.log.addHandler(handler)
     logging.getLogger(logger.service).propagate = _propagated.pop(id(app), True)
-    app.middleware_handlers[:] = [(f, kind) for f, kind in app.middleware_handlers
-                                  if f is not middleware]
+    app.middleware_handlers[:] = [
+        (f, kind) for f, kind in app.middleware_handlers if f is not middleware
+    ]
 
 
 def _json_root_logging():
@@ -96,13 +112,15 @@ def _json_root_logging():
 
 @lru_cache(maxsize=1)
 def _operations():
-    from chalicelib.wire.model import routes   # reason: the models load on first use
+    from chalicelib.wire.model import routes  # reason: the models load on first use
+
     return {(r.path, r.method): (r.operation.name, r.labels) for r in routes()}
 
 
 def middleware(event, get_response):
     """Chalice middleware for every event type."""
-    from chalice.app import CloudWatchEvent, Request   # reason: loaded once, when called
+    from chalice.app import CloudWatchEvent, Request  # reason: loaded once, when called
+
     if isinstance(event, Request):
         return _http(event, get_response)
     if isinstance(event, CloudWatchEvent):
@@ -113,11 +131,12 @@ def middleware(event, get_response):
 def _http(request, get_response):
     began = time.perf_counter()
     context = request.context or {}
-    operation, labels = _operations().get(
-        (context.get('resourcePath'), request.method), (None, {}))
-    keys = {'operation': operation or f'{request.method} {context.get("resourcePath")}',
-            'api_request_id': context.get('requestId'),
-            'lambda_request_id': getattr(request.lambda_context, 'aws_request_id', None)}
+    operation, labels = _operations().get((context.get('resourcePath'), request.method), (None, {}))
+    keys = {
+        'operation': operation or f'{request.method} {context.get("resourcePath")}',
+        'api_request_id': context.get('requestId'),
+        'lambda_request_id': getattr(request.lambda_context, 'aws_request_id', None),
+    }
     for var, value in (request.uri_params or {}).items():
         name = var if var in RESOURCE_LABELS else labels.get(var, var)
         if name in RESOURCE_LABELS:
@@ -139,9 +158,15 @@ def _record_http(operation, response, keys, began):
     status = getattr(response, 'status_code', 500)
     headers = {k.lower(): v for k, v in (getattr(response, 'headers', None) or {}).items()}
     error = headers.get('x-amzn-errortype') or (None if status < 500 else 'InternalFailure')
-    logger.info('request', extra={
-        'status': status, 'error_code': error, 'request_id': headers.get('x-amzn-requestid'),
-        'duration_ms': round((time.perf_counter() - began) * 1000, 1)})
+    logger.info(
+        'request',
+        extra={
+            'status': status,
+            'error_code': error,
+            'request_id': headers.get('x-amzn-requestid'),
+            'duration_ms': round((time.perf_counter() - began) * 1000, 1),
+        },
+    )
     if error:
         count_by('Errors', 'ErrorCode', error)
         return
@@ -166,8 +191,13 @@ def _scheduled(event, get_response):
                     count(name, summary[key])
             if 'active' in summary:
                 count('ActiveDeployments', summary['active'])
-        logger.info('tick', extra={
-            'summary': summary, 'duration_ms': round((time.perf_counter() - began) * 1000, 1)})
+        logger.info(
+            'tick',
+            extra={
+                'summary': summary,
+                'duration_ms': round((time.perf_counter() - began) * 1000, 1),
+            },
+        )
         return summary
     finally:
         logger.remove_keys(['operation'])
@@ -181,8 +211,13 @@ def count(name, value=1):
 
 def count_by(name, dimension, value):
     """One count of ``name`` under its own dimension, e.g. Errors by ErrorCode."""
-    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE,
-                       default_dimensions={'service': SERVICE}) as metric:
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions={'service': SERVICE},
+    ) as metric:
         metric.add_dimension(name=dimension, value=value)
 
 

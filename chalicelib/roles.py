@@ -2,6 +2,7 @@
 (configuration sources) and extension action roles. Each role is assumed once and its
 credentials kept until five minutes before they expire, so a tick or a burst of requests
 costs one AssumeRole per role."""
+
 import time
 from datetime import datetime
 
@@ -20,8 +21,11 @@ def credentials(role_arn, session_name):
     """boto3 client keyword arguments for ``role_arn``; botocore's ClientError when the role
     cannot be assumed."""
     # Wall time on purpose: STS credentials expire in real time, not on the service's clock.
-    return _cache.get(role_arn, lambda: _assume(role_arn, session_name),
-                      lambda cached: cached[0] > time.time() + 300)[1]
+    return _cache.get(
+        role_arn,
+        lambda: _assume(role_arn, session_name),
+        lambda cached: cached[0] > time.time() + 300,
+    )[1]
 
 
 def _assume(role_arn, session_name):
@@ -30,7 +34,9 @@ def _assume(role_arn, session_name):
     expiry = creds['Expiration']
     if isinstance(expiry, datetime):
         expiry = expiry.timestamp()
-    keys = {'aws_access_key_id': creds['AccessKeyId'],
-            'aws_secret_access_key': creds['SecretAccessKey'],
-            'aws_session_token': creds['SessionToken']}
+    keys = {
+        'aws_access_key_id': creds['AccessKeyId'],
+        'aws_secret_access_key': creds['SecretAccessKey'],
+        'aws_session_token': creds['SessionToken'],
+    }
     return expiry, keys

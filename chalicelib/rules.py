@@ -23,19 +23,25 @@ so splits with the same seed agree across flags, profiles and accounts; without 
 shadows a later one of the same seed (20 then 20 gives 20 / 0 / 80 %), while different seeds
 are independent (20 then 25 gives 20 / 20 / 60 %). Assignment is not byte-identical with AWS.
 """
+
 import functools
 import hashlib
 import math
 import operator
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 BUCKETS = 10_000
 _CACHE_SIZE = 4096
 
-_COMPARISONS = {'eq': operator.eq, 'gt': operator.gt, 'gte': operator.ge,
-                'lt': operator.lt, 'lte': operator.le}
+_COMPARISONS = {
+    'eq': operator.eq,
+    'gt': operator.gt,
+    'gte': operator.ge,
+    'lt': operator.lt,
+    'lte': operator.le,
+}
 _FLIPPED = {'eq': 'eq', 'gt': 'lt', 'gte': 'lte', 'lt': 'gt', 'lte': 'gte'}
 _STRING_TESTS = {
     'begins_with': str.startswith,
@@ -43,8 +49,9 @@ _STRING_TESTS = {
     'contains': lambda a, b: b in a,
 }
 _NAMED = {'matches': ('in', 'pattern'), 'exists': ('key',), 'split': ('pct', 'by', 'seed')}
-OPERATORS = tuple(_COMPARISONS) + ('and', 'or', 'not') + tuple(_STRING_TESTS) + (
-    'in',) + tuple(_NAMED)
+OPERATORS = (
+    tuple(_COMPARISONS) + ('and', 'or', 'not') + tuple(_STRING_TESTS) + ('in',) + tuple(_NAMED)
+)
 
 _IDENT = re.compile(r'[A-Za-z_][A-Za-z0-9_]*\Z')
 _NUMBER = re.compile(r'[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z')
@@ -53,14 +60,20 @@ _INTEGER = re.compile(r'[+-]?[0-9]+\Z')
 # T after a date is Ion's spelling of the same precision.
 _TIMESTAMP = re.compile(
     r'(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?'
-    r'(Z|[+-]\d{2}:\d{2})|T)?|T)?|T)?\Z')
+    r'(Z|[+-]\d{2}:\d{2})|T)?|T)?|T)?\Z'
+)
 # Ion text needs 2024-01T for month precision; the AWS docs write 2024-01. Strings, quoted
 # symbols and comments are matched first so that their contents are left alone.
 _LEXEME = re.compile(
     r"""'{3}.*?'{3}|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|//[^\n]*|/\*.*?\*/"""
-    r"""|(?<![\w$.:+-])(\d{4}-\d{2})(?![\w.:+-])""", re.S)
-_QUOTED = re.compile(r"""'{3}.*?'{3}|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|//[^\n]*"""
-                     r"""|/\*.*?\*/""", re.S)
+    r"""|(?<![\w$.:+-])(\d{4}-\d{2})(?![\w.:+-])""",
+    re.S,
+)
+_QUOTED = re.compile(
+    r"""'{3}.*?'{3}|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|//[^\n]*"""
+    r"""|/\*.*?\*/""",
+    re.S,
+)
 _PAIRS = {')': '(', ']': '[', '}': '{'}
 
 
@@ -77,7 +90,7 @@ class Rule:
     def __init__(self, text, ion, test):
         self.text = text
         self.ion = ion
-        self.test = test   # test(context, flag_key) -> bool: evaluate without a method call
+        self.test = test  # test(context, flag_key) -> bool: evaluate without a method call
 
     def evaluate(self, context, flag_key=''):
         """True when the rule holds for ``context`` (str -> str; ``entityId`` included when an
@@ -111,8 +124,10 @@ def _parse(text):
         raise RuleError('the rule is empty')
     values = _read_ion(text)
     if len(values) != 1:
-        raise RuleError(f'a rule is one s-expression, such as (eq $country "FR"); '
-                        f'this text holds {len(values)} values')
+        raise RuleError(
+            f'a rule is one s-expression, such as (eq $country "FR"); '
+            f'this text holds {len(values)} values'
+        )
     (value,) = values
     if _kind(value) != 'sexp':
         raise RuleError('a rule is an s-expression in parentheses, such as (eq $country "FR")')
@@ -120,7 +135,8 @@ def _parse(text):
 
 
 def _read_ion(text):
-    from amazon.ion import simpleion   # reason: amazon.ion stays out of start-up
+    from amazon.ion import simpleion  # reason: amazon.ion stays out of start-up
+
     source = _LEXEME.sub(lambda m: m.group(1) + 'T' if m.group(1) else m.group(0), text)
     try:
         return list(simpleion.loads(source, single_value=False))
@@ -140,8 +156,9 @@ def _syntax_problem(source, error):
         if token in '([{':
             open_brackets.append(token)
         elif not open_brackets or open_brackets.pop() != _PAIRS[token]:
-            return (f"the rule is not valid Ion text: unexpected '{token}' "
-                    f"at character {m.start() + 1}")
+            return (
+                f"the rule is not valid Ion text: unexpected '{token}' at character {m.start() + 1}"
+            )
     if open_brackets:
         return f"the rule is not valid Ion text: '{open_brackets[-1]}' is never closed"
     return f'the rule is not valid Ion text ({code})'
@@ -149,15 +166,24 @@ def _syntax_problem(source, error):
 
 # --- reading Ion values ---------------------------------------------------------------------
 
+
 def _kind(value):
-    from amazon.ion.core import IonType   # reason: as in _read_ion
+    from amazon.ion.core import IonType  # reason: as in _read_ion
     from amazon.ion.simple_types import IonPyNull
+
     if isinstance(value, IonPyNull) or value is None:
         return 'null'
-    return {IonType.SEXP: 'sexp', IonType.LIST: 'list', IonType.SYMBOL: 'symbol',
-            IonType.STRING: 'string', IonType.BOOL: 'bool', IonType.INT: 'number',
-            IonType.DECIMAL: 'number', IonType.FLOAT: 'number',
-            IonType.TIMESTAMP: 'timestamp'}.get(getattr(value, 'ion_type', None), 'other')
+    return {
+        IonType.SEXP: 'sexp',
+        IonType.LIST: 'list',
+        IonType.SYMBOL: 'symbol',
+        IonType.STRING: 'string',
+        IonType.BOOL: 'bool',
+        IonType.INT: 'number',
+        IonType.DECIMAL: 'number',
+        IonType.FLOAT: 'number',
+        IonType.TIMESTAMP: 'timestamp',
+    }.get(getattr(value, 'ion_type', None), 'other')
 
 
 def _annotations(value):
@@ -192,8 +218,16 @@ def _constant(value, where):
             raise RuleError(f'{where}: nan is not a number a rule can compare')
         return kind, number
     if kind == 'timestamp':
-        stamp = datetime(value.year, value.month, value.day, value.hour, value.minute,
-                         value.second, value.microsecond, value.tzinfo or timezone.utc)
+        stamp = datetime(
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+            value.microsecond,
+            value.tzinfo or UTC,
+        )
         return kind, stamp
     if kind == 'null':
         raise RuleError(f'{where}: null is not a valid operand')
@@ -208,19 +242,25 @@ def _operand(value, where):
         if text.startswith('$') and _IDENT.match(text[1:]):
             return ('context', text[1:])
         if text.startswith('$'):
-            raise RuleError(f'{where}: {text} is not a context value name '
-                            f'(a letter or _, then letters, digits or _)')
-        raise RuleError(f"{where}: unknown symbol '{text}' (a context value is written "
-                        f"${text}, a string \"{text}\")")
+            raise RuleError(
+                f'{where}: {text} is not a context value name '
+                f'(a letter or _, then letters, digits or _)'
+            )
+        raise RuleError(
+            f"{where}: unknown symbol '{text}' (a context value is written "
+            f'${text}, a string "{text}")'
+        )
     if kind == 'sexp':
-        raise RuleError(f'{where}: an s-expression cannot be an operand here; '
-                        f'use a context value or a constant')
+        raise RuleError(
+            f'{where}: an s-expression cannot be an operand here; use a context value or a constant'
+        )
     if kind == 'list':
         raise RuleError(f'{where}: a list is allowed only as the second operand of in')
     return ('constant',) + _constant(value, where)
 
 
 # --- compiling ------------------------------------------------------------------------------
+
 
 class _Where:
     """Names an s-expression in a message by its Ion text, written only when a message is."""
@@ -231,7 +271,8 @@ class _Where:
         self.sexp = sexp
 
     def __format__(self, spec):
-        from amazon.ion import simpleion   # reason: as in _read_ion
+        from amazon.ion import simpleion  # reason: as in _read_ion
+
         text = simpleion.dumps(self.sexp, binary=False).removeprefix('$ion_1_0').strip()
         return 'in ' + (text if len(text) <= 60 else text[:57] + '...')
 
@@ -243,8 +284,10 @@ def _expression(sexp):
         raise RuleError(f'{here}: () is empty; it needs an operator such as eq')
     head = items[0]
     if _kind(head) != 'symbol' or _annotations(head):
-        raise RuleError(f'{here}: an s-expression starts with an operator '
-                        f'({", ".join(OPERATORS)}), not {_describe(head)}')
+        raise RuleError(
+            f'{here}: an s-expression starts with an operator '
+            f'({", ".join(OPERATORS)}), not {_describe(head)}'
+        )
     op = head.text
     if op not in OPERATORS:
         raise RuleError(f"{here}: unknown operator '{op}' (operators: {', '.join(OPERATORS)})")
@@ -262,8 +305,10 @@ def _expression(sexp):
         return (_all if op == 'and' else _any)(tests)
     if len(operands) != (1 if op == 'not' else 2):
         expected = 1 if op == 'not' else 2
-        raise RuleError(f'{here}: {op} takes exactly {expected} operand'
-                        f'{"s" if expected > 1 else ""}, got {len(operands)}')
+        raise RuleError(
+            f'{here}: {op} takes exactly {expected} operand'
+            f'{"s" if expected > 1 else ""}, got {len(operands)}'
+        )
     if op == 'not':
         test = _boolean(operands[0], here)
         return lambda ctx, flag: not test(ctx, flag)
@@ -285,6 +330,7 @@ def _all(tests):
             if not test(ctx, flag):
                 return False
         return True
+
     return every
 
 
@@ -298,6 +344,7 @@ def _any(tests):
             if test(ctx, flag):
                 return True
         return False
+
     return some
 
 
@@ -308,8 +355,9 @@ def _boolean(value, where):
     if kind == 'bool' and not _annotations(value):
         constant = bool(value)
         return lambda ctx, flag: constant
-    raise RuleError(f'{where}: expected an s-expression such as (eq $key "value"), '
-                    f'got {_describe(value)}')
+    raise RuleError(
+        f'{where}: expected an s-expression such as (eq $key "value"), got {_describe(value)}'
+    )
 
 
 def _named(op, operands, where):
@@ -319,8 +367,10 @@ def _named(op, operands, where):
         names = _annotations(value)
         if len(names) != 1 or names[0] not in allowed:
             label = f'{names[0]}::' if names else _describe(value)
-            raise RuleError(f'{where}: {op} takes named operands '
-                            f'{", ".join(n + "::" for n in allowed)}; got {label}')
+            raise RuleError(
+                f'{where}: {op} takes named operands '
+                f'{", ".join(n + "::" for n in allowed)}; got {label}'
+            )
         if names[0] in found:
             raise RuleError(f'{where}: {names[0]}:: is given twice')
         found[names[0]] = value
@@ -346,14 +396,22 @@ def _read_timestamp(text):
     year, month, day, hour, minute, second, fraction, offset = m.groups()
     try:
         if hour is not None:
-            zone = timezone.utc
+            zone = UTC
             if offset != 'Z':
                 sign = -1 if offset[0] == '-' else 1
                 zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
             micro = int(((fraction or '.0')[1:] + '000000')[:6])
-            return datetime(int(year), int(month), int(day), int(hour), int(minute),
-                            int(second or 0), micro, zone)
-        return datetime(int(year), int(month or 1), int(day or 1), tzinfo=timezone.utc)
+            return datetime(
+                int(year),
+                int(month),
+                int(day),
+                int(hour),
+                int(minute),
+                int(second or 0),
+                micro,
+                zone,
+            )
+        return datetime(int(year), int(month or 1), int(day or 1), tzinfo=UTC)
     except ValueError:
         return None
 
@@ -363,8 +421,12 @@ def _read_bool(text):
     return True if lowered == 'true' else False if lowered == 'false' else None
 
 
-_READERS = {'string': lambda text: text, 'number': _read_number,
-            'timestamp': _read_timestamp, 'bool': _read_bool}
+_READERS = {
+    'string': lambda text: text,
+    'number': _read_number,
+    'timestamp': _read_timestamp,
+    'bool': _read_bool,
+}
 _ORDERED = ('string', 'number', 'timestamp')
 
 
@@ -373,30 +435,32 @@ def _comparison(op, left, right, where):
         op, left, right = _FLIPPED[op], right, left
     compare = _COMPARISONS[op]
     if right[0] == 'context':
-        if left[0] == 'context':          # two context values: compared as strings
+        if left[0] == 'context':  # two context values: compared as strings
             a, b = left[1], right[1]
 
             def both(ctx, flag):
                 x, y = ctx.get(a), ctx.get(b)
                 return x is not None and y is not None and compare(x, y)
+
             return both
     _, kind, constant = right
     if op != 'eq' and kind not in _ORDERED:
         raise RuleError(f'{where}: {op} compares numbers, strings or timestamps, not a {kind}')
-    if left[0] == 'constant':             # two constants: decided now
+    if left[0] == 'constant':  # two constants: decided now
         if left[1] != kind:
             outcome = False
         else:
             outcome = bool(compare(left[2], constant))
         return lambda ctx, flag: outcome
     name, read = left[1], _READERS[kind]
-    if kind == 'string':   # the common case, without conversions
+    if kind == 'string':  # the common case, without conversions
         if op == 'eq':
             return lambda ctx, flag: ctx.get(name) == constant
 
         def text_test(ctx, flag):
             text = ctx.get(name)
             return text is not None and compare(text, constant)
+
         return text_test
 
     def test(ctx, flag):
@@ -410,6 +474,7 @@ def _comparison(op, left, right, where):
             return compare(value, constant)
         except (TypeError, ArithmeticError):
             return False
+
     return test
 
 
@@ -418,12 +483,13 @@ def _string_test(op, left, right, where):
         if side[0] == 'constant' and side[1] != 'string':
             raise RuleError(f'{where}: {op} works on strings; got a {side[1]} constant')
     check = _STRING_TESTS[op]
-    if left[0] == 'context' and right[0] == 'constant':   # the common case
+    if left[0] == 'context' and right[0] == 'constant':  # the common case
         name, constant = left[1], right[2]
 
         def text_test(ctx, flag):
             text = ctx.get(name)
             return text is not None and check(text, constant)
+
         return text_test
 
     def value(side):
@@ -432,26 +498,31 @@ def _string_test(op, left, right, where):
             return lambda ctx: ctx.get(name)
         constant = side[2]
         return lambda ctx: constant
+
     a, b = value(left), value(right)
 
     def test(ctx, flag):
         x, y = a(ctx), b(ctx)
         return x is not None and y is not None and check(x, y)
+
     return test
 
 
 def _in(operands, where):
     subject, options = operands
     if _kind(options) != 'list' or _annotations(options):
-        raise RuleError(f'{where}: the second operand of in is a list of constants, '
-                        f'such as ["123", "456"]; got {_describe(options)}')
+        raise RuleError(
+            f'{where}: the second operand of in is a list of constants, '
+            f'such as ["123", "456"]; got {_describe(options)}'
+        )
     by_kind = {}
     for i, item in enumerate(options):
         if _annotations(item):
             raise RuleError(f'{where}: list element {i + 1} has an annotation')
         if _kind(item) in ('list', 'sexp', 'symbol'):
-            raise RuleError(f'{where}: list element {i + 1} must be a constant, '
-                            f'not {_describe(item)}')
+            raise RuleError(
+                f'{where}: list element {i + 1} must be a constant, not {_describe(item)}'
+            )
         kind, constant = _constant(item, f'{where}, list element {i + 1}')
         by_kind.setdefault(kind, []).append(constant)
     left = _operand(subject, where)
@@ -475,6 +546,7 @@ def _in(operands, where):
             if value is not None and any(value == c for c in constants):
                 return True
         return False
+
     return test
 
 
@@ -499,6 +571,7 @@ def _matches(named, where):
     def test(ctx, flag):
         text = ctx.get(name)
         return text is not None and pattern.search(text) is not None
+
     return test
 
 
@@ -507,12 +580,13 @@ def _exists(named, where):
     if key is None:
         raise RuleError(f'{where}: exists needs key::"name"')
     if _kind(key) != 'string':
-        raise RuleError(f'{where}: key:: must be a string naming the context key, '
-                        f'such as key::"country", not {_describe(key)}')
+        raise RuleError(
+            f'{where}: key:: must be a string naming the context key, '
+            f'such as key::"country", not {_describe(key)}'
+        )
     name = str(key)
     if name.startswith('$'):
-        raise RuleError(f'{where}: key:: names the context key without $ '
-                        f'(key::"{name[1:]}")')
+        raise RuleError(f'{where}: key:: names the context key without $ (key::"{name[1:]}")')
     return lambda ctx, flag: ctx.get(name) is not None
 
 
@@ -546,11 +620,13 @@ def _split(named, where):
         def seeded(ctx, flag):
             text = ctx.get(name)
             return text is not None and bucket(salt, text) < threshold
+
         return seeded
 
     def local(ctx, flag):
         text = ctx.get(name)
         return text is not None and bucket(b'flag:' + flag.encode('utf-8'), text) < threshold
+
     return local
 
 

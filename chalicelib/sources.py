@@ -49,6 +49,7 @@ for profiles written before the role became required) the service's own credenti
 which on AWS reach only resources in its account tagged ``appconfig:access=prod``
 (.chalice/policy-prod-api.json).
 """
+
 import json
 import re
 from dataclasses import dataclass
@@ -62,28 +63,27 @@ from chalicelib.errors import BadRequestException, ResourceNotFoundException
 
 KB = 1024
 MB = 1024 * KB
-LIMITS = {'s3': 1 * MB, 'ssm-parameter': 8 * KB, 'ssm-document': 64 * KB,
-          'secretsmanager': 64 * KB}
+LIMITS = {'s3': 1 * MB, 'ssm-parameter': 8 * KB, 'ssm-document': 64 * KB, 'secretsmanager': 64 * KB}
 SESSION_NAME = 'appconfig-configuration-source'
 _CONFIG = Config(connect_timeout=3, read_timeout=10, retries={'max_attempts': 3})
 _DIGITS = re.compile(r'[0-9]{1,18}')
 _SECRET_VERSION = re.compile(r'[^\s]{32,64}')
 _SECRET_STAGES = ('AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING')
 _SSM_ARN = re.compile(r'arn:aws[a-zA-Z-]*:ssm:([a-z0-9-]+):(\d{12}):(parameter|document)/(.+)')
-_DOCUMENT_TYPES = {'JSON': 'application/json', 'YAML': 'application/x-yaml',
-                   'TEXT': 'text/plain'}
+_DOCUMENT_TYPES = {'JSON': 'application/json', 'YAML': 'application/x-yaml', 'TEXT': 'text/plain'}
 
 
 @dataclass
 class SourceVersion:
     """What StartDeployment knows about a version read from a source (the counterpart of a
     hosted version item): ``digest`` is None until the snapshot is stored."""
+
     application_id: str
     profile_id: str
     location_uri: str
     configuration_version: str
     content_type: str
-    kms_key_arn: str = None      # the key the source reports (S3 SSE-KMS objects)
+    kms_key_arn: str = None  # the key the source reports (S3 SSE-KMS objects)
     version_label = None
     digest = None
 
@@ -94,13 +94,15 @@ class SourceVersion:
 
 # --- credentials and clients ----------------------------------------------------------------
 
+
 def _assumed(role_arn, location_uri):
     try:
         return roles.credentials(role_arn, SESSION_NAME)
     except ClientError as error:
         raise BadRequestException(
             f'Could not assume the retrieval role {role_arn} to read {location_uri}: '
-            f'{_describe(error)}') from None
+            f'{_describe(error)}'
+        ) from None
 
 
 def client(service, region, role_arn=None, location_uri=''):
@@ -110,6 +112,7 @@ def client(service, region, role_arn=None, location_uri=''):
 
 
 # --- errors ----------------------------------------------------------------------------------
+
 
 def _describe(error):
     if isinstance(error, ClientError):
@@ -122,30 +125,34 @@ def _describe(error):
 def _missing(location_uri, version, error=None, hint=''):
     why = f' ({_describe(error)})' if error is not None else ''
     return ResourceNotFoundException(
-        f'Version {version} of the configuration at {location_uri} could not be found'
-        f'{why}.{hint}', ResourceName=location_uri)
+        f'Version {version} of the configuration at {location_uri} could not be found{why}.{hint}',
+        ResourceName=location_uri,
+    )
 
 
 def _unreadable(location_uri, version, error):
     return BadRequestException(
         f'Version {version} of the configuration at {location_uri} could not be read: '
-        f'{_describe(error)}')
+        f'{_describe(error)}'
+    )
 
 
 def _too_large(location_uri, version, size, kind):
     limit = LIMITS[kind]
     return BadRequestException(
         f'Version {version} of the configuration at {location_uri} is {size} bytes; '
-        f'configurations read from {kind} may be at most {limit} bytes ({limit // KB} KB).')
+        f'configurations read from {kind} may be at most {limit} bytes ({limit // KB} KB).'
+    )
 
 
 def _not_a_version(location_uri, version, expected):
     return BadRequestException(
-        f'ConfigurationVersion {version!r} does not name a version of {location_uri}: '
-        f'{expected}')
+        f'ConfigurationVersion {version!r} does not name a version of {location_uri}: {expected}'
+    )
 
 
 # --- reading ---------------------------------------------------------------------------------
+
 
 def kind_of(location_uri):
     """'s3', 'ssm-parameter', 'ssm-document', 'secretsmanager', 'codepipeline' or 'hosted'."""
@@ -168,34 +175,45 @@ def fetch(profile, version, kms_key_identifier=None, deploying=True):
         raise BadRequestException(
             f'Configuration profile {profile.id} uses {location_uri}; this service reads '
             f'configurations from hosted, s3://, ssm-parameter://, ssm-document:// and '
-            f'secretsmanager:// locations.')
+            f'secretsmanager:// locations.'
+        )
     if deploying and kind == 'secretsmanager' and not kms_key_identifier:
         raise BadRequestException(
             f'Deploying the Secrets Manager secret {location_uri} requires a '
-            f'KmsKeyIdentifier: AppConfig encrypts the deployed secret with that key.')
+            f'KmsKeyIdentifier: AppConfig encrypts the deployed secret with that key.'
+        )
     data, content_type, key_arn = reader(profile, location_uri, version)
     if len(data) > LIMITS[kind]:
         raise _too_large(location_uri, version, len(data), kind)
-    return SourceVersion(profile.application_id, profile.id, location_uri, version,
-                         content_type, key_arn), data
+    return SourceVersion(
+        profile.application_id, profile.id, location_uri, version, content_type, key_arn
+    ), data
 
 
 def _s3(profile, location_uri, version):
-    bucket, _, key = location_uri[len('s3://'):].partition('/')
+    bucket, _, key = location_uri[len('s3://') :].partition('/')
     if version == 'null':
         raise _not_a_version(
-            location_uri, version, 'the bucket must have versioning enabled and the '
+            location_uri,
+            version,
+            'the bucket must have versioning enabled and the '
             'deployment must name an object VersionId (null is the id of an object written '
-            'without versioning).')
+            'without versioning).',
+        )
     s3 = client('s3', arns.region(), profile.retrieval_role_arn, location_uri)
     try:
         head = s3.get_object(Bucket=bucket, Key=key, VersionId=version)
     except ClientError as error:
         code = error.response.get('Error', {}).get('Code')
-        if code in ('NoSuchBucket', 'NoSuchKey', 'NoSuchVersion', 'InvalidArgument', '404',
-                    'NotFound'):
-            raise _missing(location_uri, version, error,
-                           _versioning_hint(s3, bucket)) from None
+        if code in (
+            'NoSuchBucket',
+            'NoSuchKey',
+            'NoSuchVersion',
+            'InvalidArgument',
+            '404',
+            'NotFound',
+        ):
+            raise _missing(location_uri, version, error, _versioning_hint(s3, bucket)) from None
         raise _unreadable(location_uri, version, error) from None
     except BotoCoreError as error:
         raise _unreadable(location_uri, version, error) from None
@@ -220,8 +238,10 @@ def _versioning_hint(s3, bucket):
         return ''
     if status == 'Enabled':
         return ''
-    return (f' Bucket {bucket} does not have versioning enabled; AppConfig deploys object '
-            f'versions, so the bucket must be versioned.')
+    return (
+        f' Bucket {bucket} does not have versioning enabled; AppConfig deploys object '
+        f'versions, so the bucket must be versioned.'
+    )
 
 
 def _ssm_target(location_uri, scheme):
@@ -230,11 +250,11 @@ def _ssm_target(location_uri, scheme):
     if match:
         region, account, _, name = match.groups()
         if account != arns.account():
-            return location_uri, region      # shared from another account: only the ARN works
+            return location_uri, region  # shared from another account: only the ARN works
         if scheme == 'parameter' and '/' in name:
             name = '/' + name
         return name, region
-    name = location_uri[len(f'ssm-{scheme}://'):]
+    name = location_uri[len(f'ssm-{scheme}://') :]
     if scheme == 'parameter' and '/' in name and not name.startswith('/'):
         name = '/' + name
     return name, arns.region()
@@ -242,13 +262,15 @@ def _ssm_target(location_uri, scheme):
 
 def _ssm_parameter(profile, location_uri, version):
     if not _DIGITS.fullmatch(version):
-        raise _not_a_version(location_uri, version,
-                             'name the parameter version number, not a label.')
+        raise _not_a_version(
+            location_uri, version, 'name the parameter version number, not a label.'
+        )
     name, region = _ssm_target(location_uri, 'parameter')
     ssm = client('ssm', region, profile.retrieval_role_arn, location_uri)
     try:
-        parameter = ssm.get_parameter(Name=f'{name}:{int(version)}',
-                                      WithDecryption=True)['Parameter']
+        parameter = ssm.get_parameter(Name=f'{name}:{int(version)}', WithDecryption=True)[
+            'Parameter'
+        ]
     except ClientError as error:
         code = error.response.get('Error', {}).get('Code')
         if code in ('ParameterNotFound', 'ParameterVersionNotFound'):
@@ -261,9 +283,11 @@ def _ssm_parameter(profile, location_uri, version):
 
 def _ssm_document(profile, location_uri, version):
     if not _DIGITS.fullmatch(version):
-        raise _not_a_version(location_uri, version,
-                             'name the document version number, not $LATEST, $DEFAULT or a '
-                             'version name.')
+        raise _not_a_version(
+            location_uri,
+            version,
+            'name the document version number, not $LATEST, $DEFAULT or a version name.',
+        )
     name, region = _ssm_target(location_uri, 'document')
     ssm = client('ssm', region, profile.retrieval_role_arn, location_uri)
     try:
@@ -279,7 +303,8 @@ def _ssm_document(profile, location_uri, version):
     if kind != 'ApplicationConfiguration':
         raise BadRequestException(
             f'The SSM document at {location_uri} has DocumentType {kind}; AppConfig deploys '
-            f'documents of type ApplicationConfiguration.')
+            f'documents of type ApplicationConfiguration.'
+        )
     content_type = _DOCUMENT_TYPES.get(document.get('DocumentFormat'), 'text/plain')
     return (document.get('Content') or '').encode('utf-8'), content_type, None
 
@@ -287,9 +312,12 @@ def _ssm_document(profile, location_uri, version):
 def _secret(profile, location_uri, version):
     if version in _SECRET_STAGES or not _SECRET_VERSION.fullmatch(version):
         raise _not_a_version(
-            location_uri, version, 'name the secret VersionId (32 to 64 characters, as '
-            'ListSecretVersionIds returns it), not a staging label.')
-    secret_id = location_uri[len('secretsmanager://'):]
+            location_uri,
+            version,
+            'name the secret VersionId (32 to 64 characters, as '
+            'ListSecretVersionIds returns it), not a staging label.',
+        )
+    secret_id = location_uri[len('secretsmanager://') :]
     secrets = client('secretsmanager', arns.region(), profile.retrieval_role_arn, location_uri)
     try:
         value = secrets.get_secret_value(SecretId=secret_id, VersionId=version)
@@ -303,8 +331,9 @@ def _secret(profile, location_uri, version):
         # The function may read the service's own credentials (the sigv4 stage); no
         # configuration profile may deliver them.
         raise BadRequestException(
-            f'The secret at {location_uri} holds this service\'s credentials and cannot be '
-            f'used as a configuration source.')
+            f"The secret at {location_uri} holds this service's credentials and cannot be "
+            f'used as a configuration source.'
+        )
     if value.get('SecretString') is not None:
         text = value['SecretString']
         try:
@@ -312,11 +341,15 @@ def _secret(profile, location_uri, version):
         except ValueError:
             structured = False
         except RecursionError:
-            structured = True   # JSON, only nested deeper than this parser goes
+            structured = True  # JSON, only nested deeper than this parser goes
         content_type = 'application/json' if structured else 'text/plain'
         return text.encode('utf-8'), content_type, None
     return bytes(value.get('SecretBinary') or b''), 'application/octet-stream', None
 
 
-_READERS = {'s3': _s3, 'ssm-parameter': _ssm_parameter, 'ssm-document': _ssm_document,
-            'secretsmanager': _secret}
+_READERS = {
+    's3': _s3,
+    'ssm-parameter': _ssm_parameter,
+    'ssm-document': _ssm_document,
+    'secretsmanager': _secret,
+}

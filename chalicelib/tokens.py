@@ -12,6 +12,7 @@ memory for the life of the process. Tokens are not encrypted: they hold the call
 Nothing makes a token single-use (that would need a write per poll); a replayed token yields
 the same answer it would have given the first time, with a fresh next token.
 """
+
 import base64
 import binascii
 import hashlib
@@ -21,7 +22,7 @@ import os
 import secrets
 import threading
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chalicelib import cache, clock
 from chalicelib.errors import BadRequestException
@@ -30,7 +31,7 @@ from chalicelib.store import secrets as stored
 LIFETIME = timedelta(hours=24)
 KEY_NAME = 'data-plane-token-key'
 _FORMAT = 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _key = None
 _key_lock = threading.Lock()
@@ -42,19 +43,23 @@ class Session:
     application_id: str
     environment_id: str
     profile_id: str
-    interval: int                   # Next-Poll-Interval-In-Seconds
-    enforce_interval: bool          # the session set RequiredMinimumPollIntervalInSeconds
-    received: tuple = None          # (VersionNumber, digest prefix) last delivered, or None
-    generation: tuple = None        # (deployment number, stopped) of the delivery item last seen
-    not_before: datetime = None     # earliest next poll (only when enforce_interval)
+    interval: int  # Next-Poll-Interval-In-Seconds
+    enforce_interval: bool  # the session set RequiredMinimumPollIntervalInSeconds
+    received: tuple = None  # (VersionNumber, digest prefix) last delivered, or None
+    generation: tuple = None  # (deployment number, stopped) of the delivery item last seen
+    not_before: datetime = None  # earliest next poll (only when enforce_interval)
     expires_at: datetime = None
-    polls: int = 0                  # polls so far: every token of a session differs
+    polls: int = 0  # polls so far: every token of a session differs
 
     def next(self, now, **changes):
         """The session as the next token carries it, issued at ``now``."""
         return replace(
-            self, **changes, polls=self.polls + 1, expires_at=now + LIFETIME,
-            not_before=now + timedelta(seconds=self.interval) if self.enforce_interval else None)
+            self,
+            **changes,
+            polls=self.polls + 1,
+            expires_at=now + LIFETIME,
+            not_before=now + timedelta(seconds=self.interval) if self.enforce_interval else None,
+        )
 
 
 def new_session_id():
@@ -64,17 +69,26 @@ def new_session_id():
 def invalid(problem, message):
     """The data plane's BadRequestException about the ConfigurationToken parameter."""
     return BadRequestException(
-        message, Reason='InvalidParameters',
-        Details={'InvalidParameters': {'ConfigurationToken': {'Problem': problem}}})
+        message,
+        Reason='InvalidParameters',
+        Details={'InvalidParameters': {'ConfigurationToken': {'Problem': problem}}},
+    )
 
 
 def encode(session, key=None):
     fields = [
-        _FORMAT, session.session_id, session.application_id, session.environment_id,
-        session.profile_id, session.interval, int(session.enforce_interval),
+        _FORMAT,
+        session.session_id,
+        session.application_id,
+        session.environment_id,
+        session.profile_id,
+        session.interval,
+        int(session.enforce_interval),
         list(session.received) if session.received else None,
         list(session.generation) if session.generation else None,
-        _millis(session.not_before), _millis(session.expires_at), session.polls,
+        _millis(session.not_before),
+        _millis(session.expires_at),
+        session.polls,
     ]
     body = _b64(json.dumps(fields, separators=(',', ':')).encode())
     return f'{body}.{_b64(_sign(body, key))}'
@@ -87,15 +101,35 @@ def decode(token, now=None, key=None):
         if not hmac.compare_digest(_unb64(signature), _sign(body, key)):
             raise ValueError('bad signature')
         fields = json.loads(_unb64(body))
-        (fmt, session_id, app_id, env_id, profile_id, interval, enforce, received, generation,
-         not_before, expires_at, polls) = fields
+        (
+            fmt,
+            session_id,
+            app_id,
+            env_id,
+            profile_id,
+            interval,
+            enforce,
+            received,
+            generation,
+            not_before,
+            expires_at,
+            polls,
+        ) = fields
         if fmt != _FORMAT:
             raise ValueError('unknown format')
         session = Session(
-            str(session_id), str(app_id), str(env_id), str(profile_id), int(interval),
-            bool(enforce), tuple(received) if received else None,
+            str(session_id),
+            str(app_id),
+            str(env_id),
+            str(profile_id),
+            int(interval),
+            bool(enforce),
+            tuple(received) if received else None,
             tuple(generation) if generation else None,
-            _from_millis(not_before), _from_millis(expires_at), int(polls))
+            _from_millis(not_before),
+            _from_millis(expires_at),
+            int(polls),
+        )
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, AttributeError):
         raise invalid('Corrupted', 'The configuration token is corrupted') from None
     if session.expires_at is None or (now or clock.now()) >= session.expires_at:

@@ -24,6 +24,7 @@ named ``DEPLOYED_VARIANT``, so an entity outside the experiment gets what is dep
 item). An experiment whose flag is not in the document is skipped. Pure and cheap: a few
 dicts per experiment; the input document is not modified.
 """
+
 import json
 
 CONTROL_KEY = 'c'
@@ -39,9 +40,15 @@ def spec(run_id, flag, exposure, overrides, audience, control, treatments, arn=N
     """What a running run contributes: ``run_id`` names the run (the splits' seeds), ``arn``
     its ARN, ``control``/``treatments`` as ExperimentDefinition stores them (Key, Weight,
     FlagValue)."""
-    return {'Run': run_id, 'Arn': arn, 'Flag': flag, 'Exposure': float(exposure),
-            'Overrides': dict((overrides or {}).get('Inline') or {}),
-            'Audience': audience or '', 'Treatments': [control, *treatments]}
+    return {
+        'Run': run_id,
+        'Arn': arn,
+        'Flag': flag,
+        'Exposure': float(exposure),
+        'Overrides': dict((overrides or {}).get('Inline') or {}),
+        'Audience': audience or '',
+        'Treatments': [control, *treatments],
+    }
 
 
 def _string(text):
@@ -61,8 +68,7 @@ def _pct(value):
 def _attributes(flag_value):
     out = {}
     for key, one in (flag_value.get('AttributeValues') or {}).items():
-        for member in ('StringValue', 'NumberValue', 'BooleanValue', 'StringArray',
-                       'NumberArray'):
+        for member in ('StringValue', 'NumberValue', 'BooleanValue', 'StringArray', 'NumberArray'):
             if one.get(member) is not None:
                 value = one[member]
                 if member == 'NumberValue' and float(value) == int(value):
@@ -89,17 +95,23 @@ def variants(experiment):
             parts.append(f'(not (in $entityId {_list(sorted(overrides))}))')
         if audience:
             parts.append(audience)
-        parts.append(f'(split pct::{_pct(experiment["Exposure"])} by::$entityId '
-                     f'seed::{_string(seed + ":exposure")})')
-        parts.append(f'(split pct::{_pct(share)} by::$entityId '
-                     f'seed::{_string(seed + ":treatment")})')
+        parts.append(
+            f'(split pct::{_pct(experiment["Exposure"])} by::$entityId '
+            f'seed::{_string(seed + ":exposure")})'
+        )
+        parts.append(
+            f'(split pct::{_pct(share)} by::$entityId seed::{_string(seed + ":treatment")})'
+        )
         rule = '(and ' + ' '.join(parts) + ')'
         forced = sorted(e for e, key in overrides.items() if key == treatment['Key'])
         if forced:
             rule = f'(or (in $entityId {_list(forced)}) {rule})'
         value = treatment['FlagValue']
-        variant = {'name': variant_name(treatment['Key']), 'enabled': bool(value['Enabled']),
-                   'rule': rule}
+        variant = {
+            'name': variant_name(treatment['Key']),
+            'enabled': bool(value['Enabled']),
+            'rule': rule,
+        }
         attributes = _attributes(value)
         if attributes:
             variant['attributeValues'] = attributes

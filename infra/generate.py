@@ -8,6 +8,7 @@ adding or changing a model run:
     .venv/bin/python infra/generate.py          # rewrites infra/tables.yaml
     .venv/bin/python infra/generate.py --check  # exit 1 if it is stale
 """
+
 import os
 import re
 import sys
@@ -29,6 +30,7 @@ def _models():
         sys.path.insert(0, str(ROOT))
     from chalicelib.store.base import table_name
     from chalicelib.store.tables import models
+
     # Table names carry the prefix of whatever environment imported the models; the template
     # names every table by its suffix alone.
     prefix = table_name('')
@@ -37,12 +39,14 @@ def _models():
         name = model.Meta.table_name
         if not name.startswith(prefix):
             raise SystemExit(f'{model.__name__}: table {name!r} lacks the prefix {prefix!r}')
-        found.append((name[len(prefix):], model))
+        found.append((name[len(prefix) :], model))
     return found
 
 
 def _logical_id(suffix):
-    return ''.join(part.capitalize() for part in re.split(r'[^A-Za-z0-9]+', suffix) if part) + 'Table'
+    return (
+        ''.join(part.capitalize() for part in re.split(r'[^A-Za-z0-9]+', suffix) if part) + 'Table'
+    )
 
 
 def _key_schema(entries):
@@ -63,15 +67,19 @@ def _index(index, global_index):
         'Projection': _projection(index['projection']),
     }
     if global_index and index.get('provisioned_throughput'):
-        raise SystemExit(f"index {index['index_name']}: tables are on-demand; "
-                         'declare no read/write capacity on the index')
+        raise SystemExit(
+            f'index {index["index_name"]}: tables are on-demand; '
+            'declare no read/write capacity on the index'
+        )
     return out
 
 
 def _ttl_attribute(model):
     from pynamodb.attributes import TTLAttribute
-    names = [attr.attr_name for attr in model.get_attributes().values()
-             if isinstance(attr, TTLAttribute)]
+
+    names = [
+        attr.attr_name for attr in model.get_attributes().values() if isinstance(attr, TTLAttribute)
+    ]
     return names[0] if names else None
 
 
@@ -81,19 +89,24 @@ def table_resource(suffix, model):
         'TableName': {'Fn::Sub': 'appconfig-${Stage}-' + suffix},
         'BillingMode': 'PAY_PER_REQUEST',
         'AttributeDefinitions': sorted(
-            ({'AttributeName': a['AttributeName'], 'AttributeType': a['AttributeType']}
-             for a in schema['attribute_definitions']),
-            key=lambda a: a['AttributeName']),
+            (
+                {'AttributeName': a['AttributeName'], 'AttributeType': a['AttributeType']}
+                for a in schema['attribute_definitions']
+            ),
+            key=lambda a: a['AttributeName'],
+        ),
         'KeySchema': _key_schema(schema['key_schema']),
     }
     if schema['global_secondary_indexes']:
         props['GlobalSecondaryIndexes'] = [
-            _index(i, True) for i in sorted(schema['global_secondary_indexes'],
-                                            key=lambda i: i['index_name'])]
+            _index(i, True)
+            for i in sorted(schema['global_secondary_indexes'], key=lambda i: i['index_name'])
+        ]
     if schema['local_secondary_indexes']:
         props['LocalSecondaryIndexes'] = [
-            _index(i, False) for i in sorted(schema['local_secondary_indexes'],
-                                             key=lambda i: i['index_name'])]
+            _index(i, False)
+            for i in sorted(schema['local_secondary_indexes'], key=lambda i: i['index_name'])
+        ]
     ttl = _ttl_attribute(model)
     if ttl:
         props['TimeToLiveSpecification'] = {'AttributeName': ttl, 'Enabled': True}
@@ -138,7 +151,7 @@ def template():
                 'Default': 'prod',
                 'AllowedPattern': '^[a-z][a-z0-9-]{0,30}$',
                 'Description': 'Chalice stage; tables are named appconfig-<Stage>-<name>, '
-                               'matching APPCONFIG_TABLE_PREFIX in .chalice/config.json',
+                'matching APPCONFIG_TABLE_PREFIX in .chalice/config.json',
             },
         },
         'Resources': resources,
@@ -157,8 +170,10 @@ def main(argv):
     text = render()
     if '--check' in argv:
         if not TEMPLATE.exists() or TEMPLATE.read_text() != text:
-            print(f'{TEMPLATE.relative_to(ROOT)} is stale: run .venv/bin/python infra/generate.py',
-                  file=sys.stderr)
+            print(
+                f'{TEMPLATE.relative_to(ROOT)} is stale: run .venv/bin/python infra/generate.py',
+                file=sys.stderr,
+            )
             return 1
         return 0
     TEMPLATE.write_text(text)

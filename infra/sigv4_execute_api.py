@@ -32,6 +32,7 @@ host; set ``APPCONFIG_SIGN_FOR_EXECUTE_API=1`` to re-scope them whatever the end
 (custom domain names), and ``APPCONFIG_EXECUTE_API_REGION`` to force the region. Calls to the
 real AWS AppConfig keep their ``appconfig`` scope.
 """
+
 import os
 import re
 from urllib.parse import urlsplit
@@ -61,8 +62,9 @@ def sign_for_execute_api(client, region=None):
     def rescope(request, **_):
         _set_scope(request, region)
 
-    client.meta.events.register(f'before-sign.{service}', rescope,
-                                unique_id='appconfig-sign-for-execute-api')
+    client.meta.events.register(
+        f'before-sign.{service}', rescope, unique_id='appconfig-sign-for-execute-api'
+    )
     return client
 
 
@@ -84,5 +86,8 @@ def _cli_rescope(request, **_):
 def awscli_initialize(cli):
     """AWS CLI plugin entry point: ``cli`` is the CLI session's event emitter."""
     for service in SERVICES:
-        cli.register(f'before-sign.{service}', _cli_rescope,
-                     unique_id=f'appconfig-sign-for-execute-api-{service}')
+        cli.register(
+            f'before-sign.{service}',
+            _cli_rescope,
+            unique_id=f'appconfig-sign-for-execute-api-{service}',
+        )

@@ -4,6 +4,7 @@ One small HTTP/1.1 server with keep-alive and TCP_NODELAY (as local/server.py fo
 in the same process as the API, so it reads the same state and in-process caches. Repeated
 request headers reach ``answer`` as lists (the Agent's ``Context`` may be repeated).
 """
+
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler
@@ -15,7 +16,7 @@ DEFAULT_PORT = 2772
 
 
 class Handler(BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'   # keep-alive
+    protocol_version = 'HTTP/1.1'  # keep-alive
 
     def setup(self):
         super().setup()
@@ -29,8 +30,9 @@ class Handler(BaseHTTPRequestHandler):
             headers.setdefault(name, []).append(value)
         length = int(self.headers.get('Content-Length') or 0)
         body = self.rfile.read(length) if length > 0 else b''
-        status, out, payload = self.server.answer(self.command, path, parse_qs(query),
-                                                  headers, body)
+        status, out, payload = self.server.answer(
+            self.command, path, parse_qs(query), headers, body
+        )
         self.send_response(status)
         for name, value in out.items():
             self.send_header(name, value)

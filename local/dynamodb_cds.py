@@ -20,6 +20,7 @@ shipped, with no archive. An archive is moved into place only after the JVM that
 exited by SIGTERM or normally, so a JVM killed while writing it leaves nothing half-written
 in use. ``APPCONFIG_DYNAMODB_CDS=off`` turns all of it off.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,28 +28,33 @@ import logging
 import os
 import uuid
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
-CACHE = Path(__file__).resolve().parent / ".cds"
-ARCHIVE = "DynamoDBLocal.jsa"
-FAST_START = ("-XX:TieredStopAtLevel=1",)
-_QUIET = ("-Xshare:auto", "-Xlog:cds=off", "-Xlog:cds+dynamic=off")
-_MANIFEST = "META-INF/MANIFEST.MF"
+CACHE = Path(__file__).resolve().parent / '.cds'
+ARCHIVE = 'DynamoDBLocal.jsa'
+FAST_START = ('-XX:TieredStopAtLevel=1',)
+_QUIET = ('-Xshare:auto', '-Xlog:cds=off', '-Xlog:cds+dynamic=off')
+_MANIFEST = 'META-INF/MANIFEST.MF'
 
-log = logging.getLogger("local.dynamodb")
+log = logging.getLogger('local.dynamodb')
 
 
 class Launch:
     """What to start the JVM with; ``finish(returncode)`` once it has exited."""
 
-    def __init__(self, jar: Path, jvm_args: Sequence[str] = (), dump: Optional[Path] = None,
-                 archive: Optional[Path] = None) -> None:
+    def __init__(
+        self,
+        jar: Path,
+        jvm_args: Sequence[str] = (),
+        dump: Path | None = None,
+        archive: Path | None = None,
+    ) -> None:
         self.jar = jar
         self.jvm_args = list(jvm_args)
         self._dump, self._archive = dump, archive
 
-    def finish(self, returncode: Optional[int]) -> None:
+    def finish(self, returncode: int | None) -> None:
         dump, self._dump = self._dump, None
         if dump is None:
             return
@@ -64,58 +70,69 @@ class Launch:
 
 def _key(java: str, jar: Path) -> str:
     real = Path(os.path.realpath(java))
-    parts = [str(real), str(real.stat().st_mtime_ns), str(jar.resolve()),
-             str(jar.stat().st_size), str(jar.stat().st_mtime_ns)]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+    parts = [
+        str(real),
+        str(real.stat().st_mtime_ns),
+        str(jar.resolve()),
+        str(jar.stat().st_size),
+        str(jar.stat().st_mtime_ns),
+    ]
+    return hashlib.sha256('\0'.join(parts).encode()).hexdigest()[:16]
 
 
 def _manifest_without_dot(text: str, lib_root: Path) -> str:
     lines: list = []
-    for line in text.replace("\r\n", "\n").split("\n"):
-        if line.startswith(" ") and lines:
-            lines[-1] += line[1:]     # a continuation line
+    for line in text.replace('\r\n', '\n').split('\n'):
+        if line.startswith(' ') and lines:
+            lines[-1] += line[1:]  # a continuation line
         elif line:
             lines.append(line)
     out = []
     for line in lines:
-        if line.startswith("Class-Path:"):
-            entries = [e for e in line[len("Class-Path:"):].split() if e not in (".", "log4j2.xml")]
-            line = "Class-Path: " + " ".join((lib_root / e).as_uri() for e in entries)
-        while len(line.encode()) > 70:   # manifest lines are at most 72 bytes
+        if line.startswith('Class-Path:'):
+            entries = [
+                e for e in line[len('Class-Path:') :].split() if e not in ('.', 'log4j2.xml')
+            ]
+            line = 'Class-Path: ' + ' '.join((lib_root / e).as_uri() for e in entries)
+        while len(line.encode()) > 70:  # manifest lines are at most 72 bytes
             out.append(line[:70])
-            line = " " + line[70:]
+            line = ' ' + line[70:]
         out.append(line)
-    return "\r\n".join(out) + "\r\n\r\n"
+    return '\r\n'.join(out) + '\r\n\r\n'
 
 
 def _copy_jar(jar: Path, target: Path) -> None:
-    partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.partial")
-    with zipfile.ZipFile(jar) as src, zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as dst:
+    partial = target.with_name(f'{target.name}.{uuid.uuid4().hex}.partial')
+    with zipfile.ZipFile(jar) as src, zipfile.ZipFile(partial, 'w', zipfile.ZIP_STORED) as dst:
         for info in src.infolist():
             data = src.read(info)
             if info.filename == _MANIFEST:
-                data = _manifest_without_dot(data.decode("utf-8"), jar.parent).encode("utf-8")
+                data = _manifest_without_dot(data.decode('utf-8'), jar.parent).encode('utf-8')
             info.compress_type = zipfile.ZIP_STORED
             dst.writestr(info, data)
     os.replace(partial, target)
 
 
 def prepare(java: str, jar_dir: Path) -> Launch:
-    shipped = jar_dir / "DynamoDBLocal.jar"
-    if (os.environ.get("APPCONFIG_DYNAMODB_CDS") or "").lower() in ("off", "0", "false", "no"):
+    shipped = jar_dir / 'DynamoDBLocal.jar'
+    if (os.environ.get('APPCONFIG_DYNAMODB_CDS') or '').lower() in ('off', '0', 'false', 'no'):
         return Launch(shipped)
     try:
         folder = CACHE / _key(java, shipped)
         folder.mkdir(parents=True, exist_ok=True)
-        jar = folder / "DynamoDBLocal.jar"
+        jar = folder / 'DynamoDBLocal.jar'
         if not jar.is_file():
             _copy_jar(shipped, jar)
         archive = folder / ARCHIVE
         if archive.is_file():
-            return Launch(jar, [*FAST_START, f"-XX:SharedArchiveFile={archive}", *_QUIET])
-        dump = folder / f"{ARCHIVE}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial"
-        return Launch(jar, [*FAST_START, f"-XX:ArchiveClassesAtExit={dump}", *_QUIET],
-                      dump=dump, archive=archive)
+            return Launch(jar, [*FAST_START, f'-XX:SharedArchiveFile={archive}', *_QUIET])
+        dump = folder / f'{ARCHIVE}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial'
+        return Launch(
+            jar,
+            [*FAST_START, f'-XX:ArchiveClassesAtExit={dump}', *_QUIET],
+            dump=dump,
+            archive=archive,
+        )
     except (OSError, ValueError, zipfile.BadZipFile) as error:
-        log.warning("DynamoDB Local starts without a class archive: %s", error)
+        log.warning('DynamoDB Local starts without a class archive: %s', error)
         return Launch(shipped, FAST_START)

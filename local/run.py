@@ -17,11 +17,13 @@ The clock is kept in the store (store/clock.py) and controlled at /_appconfig/cl
 (local/clockctl.py). The ticker runs only while time passes by itself; a paused clock moves
 only through the control, which ticks every instant it passes over.
 """
+
 import logging
 import os
 import signal
 import sys
 import threading
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,8 +33,11 @@ log = logging.getLogger('local.run')
 
 def _aws_defaults():
     # DynamoDB Local accepts any credentials; a user's real profile must never be needed.
-    for name, value in (('AWS_ACCESS_KEY_ID', 'local'), ('AWS_SECRET_ACCESS_KEY', 'local'),
-                        ('AWS_DEFAULT_REGION', 'us-east-1')):
+    for name, value in (
+        ('AWS_ACCESS_KEY_ID', 'local'),
+        ('AWS_SECRET_ACCESS_KEY', 'local'),
+        ('AWS_DEFAULT_REGION', 'us-east-1'),
+    ):
         os.environ.setdefault(name, value)
     os.environ.setdefault('AWS_REGION', os.environ['AWS_DEFAULT_REGION'])
 
@@ -40,11 +45,12 @@ def _aws_defaults():
 def _ticker(stop, seconds):
     from chalicelib import clock
     from chalicelib.engine import tick
+
     failing = None
     while not stop.wait(seconds):
         try:
-            clock.current()            # another process may have moved or paused it
-            with clock.moving:         # never while a clock move catches up
+            clock.current()  # another process may have moved or paused it
+            with clock.moving:  # never while a clock move catches up
                 if clock.running():
                     tick.run()
         except Exception as error:  # noqa: BLE001 - one bad tick must not stop the next
@@ -63,30 +69,37 @@ def _ticker(stop, seconds):
 
 def _import_app(done):
     try:
-        from app import app  # noqa: F401 - warms the import while DynamoDB Local starts
         import local.server  # noqa: F401
+        from app import app  # noqa: F401 - warms the import while DynamoDB Local starts
     finally:
         done.set()
 
 
 def _start_clock():
     """Attach the stored clock, reconciled with APPCONFIG_CLOCK / _CLOCK_START / _TIME_SCALE."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from chalicelib import clock
     from chalicelib.store import clock as stored_clock
+
     mode = (os.environ.get('APPCONFIG_CLOCK') or '').strip().lower() or None
     start = os.environ.get('APPCONFIG_CLOCK_START') or None
     if start:
         start = datetime.fromisoformat(start.strip())
         if start.tzinfo is None:
-            start = start.replace(tzinfo=timezone.utc)
-    speed = float(os.environ['APPCONFIG_TIME_SCALE']) if os.environ.get(
-        'APPCONFIG_TIME_SCALE') else None
+            start = start.replace(tzinfo=UTC)
+    speed = (
+        float(os.environ['APPCONFIG_TIME_SCALE'])
+        if os.environ.get('APPCONFIG_TIME_SCALE')
+        else None
+    )
     line = clock.use_store(stored_clock, mode=mode, start=start, speed=speed)
     state = clock.describe(line)
-    print(f"Clock: {state['mode']} at {state['now']} (speed {state['speed']}); "
-          f"control at /_appconfig/clock", flush=True)
+    print(
+        f'Clock: {state["mode"]} at {state["now"]} (speed {state["speed"]}); '
+        f'control at /_appconfig/clock',
+        flush=True,
+    )
     return line
 
 
@@ -102,8 +115,10 @@ def _give_up(why, gave_up):
 
 
 def main():
-    logging.basicConfig(level=os.environ.get('LOG_LEVEL', 'INFO'),
-                        format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    logging.basicConfig(
+        level=os.environ.get('LOG_LEVEL', 'INFO'),
+        format='%(asctime)s %(levelname)s %(name)s: %(message)s',
+    )
     _aws_defaults()
     signal.signal(signal.SIGTERM, _interrupt)
     port = int(os.environ.get('PORT', '8000'))
@@ -117,14 +132,15 @@ def main():
     try:
         if not os.environ.get('AWS_ENDPOINT_URL_DYNAMODB'):
             from local import dynamodb as ddb
+
             # Supervised: a child that dies is restarted on the same data dir and port; a
             # crash loop stops the runner (exit 1) instead of answering 500s forever.
-            dynamodb = ddb.supervise(data_dir / 'dynamodb',
-                                     on_give_up=lambda why: _give_up(why, gave_up))
+            dynamodb = ddb.supervise(
+                data_dir / 'dynamodb', on_give_up=lambda why: _give_up(why, gave_up)
+            )
             os.environ['AWS_ENDPOINT_URL_DYNAMODB'] = dynamodb.endpoint
             os.environ.setdefault('APPCONFIG_STORE_CACHE', 'on')
-            log.info('DynamoDB Local on %s, data in %s', dynamodb.endpoint,
-                     data_dir / 'dynamodb')
+            log.info('DynamoDB Local on %s, data in %s', dynamodb.endpoint, data_dir / 'dynamodb')
 
         imported.wait()
         from app import app
@@ -132,11 +148,13 @@ def main():
         from chalicelib.store.tables import create_all
         from local import agent_server, clockctl, console
         from local.server import make_server
+
         connection.configure()
         create_all()
         _start_clock()
-        server = make_server(app, '127.0.0.1', port,
-                             mounts=[clockctl.MOUNT, (console.PREFIX, console.mount)])
+        server = make_server(
+            app, '127.0.0.1', port, mounts=[clockctl.MOUNT, (console.PREFIX, console.mount)]
+        )
         agent_port = int(os.environ.get('APPCONFIG_AGENT_PORT', agent_server.DEFAULT_PORT))
         if agent_port:
             agent = agent_server.make_server('127.0.0.1', agent_port)

@@ -12,6 +12,7 @@ UnknownOperationException, OPTIONS included), and what the HTTP layer refuses be
 (a bad request line, more than 100 headers, a bad Content-Length) is answered as
 BadRequestException with HTTP's own status. A HEAD answer carries no body.
 """
+
 import json
 import socket
 import sys
@@ -21,8 +22,15 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
 from chalice.config import Config
-from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, ForbiddenError,
-                           LocalChalice, LocalDevServer, LocalGateway, ThreadedHTTPServer)
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    ForbiddenError,
+    LocalChalice,
+    LocalDevServer,
+    LocalGateway,
+    ThreadedHTTPServer,
+)
 
 from chalicelib.wire.handler import unknown_operation
 
@@ -49,8 +57,9 @@ class Handler(ChaliceRequestHandler):
         for prefix, mount in self.server.mounts:
             if path == prefix or path.startswith(prefix + '/'):
                 headers, body = self._parse_payload()
-                status, out, payload = mount(self.command, path, parse_qs(query),
-                                             headers, body or b'')
+                status, out, payload = mount(
+                    self.command, path, parse_qs(query), headers, body or b''
+                )
                 self._send_http_response(status, dict(out), payload)
                 return
         super()._generic_handle()
@@ -73,8 +82,9 @@ class Handler(ChaliceRequestHandler):
         self.log_error('code %d, message %s', code, message)
         self.send_response(code)
         self.send_header('Content-Type', 'application/json')
-        self.send_header('x-amzn-ErrorType',
-                         'BadRequestException' if code < 500 else 'InternalServerException')
+        self.send_header(
+            'x-amzn-ErrorType', 'BadRequestException' if code < 500 else 'InternalServerException'
+        )
         self.send_header('x-amzn-RequestId', str(uuid.uuid4()))
         self.send_header('Content-Length', str(len(body)))
         self.send_header('Connection', 'close')
@@ -135,8 +145,9 @@ def make_server(app, host='127.0.0.1', port=0, mounts=()):
         # As `chalice local` does: per-thread current_request for the threaded server.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
-    config = Config.create(chalice_stage='local', app_name='appconfig', lambda_timeout=900,
-                           lambda_memory_size=128)
+    config = Config.create(
+        chalice_stage='local', app_name='appconfig', lambda_timeout=900, lambda_memory_size=128
+    )
     server = LocalDevServer(app, config, host, port, handler_cls=Handler, server_cls=Server)
     server.server.mounts = tuple(mounts)
     server.port = server.server.server_address[1]

@@ -1,4 +1,5 @@
 """What API Gateway and Lambda hand the deployed app: REST proxy events and a Lambda context."""
+
 import base64
 import io
 import uuid
@@ -31,7 +32,7 @@ def route_of(operation):
 _SIGNED = {
     'X-Amz-Date': '20250101T000000Z',
     'Authorization': 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250101/us-east-1/execute-api/'
-                     'aws4_request, SignedHeaders=host;x-amz-date, Signature=0',
+    'aws4_request, SignedHeaders=host;x-amz-date, Signature=0',
 }
 
 
@@ -43,9 +44,12 @@ def proxy_event(operation, labels=None, body=None, headers=None, query=None, sig
     by_label = {label: var for var, label in route.labels.items()}
     params = {by_label[k]: v for k, v in (labels or {}).items()}
     path = route.path.format(**{k: quote(v, safe='') for k, v in params.items()})
-    headers = {'Host': 'abcdef1234.execute-api.us-east-1.amazonaws.com',
-               'User-Agent': 'Boto3/1.44.5 md/Botocore#1.44.5',
-               **(_SIGNED if signed else {}), **(headers or {})}
+    headers = {
+        'Host': 'abcdef1234.execute-api.us-east-1.amazonaws.com',
+        'User-Agent': 'Boto3/1.44.5 md/Botocore#1.44.5',
+        **(_SIGNED if signed else {}),
+        **(headers or {}),
+    }
     query = {k: v if isinstance(v, list) else [v] for k, v in (query or {}).items()}
     return {
         'resource': route.path,
@@ -58,11 +62,19 @@ def proxy_event(operation, labels=None, body=None, headers=None, query=None, sig
         'pathParameters': params or None,
         'stageVariables': None,
         'requestContext': {
-            'resourcePath': route.path, 'httpMethod': route.method, 'path': '/api' + path,
-            'stage': 'api', 'accountId': ACCOUNT, 'apiId': 'abcdef1234',
-            'requestId': str(uuid.uuid4()), 'protocol': 'HTTP/1.1',
-            'identity': {'sourceIp': '203.0.113.7', 'accountId': ACCOUNT,
-                         'userArn': f'arn:aws:iam::{ACCOUNT}:user/deployer'},
+            'resourcePath': route.path,
+            'httpMethod': route.method,
+            'path': '/api' + path,
+            'stage': 'api',
+            'accountId': ACCOUNT,
+            'apiId': 'abcdef1234',
+            'requestId': str(uuid.uuid4()),
+            'protocol': 'HTTP/1.1',
+            'identity': {
+                'sourceIp': '203.0.113.7',
+                'accountId': ACCOUNT,
+                'userArn': f'arn:aws:iam::{ACCOUNT}:user/deployer',
+            },
         },
         'body': None if body is None else base64.b64encode(body).decode(),
         'isBase64Encoded': body is not None,
@@ -102,13 +114,12 @@ def serve_through_lambda(client, app, stage='/api', context_path=None):
     def before_send(request, **_):
         url = urlsplit(request.url)
         raw_path = url.path
-        path = raw_path[len(stage):] if stage and raw_path.startswith(stage) else raw_path
+        path = raw_path[len(stage) :] if stage and raw_path.startswith(stage) else raw_path
         route, params = _match(path)
         query = {}
         for name, value in parse_qsl(url.query, keep_blank_values=True):
             query.setdefault(name, []).append(value)
-        headers = {k: v.decode() if isinstance(v, bytes) else v
-                   for k, v in request.headers.items()}
+        headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
         headers['Host'] = url.netloc
         body = request.body or b''
         body = body.encode() if isinstance(body, str) else body
@@ -117,26 +128,35 @@ def serve_through_lambda(client, app, stage='/api', context_path=None):
         resource = route.path if route else path
         method = request.method
         event = {
-            'resource': resource, 'path': path, 'httpMethod': method, 'headers': headers,
+            'resource': resource,
+            'path': path,
+            'httpMethod': method,
+            'headers': headers,
             'multiValueHeaders': {k: [v] for k, v in headers.items()},
             'queryStringParameters': {k: v[-1] for k, v in query.items()} or None,
             'multiValueQueryStringParameters': query or None,
-            'pathParameters': params or None, 'stageVariables': None,
+            'pathParameters': params or None,
+            'stageVariables': None,
             'requestContext': {
-                'resourcePath': resource, 'httpMethod': method,
+                'resourcePath': resource,
+                'httpMethod': method,
                 'path': context_path(raw_path) if context_path else raw_path,
-                'stage': stage.strip('/') or '$default', 'accountId': ACCOUNT,
-                'apiId': 'abcdef1234', 'requestId': str(uuid.uuid4()), 'protocol': 'HTTP/1.1',
-                'identity': {'sourceIp': '203.0.113.7'}},
+                'stage': stage.strip('/') or '$default',
+                'accountId': ACCOUNT,
+                'apiId': 'abcdef1234',
+                'requestId': str(uuid.uuid4()),
+                'protocol': 'HTTP/1.1',
+                'identity': {'sourceIp': '203.0.113.7'},
+            },
             'body': base64.b64encode(body).decode() if body else None,
             'isBase64Encoded': bool(body),
         }
         events.append(event)
         answer = app(event, LambdaContext())
         payload = answer.get('body') or ''
-        payload = base64.b64decode(payload) if answer.get('isBase64Encoded') else \
-            payload.encode()
+        payload = base64.b64decode(payload) if answer.get('isBase64Encoded') else payload.encode()
         return AWSResponse(request.url, answer['statusCode'], answer['headers'], _Raw(payload))
+
     # First, before moto's own before-send handler, which would answer for the endpoint.
     client.meta.events.register_first('before-send', before_send)
     return events

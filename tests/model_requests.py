@@ -6,6 +6,7 @@ server's validation message names it (``deletionProtection.protectionPeriodInMin
 ``monitors.1.member``); ``build(op, ...)`` turns chosen values into (method, path, headers,
 body bytes); ``send(endpoint, ...)`` sends one request over a fresh connection.
 """
+
 import base64
 import http.client
 import json
@@ -37,11 +38,11 @@ def operation(name):
 
 @dataclass(frozen=True)
 class Member:
-    top: str            # the top-level member of the input shape
-    steps: tuple        # ('member', Name) | ('list',) | ('map',) below the top member
-    shape: object       # the leaf shape
-    location: str       # 'uri', 'querystring', 'header' or 'body'
-    where: str          # how the server's validation names it
+    top: str  # the top-level member of the input shape
+    steps: tuple  # ('member', Name) | ('list',) | ('map',) below the top member
+    shape: object  # the leaf shape
+    location: str  # 'uri', 'querystring', 'header' or 'body'
+    where: str  # how the server's validation names it
 
     def value(self, leaf):
         """The top member's value holding ``leaf`` at this member's place."""
@@ -111,15 +112,17 @@ def build(op, params=None, labels=None, raw_body=None):
     query = [tuple(p.split('=', 1)) if '=' in p else (p, '') for p in fixed.split('&') if p]
     headers, body = {}, {}
     payload = shape.serialization.get('payload') if shape else None
-    for name, member in (shape.members.items() if shape else ()):
+    for name, member in shape.members.items() if shape else ():
         location = member.serialization.get('location')
         wire = member.serialization.get('name', name)
         if location == 'uri':
             value = (labels or {}).get(name, params.pop(name, None))
             value = label_default(member) if value is None else value
-            greedy = '{%s+}' % wire in uri
-            uri = uri.replace('{%s+}' % wire if greedy else '{%s}' % wire,
-                              quote(str(value), safe='/' if greedy else '', errors='surrogatepass'))
+            greedy = f'{{{wire}+}}' in uri
+            uri = uri.replace(
+                f'{{{wire}+}}' if greedy else f'{{{wire}}}',
+                quote(str(value), safe='/' if greedy else '', errors='surrogatepass'),
+            )
         elif name not in params:
             continue
         elif location == 'querystring':
@@ -154,13 +157,14 @@ def _dumps(value):
 
     def mark(v):
         if isinstance(v, str) and v.startswith(RAW):
-            raws.append(v[len(RAW):])
+            raws.append(v[len(RAW) :])
             return f'{RAW}{len(raws) - 1}'
         if isinstance(v, dict):
             return {k: mark(x) for k, x in v.items()}
         if isinstance(v, list):
             return [mark(x) for x in v]
         return v
+
     text = json.dumps(mark(value), separators=(',', ':'))
     # Splice raw JSON where a marker string stands.
     for i, raw in enumerate(raws):
@@ -175,8 +179,7 @@ def send(endpoint, method, path, headers=None, body=b''):
     try:
         conn.request(method, path, body=body or None, headers=headers or {})
         response = conn.getresponse()
-        return (response.status, {k.lower(): v for k, v in response.getheaders()},
-                response.read())
+        return (response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
     finally:
         conn.close()
 
@@ -185,11 +188,15 @@ def profile_with_versions(appconfig, name, count=2):
     """(application id, hosted profile id) with ``count`` hosted versions, through a client."""
     app = appconfig.create_application(Name=name)['Id']
     profile = appconfig.create_configuration_profile(
-        ApplicationId=app, Name='p', LocationUri='hosted')['Id']
+        ApplicationId=app, Name='p', LocationUri='hosted'
+    )['Id']
     for _ in range(count):
         appconfig.create_hosted_configuration_version(
-            ApplicationId=app, ConfigurationProfileId=profile, Content=b'x',
-            ContentType='text/plain')
+            ApplicationId=app,
+            ConfigurationProfileId=profile,
+            Content=b'x',
+            ContentType='text/plain',
+        )
     return app, profile
 
 

@@ -18,14 +18,15 @@ instants where nothing is due are skipped, so a move with no deployment in progr
 Query. Failure: a deployment that fails to advance is logged by the tick and the others go on;
 a failing Query propagates, and the caller does not commit the move.
 """
+
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.engine import monitors, progress, tick
 from chalicelib.engine.extensions import points
 from chalicelib.store.deployments import ACTIVE, Deployment
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def tick_interval():
@@ -52,7 +53,7 @@ def run(start, end, hold, interval=None):
     interval = interval or tick_interval()
     totals = {'instants': 0, 'events': 0, 'completed': 0, 'rolled_back': 0}
     at = start
-    clients = monitors.Clients()   # CloudWatch clients built once, not once per instant
+    clients = monitors.Clients()  # CloudWatch clients built once, not once per instant
     while at < end:
         items = list(Deployment.active_index.query(ACTIVE))
         instants = [s for s in (progress.next_step_at(i, at) for i in items) if s is not None]

@@ -15,6 +15,7 @@ The percentage comes from the cached growth evaluator (engine/progress.py), so a
 a deployment costs a bisect, not a schedule rebuild. Only :func:`load` (cached) and
 :func:`read` touch the store: one GetItem of one small item.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,7 +34,7 @@ delivery_cache = cache.TTLCache(float(os.environ.get('APPCONFIG_DELIVERY_CACHE_S
 def bucket(delivery: Delivery, caller: str) -> float:
     """The caller's place in [0, 100) for this deployment: the first 8 bytes of a SHA-256."""
     seed = f'{delivery.key}#{int(delivery.deployment_number)}#{caller}'.encode()
-    return int.from_bytes(hashlib.sha256(seed).digest()[:8], 'big') * 100 / 2 ** 64
+    return int.from_bytes(hashlib.sha256(seed).digest()[:8], 'big') * 100 / 2**64
 
 
 def release_for(delivery: Delivery | None, caller: str, now: datetime) -> dict | None:
@@ -70,8 +71,9 @@ def generation(delivery: Delivery | None) -> tuple[int, int]:
     return (int(delivery.deployment_number), int(delivery.state in STOPPED))
 
 
-def load(application_id: str, environment_id: str, profile_id: str,
-         seen: tuple[int, int] | None = None) -> Delivery | None:
+def load(
+    application_id: str, environment_id: str, profile_id: str, seen: tuple[int, int] | None = None
+) -> Delivery | None:
     """The Delivery item (or None) as a poll reads it: from the in-process cache (trusted for
     APPCONFIG_DELIVERY_CACHE_SECONDS, default 1 s, so a deployment started, stopped, rolled
     back or reverted by another process is seen within about a second), unless this process
@@ -81,7 +83,7 @@ def load(application_id: str, environment_id: str, profile_id: str,
     item_key = key(application_id, environment_id, profile_id)
 
     def load_it():
-        stamp = writes(item_key)   # before the read: a write racing it voids the copy
+        stamp = writes(item_key)  # before the read: a write racing it voids the copy
         return stamp, read(application_id, environment_id, profile_id)
 
     def usable(entry):
@@ -94,7 +96,6 @@ def load(application_id: str, environment_id: str, profile_id: str,
 def read(application_id: str, environment_id: str, profile_id: str) -> Delivery | None:
     """The Delivery item (consistent read), or None before the first deployment."""
     try:
-        return Delivery.get(key(application_id, environment_id, profile_id),
-                            consistent_read=True)
+        return Delivery.get(key(application_id, environment_id, profile_id), consistent_read=True)
     except Delivery.DoesNotExist:
         return None

@@ -10,6 +10,7 @@ happens after the write: a failure is logged and never undoes or repeats the wri
                   ConfigurationVersion, VersionLabel, EventType, TriggeredBy, Description,
                   OccurredAt, PercentageComplete, State}
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,7 @@ from chalicelib.store.deployments import Deployment
 log = logging.getLogger(__name__)
 
 DETAIL_TYPE = 'AppConfig Deployment Event'
-_BATCH = 10   # PutEvents accepts at most 10 entries
+_BATCH = 10  # PutEvents accepts at most 10 entries
 
 
 def bus() -> str | None:
@@ -38,9 +39,11 @@ def source() -> str:
 
 
 def client():  # -> botocore EventBridge client
-    return boto3.client('events', region_name=arns.region(),
-                        config=Config(retries={'max_attempts': 3}, connect_timeout=2,
-                                      read_timeout=5))
+    return boto3.client(
+        'events',
+        region_name=arns.region(),
+        config=Config(retries={'max_attempts': 3}, connect_timeout=2, read_timeout=5),
+    )
 
 
 def detail(item: Deployment, event: dict, percentage: float, state: str) -> dict:
@@ -69,18 +72,30 @@ def publish(details: list[dict]) -> int:
     try:
         events = client()
         for i in range(0, len(details), _BATCH):
-            entries = [{
-                'Source': source(), 'DetailType': DETAIL_TYPE,
-                'Time': datetime.fromisoformat(d['OccurredAt'].replace('Z', '+00:00')),
-                'Detail': json.dumps(d, separators=(',', ':')), 'EventBusName': name,
-                'Resources': [arns.arn(f"application/{d['ApplicationId']}/environment/"
-                                       f"{d['EnvironmentId']}/deployment/{d['DeploymentNumber']}")],
-            } for d in details[i:i + _BATCH]]
+            entries = [
+                {
+                    'Source': source(),
+                    'DetailType': DETAIL_TYPE,
+                    'Time': datetime.fromisoformat(d['OccurredAt'].replace('Z', '+00:00')),
+                    'Detail': json.dumps(d, separators=(',', ':')),
+                    'EventBusName': name,
+                    'Resources': [
+                        arns.arn(
+                            f'application/{d["ApplicationId"]}/environment/'
+                            f'{d["EnvironmentId"]}/deployment/{d["DeploymentNumber"]}'
+                        )
+                    ],
+                }
+                for d in details[i : i + _BATCH]
+            ]
             answer = events.put_events(Entries=entries)
             failed = answer.get('FailedEntryCount') or 0
             if failed:
-                log.warning('EventBridge refused %d deployment events: %s', failed,
-                            [e for e in answer.get('Entries', []) if e.get('ErrorCode')])
+                log.warning(
+                    'EventBridge refused %d deployment events: %s',
+                    failed,
+                    [e for e in answer.get('Entries', []) if e.get('ErrorCode')],
+                )
             sent += len(entries) - failed
     except Exception:  # noqa: BLE001 - the events are written; publishing is best effort
         log.exception('publishing deployment events to %s failed', name)

@@ -8,6 +8,7 @@ D + bake. With D = 0 everything reaches 100 percent at once and only the bake re
 All arithmetic is exact (Fraction): GrowthFactor is a float on the wire, and 12.5 * 8 must
 be exactly 100 so that N is 8, not 9. Offsets are rounded to the microsecond only at the end.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -30,18 +31,18 @@ _MICROS_PER_MINUTE = 60_000_000
 
 @dataclass(frozen=True)
 class Step:
-    offset: timedelta   # from the deployment start
-    event_type: str     # PERCENTAGE_UPDATED | BAKE_TIME_STARTED | DEPLOYMENT_COMPLETED
-    percentage: float   # PercentageComplete once this step has happened
-    description: str    # EventLog Description text
+    offset: timedelta  # from the deployment start
+    event_type: str  # PERCENTAGE_UPDATED | BAKE_TIME_STARTED | DEPLOYMENT_COMPLETED
+    percentage: float  # PercentageComplete once this step has happened
+    description: str  # EventLog Description text
 
 
 @dataclass(frozen=True)
 class Progress:
-    state: str                           # DEPLOYING | BAKING | COMPLETE
-    percentage: float                    # PercentageComplete at that instant
-    due: tuple[Step, ...]                # steps whose offset <= elapsed, in order
-    completed_offset: timedelta | None   # offset of DEPLOYMENT_COMPLETED if reached
+    state: str  # DEPLOYING | BAKING | COMPLETE
+    percentage: float  # PercentageComplete at that instant
+    due: tuple[Step, ...]  # steps whose offset <= elapsed, in order
+    completed_offset: timedelta | None  # offset of DEPLOYMENT_COMPLETED if reached
 
 
 def _exact(value) -> Fraction:
@@ -53,8 +54,8 @@ def _exact(value) -> Fraction:
 def _params(strategy: Mapping) -> tuple[int, Fraction, int, str]:
     duration = int(strategy['DeploymentDurationInMinutes'])
     growth = _exact(strategy['GrowthFactor'])
-    bake = int(strategy.get('FinalBakeTimeInMinutes') or 0)      # model default: 0
-    growth_type = strategy.get('GrowthType') or 'LINEAR'         # model default: LINEAR
+    bake = int(strategy.get('FinalBakeTimeInMinutes') or 0)  # model default: 0
+    growth_type = strategy.get('GrowthType') or 'LINEAR'  # model default: LINEAR
     # The wire layer validates these; checked again because a bad value here would loop
     # forever (growth 0 in EXPONENTIAL) or build a timeline running backwards.
     if not 0 <= duration <= 1440 or not 0 <= bake <= 1440:
@@ -92,14 +93,23 @@ def schedule(strategy: Mapping) -> tuple[Step, ...]:
         pcts = _growth_steps(growth, growth_type)
         interval = Fraction(duration, len(pcts) + 1)
         points = [(k * interval, p) for k, p in enumerate(pcts, start=1)]
-    steps = [Step(_minutes(at), PERCENTAGE_UPDATED, float(p), eventlog.percentage_text(p))
-             for at, p in points]
+    steps = [
+        Step(_minutes(at), PERCENTAGE_UPDATED, float(p), eventlog.percentage_text(p))
+        for at, p in points
+    ]
     # All percentage steps fall strictly before D (k <= N < N+1), so the list stays ordered;
     # with bake 0 the two final events share the offset D in this order, as in examples-1.
-    steps.append(Step(_minutes(duration), BAKE_TIME_STARTED, 100.0,
-                      eventlog.BAKE_TIME_STARTED_TEXT))
-    steps.append(Step(_minutes(duration + bake), DEPLOYMENT_COMPLETED, 100.0,
-                      eventlog.DEPLOYMENT_COMPLETED_TEXT))
+    steps.append(
+        Step(_minutes(duration), BAKE_TIME_STARTED, 100.0, eventlog.BAKE_TIME_STARTED_TEXT)
+    )
+    steps.append(
+        Step(
+            _minutes(duration + bake),
+            DEPLOYMENT_COMPLETED,
+            100.0,
+            eventlog.DEPLOYMENT_COMPLETED_TEXT,
+        )
+    )
     return tuple(steps)
 
 
@@ -112,7 +122,7 @@ def progress(strategy: Mapping, elapsed: timedelta) -> Progress:
 
 def at(steps: Sequence[Step], offsets: Sequence[timedelta], elapsed: timedelta) -> Progress:
     """Progress `elapsed` into ``steps`` (a schedule; ``offsets`` its offsets, ascending)."""
-    due = tuple(steps[:bisect.bisect_right(offsets, elapsed)])
+    due = tuple(steps[: bisect.bisect_right(offsets, elapsed)])
     kinds = {s.event_type for s in due}
     if DEPLOYMENT_COMPLETED in kinds:
         state = COMPLETE

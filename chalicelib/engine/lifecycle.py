@@ -14,6 +14,7 @@ condition fails, it publishes nothing and says so (None / 0 / False / 'lost_race
 caller reads again. Publishing happens only after a successful write; its failures are
 logged and never undo the write.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 
 # --- shared pieces ----------------------------------------------------------------------------
+
 
 def _append(new):
     """The update action appending ``new`` (event dicts) to a deployment's EventLog."""
@@ -64,11 +66,16 @@ def _publish(item, written, percentages):
     points.after_events(item, written)
     if not events.bus() or not written:
         return
-    events.publish([events.detail(item, e, pct, TRANSITIONS[e['event_type']].deployment)
-                    for e, pct in zip(written, percentages)])
+    events.publish(
+        [
+            events.detail(item, e, pct, TRANSITIONS[e['event_type']].deployment)
+            for e, pct in zip(written, percentages)
+        ]
+    )
 
 
 # --- start ------------------------------------------------------------------------------------
+
 
 def busy_message(application_id: str, environment_id: str) -> str:
     """ConflictException's text when a deployment cannot start on the environment."""
@@ -78,10 +85,14 @@ def busy_message(application_id: str, environment_id: str) -> str:
         environment = None
     number = getattr(environment, 'active_deployment', None)
     if number is not None:
-        return (f'Deployment number {int(number)} is in progress on environment '
-                f'{environment_id}. Wait for it to finish or stop it.')
-    return (f'Another deployment to environment {environment_id} started at the same time. '
-            f'Get the environment and try again.')
+        return (
+            f'Deployment number {int(number)} is in progress on environment '
+            f'{environment_id}. Wait for it to finish or stop it.'
+        )
+    return (
+        f'Another deployment to environment {environment_id} started at the same time. '
+        f'Get the environment and try again.'
+    )
 
 
 def _settle_active(environment, now):
@@ -96,12 +107,24 @@ def _settle_active(environment, now):
     return True
 
 
-def start(environment: Environment, profile: Profile, strategy: dict, target: dict,
-          now: datetime, *,
-          strategy_id: str, description: str | None, tags: dict,
-          latest_expected: int | None, kms_identifier: str | None, kms_arn: str | None,
-          dynamic_parameters: dict | None, kind: str = 'USER',
-          experiments: list | None = None, also=None) -> Deployment:
+def start(
+    environment: Environment,
+    profile: Profile,
+    strategy: dict,
+    target: dict,
+    now: datetime,
+    *,
+    strategy_id: str,
+    description: str | None,
+    tags: dict,
+    latest_expected: int | None,
+    kms_identifier: str | None,
+    kms_arn: str | None,
+    dynamic_parameters: dict | None,
+    kind: str = 'USER',
+    experiments: list | None = None,
+    also=None,
+) -> Deployment:
     """Start deployment number latest + 1 of ``target`` (a release) on ``environment``:
     one transaction writing the Deployment (DEPLOYMENT_STARTED plus whatever the strategy owes
     at once), the Delivery the data plane reads and the Environment. ``strategy`` is the
@@ -121,45 +144,70 @@ def start(environment: Environment, profile: Profile, strategy: dict, target: di
     if latest_expected is not None and int(latest_expected) != latest:
         raise ConflictException(
             f'LatestDeploymentNumber {latest_expected} does not match the latest deployment '
-            f'number {latest} of environment {environment_id}.')
+            f'number {latest} of environment {environment_id}.'
+        )
     if environment.active_deployment is not None:
         raise ConflictException(busy_message(application_id, environment_id))
     number = latest + 1
 
     item = Deployment(
-        env_key(application_id, environment_id), number,
-        application_id=application_id, environment_id=environment_id,
-        profile_id=profile.id, configuration_name=profile.name,
+        env_key(application_id, environment_id),
+        number,
+        application_id=application_id,
+        environment_id=environment_id,
+        profile_id=profile.id,
+        configuration_name=profile.name,
         configuration_location_uri=profile.location_uri,
-        configuration_version=target['VersionNumber'], version_label=target['VersionLabel'],
-        description=description, strategy_id=strategy_id,
-        strategy=strategy, monitors=list(environment.monitors or []),
-        started_at=now, tags=tags, kms_key_identifier=kms_identifier,
-        kms_key_arn=kms_arn, dynamic_extension_parameters=dynamic_parameters, type=kind)
+        configuration_version=target['VersionNumber'],
+        version_label=target['VersionLabel'],
+        description=description,
+        strategy_id=strategy_id,
+        strategy=strategy,
+        monitors=list(environment.monitors or []),
+        started_at=now,
+        tags=tags,
+        kms_key_identifier=kms_identifier,
+        kms_key_arn=kms_arn,
+        dynamic_extension_parameters=dynamic_parameters,
+        type=kind,
+    )
     due = progress.due(item, now)
     written = [eventlog.started(now)] + list(due.pending)
     item.events = [Event(**e) for e in written]
     item.steps_written = due.steps_due
-    if due.state == COMPLETE:          # duration 0 and bake 0
+    if due.state == COMPLETE:  # duration 0 and bake 0
         item.state, item.completed_at, item.percentage = COMPLETE, due.completed_at, 100
-        env_actions = [Environment.state.set(_environment_state(EventType.DEPLOYMENT_COMPLETED)),
-                       Environment.latest_deployment.set(number)]
+        env_actions = [
+            Environment.state.set(_environment_state(EventType.DEPLOYMENT_COMPLETED)),
+            Environment.latest_deployment.set(number),
+        ]
     else:
         item.state = due.state
         item.active, item.active_key = ACTIVE, active_key(application_id, environment_id, number)
-        env_actions = [Environment.state.set(_environment_state(EventType.DEPLOYMENT_STARTED)),
-                       Environment.latest_deployment.set(number),
-                       Environment.active_deployment.set(number)]
+        env_actions = [
+            Environment.state.set(_environment_state(EventType.DEPLOYMENT_STARTED)),
+            Environment.latest_deployment.set(number),
+            Environment.active_deployment.set(number),
+        ]
 
     old = delivery.read(application_id, environment_id, profile.id)
     new_delivery = Delivery(
-        delivery_key(application_id, environment_id, profile.id), deployment_number=number,
-        state=TRANSITIONS[EventType.DEPLOYMENT_STARTED].delivery, started_at=now,
-        strategy=item.strategy, target=target, previous=delivery.settled(old),
-        experiments=(old.experiments if old is not None else None) if experiments is None
-        else experiments or None)
-    delivery_condition = (Delivery.key.does_not_exist() if old is None else
-                          Delivery.deployment_number == int(old.deployment_number))
+        delivery_key(application_id, environment_id, profile.id),
+        deployment_number=number,
+        state=TRANSITIONS[EventType.DEPLOYMENT_STARTED].delivery,
+        started_at=now,
+        strategy=item.strategy,
+        target=target,
+        previous=delivery.settled(old),
+        experiments=(old.experiments if old is not None else None)
+        if experiments is None
+        else experiments or None,
+    )
+    delivery_condition = (
+        Delivery.key.does_not_exist()
+        if old is None
+        else Delivery.deployment_number == int(old.deployment_number)
+    )
     latest_condition = Environment.latest_deployment == latest
     if latest == 0:
         latest_condition |= Environment.latest_deployment.does_not_exist()
@@ -167,13 +215,17 @@ def start(environment: Environment, profile: Profile, strategy: dict, target: di
         with tx.transaction() as t:
             t.save(item, condition=Deployment.number.does_not_exist())
             t.save(new_delivery, condition=delivery_condition)
-            t.update(Environment(application_id, environment_id), actions=env_actions,
-                     condition=Environment.id.exists()
-                     & Environment.active_deployment.does_not_exist() & latest_condition)
+            t.update(
+                Environment(application_id, environment_id),
+                actions=env_actions,
+                condition=Environment.id.exists()
+                & Environment.active_deployment.does_not_exist()
+                & latest_condition,
+            )
             if also is not None:
                 also(t, item)
     finally:
-        delivery_changed(new_delivery.key)   # this process's next poll reads it again
+        delivery_changed(new_delivery.key)  # this process's next poll reads it again
     _publish(item, written, [0.0] + _step_percentages(item, due))
     return item
 
@@ -184,10 +236,15 @@ def set_experiments(old: Delivery, experiments: list, also=None) -> None:
     transaction with the caller's items (``also(t, None)``)."""
     try:
         with tx.transaction() as t:
-            t.update(Delivery(old.key),
-                     actions=[Delivery.experiments.set(experiments) if experiments
-                              else Delivery.experiments.remove()],
-                     condition=Delivery.deployment_number == int(old.deployment_number))
+            t.update(
+                Delivery(old.key),
+                actions=[
+                    Delivery.experiments.set(experiments)
+                    if experiments
+                    else Delivery.experiments.remove()
+                ],
+                condition=Delivery.deployment_number == int(old.deployment_number),
+            )
             if also is not None:
                 also(t, None)
     finally:
@@ -196,8 +253,13 @@ def set_experiments(old: Delivery, experiments: list, also=None) -> None:
 
 # --- advance / complete -----------------------------------------------------------------------
 
-def advance(item: Deployment, now: datetime, clients: monitors.Clients | None = None,
-            check_alarms: bool = True) -> tuple[str, int]:
+
+def advance(
+    item: Deployment,
+    now: datetime,
+    clients: monitors.Clients | None = None,
+    check_alarms: bool = True,
+) -> tuple[str, int]:
     """Bring one in-progress deployment to ``now``. ``item`` needs the index's attributes.
     Returns (outcome, events written): outcome is idle | progressed | completed |
     rolled_back | lost_races."""
@@ -207,8 +269,12 @@ def advance(item: Deployment, now: datetime, clients: monitors.Clients | None = 
     return _write_steps(item, settled[1])
 
 
-def settle(item: Deployment, now: datetime, clients: monitors.Clients | None = None,
-           check_alarms: bool = True) -> tuple:
+def settle(
+    item: Deployment,
+    now: datetime,
+    clients: monitors.Clients | None = None,
+    check_alarms: bool = True,
+) -> tuple:
     """advance() but for its plain step write: checks the monitors and AT_DEPLOYMENT_TICK
     actions (rolling back when they say so) and completes a deployment whose strategy has
     run its course. Returns (outcome, events written) when that settled it, or ('due', Due)
@@ -236,12 +302,15 @@ def settle(item: Deployment, now: datetime, clients: monitors.Clients | None = N
 
 
 def _step_actions(due):
-    return [_append(due.pending), Deployment.steps_written.set(due.steps_due),
-            Deployment.state.set(due.state)]
+    return [
+        _append(due.pending),
+        Deployment.steps_written.set(due.steps_due),
+        Deployment.state.set(due.state),
+    ]
 
 
 def _write_steps(item, due):
-    percentages = _step_percentages(item, due)   # before the write refreshes the item
+    percentages = _step_percentages(item, due)  # before the write refreshes the item
     try:
         item.update(actions=_step_actions(due), condition=_unchanged(item))
     except UpdateError as error:
@@ -265,7 +334,7 @@ def write_steps(pairs: list) -> list:
     written)] in the order of ``pairs``."""
     out = []
     for start in range(0, len(pairs), TRANSACTION_ITEMS):
-        chunk = pairs[start:start + TRANSACTION_ITEMS]
+        chunk = pairs[start : start + TRANSACTION_ITEMS]
         if len(chunk) == 1:
             out.append(_write_steps(*chunk[0]))
             continue
@@ -299,11 +368,14 @@ def complete(item: Deployment, due: progress.Due) -> int | None:
     try:
         with tx.transaction() as t:
             t.update(item, actions=deployment_actions, condition=_unchanged(item))
-            t.update(environment,
-                     actions=[Environment.state.set(
-                                  _environment_state(EventType.DEPLOYMENT_COMPLETED)),
-                              Environment.active_deployment.remove()],
-                     condition=Environment.active_deployment == int(item.number))
+            t.update(
+                environment,
+                actions=[
+                    Environment.state.set(_environment_state(EventType.DEPLOYMENT_COMPLETED)),
+                    Environment.active_deployment.remove(),
+                ],
+                condition=Environment.active_deployment == int(item.number),
+            )
     except TransactWriteError as error:
         codes = reasons(error)
         if codes[:1] == ['ConditionalCheckFailed'] or 'TransactionConflict' in codes:
@@ -324,6 +396,7 @@ def complete(item: Deployment, due: progress.Due) -> int | None:
 
 # --- roll back / revert -----------------------------------------------------------------------
 
+
 def roll_back(item: Deployment, now: datetime, due: progress.Due, cause: eventlog.Cause) -> int:
     """Stop an in-progress deployment for ``cause`` (user, alarm or extension): write the
     steps due so far, ROLLBACK_STARTED and ROLLBACK_COMPLETED; environment RolledBack;
@@ -335,20 +408,32 @@ def roll_back(item: Deployment, now: datetime, due: progress.Due, cause: eventlo
     key = delivery_key(item.application_id, item.environment_id, item.profile_id)
     try:
         with tx.transaction() as t:
-            t.update(item, condition=_unchanged(item) & Deployment.state.is_in(*IN_PROGRESS),
-                     actions=[_append(new),
-                              Deployment.steps_written.set(due.steps_due),
-                              Deployment.state.set(done.deployment),
-                              Deployment.completed_at.set(now),
-                              Deployment.percentage.set(due.percentage),
-                              Deployment.active.remove(),
-                              Deployment.active_key.remove()])
-            t.update(Environment(item.application_id, item.environment_id),
-                     actions=[Environment.state.set(done.environment),
-                              Environment.active_deployment.remove()],
-                     condition=Environment.active_deployment == number)
-            t.update(Delivery(key), actions=[Delivery.state.set(done.delivery)],
-                     condition=Delivery.deployment_number == number)
+            t.update(
+                item,
+                condition=_unchanged(item) & Deployment.state.is_in(*IN_PROGRESS),
+                actions=[
+                    _append(new),
+                    Deployment.steps_written.set(due.steps_due),
+                    Deployment.state.set(done.deployment),
+                    Deployment.completed_at.set(now),
+                    Deployment.percentage.set(due.percentage),
+                    Deployment.active.remove(),
+                    Deployment.active_key.remove(),
+                ],
+            )
+            t.update(
+                Environment(item.application_id, item.environment_id),
+                actions=[
+                    Environment.state.set(done.environment),
+                    Environment.active_deployment.remove(),
+                ],
+                condition=Environment.active_deployment == number,
+            )
+            t.update(
+                Delivery(key),
+                actions=[Delivery.state.set(done.delivery)],
+                condition=Delivery.deployment_number == number,
+            )
     except TransactWriteError as error:
         if reasons(error):
             return 0
@@ -359,8 +444,9 @@ def roll_back(item: Deployment, now: datetime, due: progress.Due, cause: eventlo
     return len(new)
 
 
-def revert(item: Deployment, now: datetime, due: progress.Due | None, completed_at: datetime,
-           account: str) -> bool:
+def revert(
+    item: Deployment, now: datetime, due: progress.Due | None, completed_at: datetime, account: str
+) -> bool:
     """Revert a COMPLETE deployment (``due`` is None), or one the clock says is complete
     but the tick has not written (``due`` its progress), for ``account``: REVERTED +
     REVERT_COMPLETED; environment Reverted; clients back on the previous release.
@@ -373,26 +459,35 @@ def revert(item: Deployment, now: datetime, due: progress.Due | None, completed_
         raise BadRequestException(
             f'Deployment {number} can no longer be reverted: deployment '
             f'{int(current.deployment_number) if current else "?"} of the same configuration '
-            f'profile replaced it.')
+            f'profile replaced it.'
+        )
     try:
-        environment = Environment.get(item.application_id, item.environment_id,
-                                      consistent_read=True)
+        environment = Environment.get(
+            item.application_id, item.environment_id, consistent_read=True
+        )
     except Environment.DoesNotExist:
         raise not_found('Environment', item.environment_id) from None
     active = environment.active_deployment
     if active is not None and int(active) != number:
         raise ConflictException(
             f'Deployment {int(active)} is in progress on environment {item.environment_id}; '
-            f'stop it or wait for it before reverting deployment {number}.')
+            f'stop it or wait for it before reverting deployment {number}.'
+        )
     done = TRANSITIONS[EventType.REVERT_COMPLETED]
     pending = list(due.pending) if due is not None else []
     new = pending + [eventlog.reverted(account, now)]
-    updates = [_append(new),
-               Deployment.state.set(done.deployment), Deployment.completed_at.set(completed_at),
-               Deployment.percentage.set(100)]
+    updates = [
+        _append(new),
+        Deployment.state.set(done.deployment),
+        Deployment.completed_at.set(completed_at),
+        Deployment.percentage.set(100),
+    ]
     if due is not None:
-        updates += [Deployment.steps_written.set(due.steps_due), Deployment.active.remove(),
-                    Deployment.active_key.remove()]
+        updates += [
+            Deployment.steps_written.set(due.steps_due),
+            Deployment.active.remove(),
+            Deployment.active_key.remove(),
+        ]
         condition = _unchanged(item)
         env_condition = Environment.active_deployment == number
     else:
@@ -401,12 +496,19 @@ def revert(item: Deployment, now: datetime, due: progress.Due | None, completed_
     try:
         with tx.transaction() as t:
             t.update(item, actions=updates, condition=condition)
-            t.update(Environment(item.application_id, item.environment_id),
-                     actions=[Environment.state.set(done.environment),
-                              Environment.active_deployment.remove()],
-                     condition=env_condition)
-            t.update(Delivery(current.key), actions=[Delivery.state.set(done.delivery)],
-                     condition=Delivery.deployment_number == number)
+            t.update(
+                Environment(item.application_id, item.environment_id),
+                actions=[
+                    Environment.state.set(done.environment),
+                    Environment.active_deployment.remove(),
+                ],
+                condition=env_condition,
+            )
+            t.update(
+                Delivery(current.key),
+                actions=[Delivery.state.set(done.delivery)],
+                condition=Delivery.deployment_number == number,
+            )
     except TransactWriteError as error:
         if reasons(error):
             return False
@@ -423,4 +525,3 @@ def environment_state(environment: Environment, now: datetime) -> str:
     deployment the clock says is COMPLETE reads ReadyForDeployment before a tick wrote it.
     Costs one GetItem, and only while a deployment is in progress."""
     return progress.environment_state(environment.state, active_of(environment), now)
-

@@ -8,6 +8,7 @@ the monitor's AlarmRoleArn (assumed through STS) when it names one.
 An alarm that cannot be read (missing, access denied, throttled) does not roll back: the
 failure is logged and the next tick looks again. A rollback needs an alarm that says so.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,8 +47,9 @@ class Clients:
         with self._lock:
             if key not in self._clients:
                 extra = roles.credentials(role_arn, _SESSION_NAME) if role_arn else {}
-                self._clients[key] = boto3.client('cloudwatch', region_name=region,
-                                                  config=_CONFIG, **extra)
+                self._clients[key] = boto3.client(
+                    'cloudwatch', region_name=region, config=_CONFIG, **extra
+                )
             return self._clients[key]
 
 
@@ -56,8 +58,9 @@ def _alarm_states(client, names):
     found = {}
     names = list(names)
     for i in range(0, len(names), 100):
-        answer = client.describe_alarms(AlarmNames=names[i:i + 100],
-                                        AlarmTypes=['CompositeAlarm', 'MetricAlarm'])
+        answer = client.describe_alarms(
+            AlarmNames=names[i : i + 100], AlarmTypes=['CompositeAlarm', 'MetricAlarm']
+        )
         for alarm in answer.get('MetricAlarms', []) + answer.get('CompositeAlarms', []):
             found[alarm['AlarmName']] = alarm
     return found
@@ -78,13 +81,19 @@ def firing(monitors: list[dict], clients: Clients | None = None) -> str | None:
             log.warning('%s', error)
             continue
         groups.setdefault((region, monitor.get('AlarmRoleArn') or None), []).append(
-            (monitor['AlarmArn'], name))
+            (monitor['AlarmArn'], name)
+        )
     for (region, role), members in groups.items():
         try:
             states = _alarm_states(clients.cloudwatch(region, role), {n for _, n in members})
         except Exception as error:  # noqa: BLE001 - an unreadable alarm never rolls back
-            log.warning('cannot read alarms %s in %s as %s: %s',
-                        [a for a, _ in members], region, role or 'the service', error)
+            log.warning(
+                'cannot read alarms %s in %s as %s: %s',
+                [a for a, _ in members],
+                region,
+                role or 'the service',
+                error,
+            )
             continue
         for alarm_arn, name in members:
             alarm = states.get(name)
@@ -96,4 +105,3 @@ def firing(monitors: list[dict], clients: Clients | None = None) -> str | None:
             if alarm.get('StateValue') in FIRING:
                 return alarm_arn
     return None
-

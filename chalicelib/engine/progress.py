@@ -7,6 +7,7 @@ use: the schedule is built once per strategy and cached, each question is then a
 a reader sees exact progress whether or not a tick has run, and the tick writes exactly
 ``pending`` (and nothing when it is empty). Events are engine/eventlog.py's plain dicts.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -31,9 +32,10 @@ def step_event(started_at: datetime, step: growth.Step) -> dict:
 @dataclass(frozen=True)
 class Due:
     """Where the strategy of an in-progress deployment stands at an instant."""
+
     progress: growth.Progress
-    pending: tuple        # step events due but not written yet, oldest first
-    steps_due: int        # len(progress.due): the value ``steps_written`` gets once written
+    pending: tuple  # step events due but not written yet, oldest first
+    steps_due: int  # len(progress.due): the value ``steps_written`` gets once written
     completed_at: datetime | None
 
     @property
@@ -45,13 +47,18 @@ class Due:
         return self.progress.percentage
 
 
-_STRATEGY_KEYS = ('DeploymentDurationInMinutes', 'GrowthFactor', 'FinalBakeTimeInMinutes',
-                  'GrowthType')
+_STRATEGY_KEYS = (
+    'DeploymentDurationInMinutes',
+    'GrowthFactor',
+    'FinalBakeTimeInMinutes',
+    'GrowthType',
+)
 
 
 def _strategy_key(strategy):
-    return tuple(str(strategy.get(k)) if k == 'GrowthFactor' else strategy.get(k)
-                 for k in _STRATEGY_KEYS)
+    return tuple(
+        str(strategy.get(k)) if k == 'GrowthFactor' else strategy.get(k) for k in _STRATEGY_KEYS
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -89,7 +96,7 @@ def due(item: Deployment, now: datetime) -> Due:
 class View:
     state: str
     percentage: float
-    events: tuple          # every event, oldest first
+    events: tuple  # every event, oldest first
     completed_at: datetime | None
 
 
@@ -117,8 +124,9 @@ def view(item: Deployment, now: datetime) -> View:
     return View(d.state, d.percentage, tuple(events) + d.pending, d.completed_at)
 
 
-def environment_state(stored_state: str, active_deployment_item: Deployment | None,
-                      now: datetime) -> str:
+def environment_state(
+    stored_state: str, active_deployment_item: Deployment | None, now: datetime
+) -> str:
     """An environment's State at ``now``: its stored state, except that an active deployment
     which the clock says is COMPLETE already reads ReadyForDeployment (before the tick has
     written it)."""

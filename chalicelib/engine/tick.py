@@ -14,6 +14,7 @@ UpdateItems one after another. Neither changes idempotence: every update still c
 own condition, a transaction is all or nothing, and a cancelled one is retried item by item,
 so two ticks (or two workers) can never write the same event twice.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,9 +37,15 @@ def run(now: datetime | None = None, clients: monitors.Clients | None = None) ->
     {"active", "events", "completed", "rolled_back", "lost_races", "errors", "seconds"}."""
     began = time.perf_counter()
     now = now or clock.now()
-    summary = {'active': 0, 'events': 0, 'completed': 0, 'rolled_back': 0, 'lost_races': 0,
-               'errors': 0}
-    clients = clients or monitors.Clients()   # one set for a whole clock move (catchup)
+    summary = {
+        'active': 0,
+        'events': 0,
+        'completed': 0,
+        'rolled_back': 0,
+        'lost_races': 0,
+        'errors': 0,
+    }
+    clients = clients or monitors.Clients()  # one set for a whole clock move (catchup)
 
     def one(item):
         try:
@@ -49,14 +56,18 @@ def run(now: datetime | None = None, clients: monitors.Clients | None = None) ->
 
     items = list(Deployment.active_index.query(ACTIVE))
     if len(items) > 1:
-        with ThreadPoolExecutor(max_workers=min(WORKERS, len(items)),
-                                thread_name_prefix='tick') as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(WORKERS, len(items)), thread_name_prefix='tick'
+        ) as pool:
             outcomes = list(pool.map(one, items))
     else:
         outcomes = [one(item) for item in items]
     # The plain step writes, up to a hundred per transaction.
-    due = [(i, item, outcome[1]) for i, (item, outcome) in enumerate(zip(items, outcomes))
-           if outcome[0] == 'due']
+    due = [
+        (i, item, outcome[1])
+        for i, (item, outcome) in enumerate(zip(items, outcomes))
+        if outcome[0] == 'due'
+    ]
     if due:
         try:
             written = write_steps([(item, d) for _, item, d in due])

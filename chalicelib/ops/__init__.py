@@ -3,21 +3,33 @@
 ``CreateApplication`` is ``applications.create_application(params) -> dict``. Modules are
 imported on first use so a Lambda cold start loads only what its first request needs.
 """
+
 import importlib
 import importlib.util
 import re
-from functools import lru_cache
+from functools import cache
 
-MODULES = ('applications', 'environments', 'profiles', 'hosted_versions', 'strategies',
-           'deployments', 'validation', 'tags', 'settings', 'data_plane', 'extensions',
-           'experiments')
+MODULES = (
+    'applications',
+    'environments',
+    'profiles',
+    'hosted_versions',
+    'strategies',
+    'deployments',
+    'validation',
+    'tags',
+    'settings',
+    'data_plane',
+    'extensions',
+    'experiments',
+)
 
 
 def snake(name):
     return re.sub(r'(?<!^)(?=[A-Z])', '_', name).lower()
 
 
-@lru_cache(maxsize=None)
+@cache
 def resolve(operation_name):
     """The function serving ``operation_name``, or None while no module provides it."""
     wanted = snake(operation_name)

@@ -1,7 +1,12 @@
 """CreateApplication, GetApplication, UpdateApplication, DeleteApplication, ListApplications."""
+
 from chalicelib import arns, clock
-from chalicelib.errors import (BadRequestException, InternalServerException,
-                               ServiceQuotaExceededException, not_found)
+from chalicelib.errors import (
+    BadRequestException,
+    InternalServerException,
+    ServiceQuotaExceededException,
+    not_found,
+)
 from chalicelib.ops import tagging
 from chalicelib.store import paging, tx
 from chalicelib.store.applications import Application
@@ -24,9 +29,16 @@ def load(application_id):
 
 def create_application(p):
     tags = tagging.check(p.get('Tags'))
-    app = save_new(lambda new_id: Application(
-        arns.account(), new_id, name=p['Name'], description=p.get('Description'), tags=tags,
-        created_at=clock.now()))
+    app = save_new(
+        lambda new_id: Application(
+            arns.account(),
+            new_id,
+            name=p['Name'],
+            description=p.get('Description'),
+            tags=tags,
+            created_at=clock.now(),
+        )
+    )
     return render(app)
 
 
@@ -36,9 +48,11 @@ def get_application(p):
 
 def update_application(p):
     app = load(p['ApplicationId'])
-    actions = [getattr(Application, attr).set(p[member])
-               for member, attr in (('Name', 'name'), ('Description', 'description'))
-               if member in p]
+    actions = [
+        getattr(Application, attr).set(p[member])
+        for member, attr in (('Name', 'name'), ('Description', 'description'))
+        if member in p
+    ]
     if actions:
         app.update(actions=actions, condition=Application.id.exists())
     return render(app)
@@ -49,20 +63,26 @@ def delete_application(p):
     # Children would be orphaned and unreachable, so the caller deletes them first. The child
     # counters move in the same transactions that create children, so conditioning the delete
     # on them closes the race with a concurrent create.
-    for count, kind in ((app.environment_count, 'environments'),
-                        (app.profile_count, 'configuration profiles')):
+    for count, kind in (
+        (app.environment_count, 'environments'),
+        (app.profile_count, 'configuration profiles'),
+    ):
         if count:
             raise BadRequestException(
-                f'Cannot delete application {app.id} because it still has {kind}.')
+                f'Cannot delete application {app.id} because it still has {kind}.'
+            )
     if application_has_definitions(arns.account(), app.id):
         raise BadRequestException(
-            f'Cannot delete application {app.id} because it still has experiment definitions.')
-    empty = ((Application.environment_count.does_not_exist() | (Application.environment_count == 0))
-             & (Application.profile_count.does_not_exist() | (Application.profile_count == 0)))
+            f'Cannot delete application {app.id} because it still has experiment definitions.'
+        )
+    empty = (
+        Application.environment_count.does_not_exist() | (Application.environment_count == 0)
+    ) & (Application.profile_count.does_not_exist() | (Application.profile_count == 0))
     if tx.attempt(lambda: app.delete(condition=empty)):
         raise BadRequestException(
             f'Cannot delete application {app.id} because it still has environments or '
-            f'configuration profiles.')
+            f'configuration profiles.'
+        )
     return {}
 
 
@@ -76,16 +96,19 @@ def create_child(application_id, make, count, limit, noun):
         def write():
             with tx.transaction() as t:
                 t.save(child, condition=range_key.does_not_exist())
-                t.update(Application(arns.account(), application_id), actions=[count.add(1)],
-                         condition=Application.id.exists() & (
-                             count.does_not_exist() | (count < limit)))
+                t.update(
+                    Application(arns.account(), application_id),
+                    actions=[count.add(1)],
+                    condition=Application.id.exists() & (count.does_not_exist() | (count < limit)),
+                )
+
         if tx.attempt(write):
             # The application is gone, its quota is used up, or the drawn id is taken.
             app = load(application_id)
             if (getattr(app, count.attr_name) or 0) >= limit:
                 raise ServiceQuotaExceededException(
-                    f'The number of {noun} in application {application_id} cannot exceed '
-                    f'{limit}.')
+                    f'The number of {noun} in application {application_id} cannot exceed {limit}.'
+                )
             continue
         return child
     raise InternalServerException('Could not allocate a unique id. Try again.')

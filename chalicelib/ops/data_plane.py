@@ -18,6 +18,7 @@ A feature-flag poll whose Accept asks for ``application/ion;type=AWS.AppConfig.F
 (the AppConfig Agent) gets the Ion form of the release's stored document (flags_ion.py) when it
 holds a multi-variant flag; encoded once per document digest and kept in-process.
 """
+
 import functools
 import hashlib
 import json
@@ -45,19 +46,24 @@ def _identity(release):
 
 # --- StartConfigurationSession --------------------------------------------------------------
 
+
 def find(kind, parent, identifier):
     """The application, environment or profile item by id or name (``kind``), or None;
     found items are cached for a second (``lookup_cache``)."""
-    finder = {'application': lambda: lookup.application(identifier),
-              'environment': lambda: lookup.environment(parent, identifier),
-              'profile': lambda: lookup.profile(parent, identifier)}[kind]
+    finder = {
+        'application': lambda: lookup.application(identifier),
+        'environment': lambda: lookup.environment(parent, identifier),
+        'profile': lambda: lookup.profile(parent, identifier),
+    }[kind]
     return lookup_cache.get((kind, parent, identifier), finder, lambda item: item is not None)
 
 
 def _missing(resource_type, member, identifier, what):
     return ResourceNotFoundException(
-        f'{what} {identifier} could not be found', ResourceType=resource_type,
-        ReferencedBy={member: identifier})
+        f'{what} {identifier} could not be found',
+        ResourceType=resource_type,
+        ReferencedBy={member: identifier},
+    )
 
 
 def start_configuration_session(p):
@@ -71,28 +77,39 @@ def start_configuration_session(p):
         raise _missing('Environment', 'EnvironmentIdentifier', env_ref, 'Environment')
     profile = find('profile', app.id, profile_ref)
     if profile is None:
-        raise _missing('ConfigurationProfile', 'ConfigurationProfileIdentifier', profile_ref,
-                       'Configuration profile')
+        raise _missing(
+            'ConfigurationProfile',
+            'ConfigurationProfileIdentifier',
+            profile_ref,
+            'Configuration profile',
+        )
     minimum = p.get('RequiredMinimumPollIntervalInSeconds')
     session = tokens.Session(
-        tokens.new_session_id(), app.id, env.id, profile.id,
-        interval=minimum or DEFAULT_INTERVAL, enforce_interval=minimum is not None,
-        expires_at=clock.now() + tokens.LIFETIME)
+        tokens.new_session_id(),
+        app.id,
+        env.id,
+        profile.id,
+        interval=minimum or DEFAULT_INTERVAL,
+        enforce_interval=minimum is not None,
+        expires_at=clock.now() + tokens.LIFETIME,
+    )
     return {'InitialConfigurationToken': tokens.encode(session)}
 
 
 # --- GetLatestConfiguration -----------------------------------------------------------------
+
 
 def _refuse_deleted(model, session):
     if model is None:
         return
     if model is protection.Environment:
         raise ResourceNotFoundException(
-            f'Environment {session.environment_id} could not be found',
-            ResourceType='Environment')
+            f'Environment {session.environment_id} could not be found', ResourceType='Environment'
+        )
     raise ResourceNotFoundException(
         f'Configuration profile {session.profile_id} could not be found',
-        ResourceType='ConfigurationProfile')
+        ResourceType='ConfigurationProfile',
+    )
 
 
 def get_latest_configuration(p):
@@ -106,17 +123,20 @@ def get_latest_configuration(p):
     release = delivery.release_for(current, session.session_id, now)
     if release is None:
         raise ResourceNotFoundException(
-            'No configuration has been deployed for this session yet', ResourceType='Deployment')
+            'No configuration has been deployed for this session yet', ResourceType='Deployment'
+        )
     identity = _identity(release)
     seen = max(delivery.generation(current), tuple(session.generation or (0, 0)))
-    ion, experiment_flags = (_ion_answer(current, release) if flags_ion.accepts(p.get('_accept'))
-                             else (None, None))
+    ion, experiment_flags = (
+        _ion_answer(current, release) if flags_ion.accepts(p.get('_accept')) else (None, None)
+    )
     if experiment_flags:
         # Running experiments change the Ion answer without a new version.
         identity = identity + (hashlib.sha256(experiment_flags.encode()).hexdigest()[:16],)
     out = {
         'NextPollConfigurationToken': tokens.encode(
-            session.next(now, received=identity, generation=seen)),
+            session.next(now, received=identity, generation=seen)
+        ),
         'NextPollIntervalInSeconds': session.interval,
         'ContentType': flags_ion.CONTENT_TYPE if ion is not None else release.get('ContentType'),
     }
@@ -137,7 +157,7 @@ def _ion_of(document_digest):
 
 
 cache.on_reset(_ion_of.cache_clear)
-_ion_served = {}   # (delivery key, deployment number, digest) -> (Ion, Experiment-Flags)
+_ion_served = {}  # (delivery key, deployment number, digest) -> (Ion, Experiment-Flags)
 _MAX_ION_SERVED = 64
 cache.on_reset(_ion_served.clear)
 
@@ -159,8 +179,10 @@ def _ion_answer(current, release):
     if answer is None:
         document = json.loads(crypto.read(digest))
         served = treatments.with_experiments(document, running)
-        answer = ((flags_ion.encode(served) if flags_ion.has_variants(served) else None),
-                  treatments.header(document, running))
+        answer = (
+            (flags_ion.encode(served) if flags_ion.has_variants(served) else None),
+            treatments.header(document, running),
+        )
         if len(_ion_served) >= _MAX_ION_SERVED:
             _ion_served.clear()
         _ion_served[key] = answer
@@ -168,6 +190,7 @@ def _ion_answer(current, release):
 
 
 # --- GetConfiguration (deprecated) ----------------------------------------------------------
+
 
 def get_configuration(p):
     now = clock.now()
@@ -183,14 +206,17 @@ def get_configuration(p):
     if profile.type == FEATURE_FLAGS:
         raise BadRequestException(
             "Feature flag configurations must be accessed via AWS AppConfig Data's "
-            "GetLatestConfiguration API")
+            'GetLatestConfiguration API'
+        )
     current = delivery.load(app.id, env.id, profile.id)
     protection.record_poll(app.id, env.id, profile.id, now=now)
     release = delivery.release_for(current, f'client#{p["ClientId"]}', now)
     if release is None:
         raise ResourceNotFoundException(
             f'No configuration has been deployed for configuration profile {profile.id} '
-            f'in environment {env.id}', ResourceName=profile.id)
+            f'in environment {env.id}',
+            ResourceName=profile.id,
+        )
     version = str(release['VersionNumber'])
     out = {'ConfigurationVersion': version, 'ContentType': release.get('ContentType')}
     if p.get('ClientConfigurationVersion') == version:

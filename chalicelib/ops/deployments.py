@@ -11,6 +11,7 @@ lifecycle.roll_back (in progress) or lifecycle.revert (complete, with Allow-Reve
 Reads are exact for the current instant: the events and state the strategy owes by now are
 merged in from the growth schedule (engine/progress.py) whether or not the tick wrote them.
 """
+
 import logging
 
 from pynamodb.exceptions import TransactWriteError
@@ -29,15 +30,24 @@ log = logging.getLogger(__name__)
 
 STOP_ATTEMPTS = 10
 START_ATTEMPTS = 10
-_STRATEGY_KEYS = ('DeploymentDurationInMinutes', 'GrowthType', 'GrowthFactor',
-                  'FinalBakeTimeInMinutes')
+_STRATEGY_KEYS = (
+    'DeploymentDurationInMinutes',
+    'GrowthType',
+    'GrowthFactor',
+    'FinalBakeTimeInMinutes',
+)
 
 
 # --- rendering -------------------------------------------------------------------------
 
+
 def _wire_event(e):
-    return {'EventType': e['event_type'], 'TriggeredBy': e['triggered_by'],
-            'Description': e['description'], 'OccurredAt': e['occurred_at']}
+    return {
+        'EventType': e['event_type'],
+        'TriggeredBy': e['triggered_by'],
+        'Description': e['description'],
+        'OccurredAt': e['occurred_at'],
+    }
 
 
 def _common(item, view):
@@ -63,18 +73,20 @@ def render(item, now=None):
     """The Deployment shape, exact for ``now``."""
     view = progress.view(item, now or clock.now())
     out = _common(item, view)
-    out.update({
-        'ApplicationId': item.application_id,
-        'EnvironmentId': item.environment_id,
-        'DeploymentStrategyId': item.strategy_id,
-        'ConfigurationLocationUri': item.configuration_location_uri,
-        'Description': item.description,
-        'EventLog': [_wire_event(e) for e in reversed(view.events)],
-        'AppliedExtensions': [],
-        'KmsKeyArn': item.kms_key_arn,
-        'KmsKeyIdentifier': item.kms_key_identifier,
-    })
-    return points.annotate(item, out)   # AppliedExtensions, ActionInvocations
+    out.update(
+        {
+            'ApplicationId': item.application_id,
+            'EnvironmentId': item.environment_id,
+            'DeploymentStrategyId': item.strategy_id,
+            'ConfigurationLocationUri': item.configuration_location_uri,
+            'Description': item.description,
+            'EventLog': [_wire_event(e) for e in reversed(view.events)],
+            'AppliedExtensions': [],
+            'KmsKeyArn': item.kms_key_arn,
+            'KmsKeyIdentifier': item.kms_key_identifier,
+        }
+    )
+    return points.annotate(item, out)  # AppliedExtensions, ActionInvocations
 
 
 def render_summary(item, now=None):
@@ -85,10 +97,12 @@ def render_summary(item, now=None):
 
 # --- reads -----------------------------------------------------------------------------
 
+
 def load(application_id, environment_id, number):
     try:
-        return Deployment.get(env_key(application_id, environment_id), int(number),
-                              consistent_read=True)
+        return Deployment.get(
+            env_key(application_id, environment_id), int(number), consistent_read=True
+        )
     except Deployment.DoesNotExist:
         raise not_found('Deployment', str(number)) from None
 
@@ -100,12 +114,18 @@ def get_deployment(p):
 def list_deployments(p):
     environments.load(p['ApplicationId'], p['EnvironmentId'])
     now = clock.now()
-    return paging.page(Deployment, env_key(p['ApplicationId'], p['EnvironmentId']), p,
-                       render=lambda item: render_summary(item, now), scan_index_forward=False,
-                       consistent_read=True)
+    return paging.page(
+        Deployment,
+        env_key(p['ApplicationId'], p['EnvironmentId']),
+        p,
+        render=lambda item: render_summary(item, now),
+        scan_index_forward=False,
+        consistent_read=True,
+    )
 
 
 # --- StartDeployment -------------------------------------------------------------------
+
 
 def _snapshot(strategy):
     return {k: strategy[k] for k in _STRATEGY_KEYS if strategy.get(k) is not None}
@@ -119,10 +139,12 @@ def _version_name(version):
 
 
 def _release(version, digest):
-    return {'VersionNumber': _version_name(version),
-            'VersionLabel': version.version_label,
-            'ContentType': version.content_type,
-            'Digest': digest}
+    return {
+        'VersionNumber': _version_name(version),
+        'VersionLabel': version.version_label,
+        'ContentType': version.content_type,
+        'Digest': digest,
+    }
 
 
 def _hosted_version(application_id, profile, version, kms_identifier=None):
@@ -139,8 +161,9 @@ def start_deployment(p):
     environment = environments.load(application_id, environment_id)
     profile = profiles.load(application_id, p['ConfigurationProfileId'])
     strategy = strategies.load(p['DeploymentStrategyId'])
-    version, raw = _hosted_version(application_id, profile, p['ConfigurationVersion'],
-                                   p.get('KmsKeyIdentifier'))
+    version, raw = _hosted_version(
+        application_id, profile, p['ConfigurationVersion'], p.get('KmsKeyIdentifier')
+    )
     # PRE_START_DEPLOYMENT extension actions (may replace the content, or refuse).
     start = points.pre_start_deployment(environment, profile, version, raw, p)
     raw = start.content
@@ -148,14 +171,16 @@ def start_deployment(p):
     kms_identifier = p.get('KmsKeyIdentifier')
     # The delivered bytes, encrypted with the deployment's or the version's KMS key (crypto.py).
     flat = profile.type == FEATURE_FLAGS
-    digest, kms_arn = crypto.delivered(version, flags.flatten(raw) if flat else raw,
-                                       kms_identifier, changed=flat or start.replaced)
+    digest, kms_arn = crypto.delivered(
+        version, flags.flatten(raw) if flat else raw, kms_identifier, changed=flat or start.replaced
+    )
     target = _release(version, digest)
     if flat:
         # The stored document as well: the Ion answer for the AppConfig Agent and Agent-style
         # evaluation need the variants that the flattened bytes leave out.
-        target['DocumentDigest'], _ = crypto.delivered(version, raw, kms_identifier,
-                                                       changed=start.replaced)
+        target['DocumentDigest'], _ = crypto.delivered(
+            version, raw, kms_identifier, changed=start.replaced
+        )
 
     for attempt in range(START_ATTEMPTS):
         if attempt:
@@ -163,23 +188,33 @@ def start_deployment(p):
         now = clock.now()
         try:
             item = lifecycle.start(
-                environment, profile, _snapshot(strategy), target, now,
-                strategy_id=strategy['Id'], description=p.get('Description'), tags=tags,
+                environment,
+                profile,
+                _snapshot(strategy),
+                target,
+                now,
+                strategy_id=strategy['Id'],
+                description=p.get('Description'),
+                tags=tags,
                 latest_expected=p.get('LatestDeploymentNumber'),
-                kms_identifier=kms_identifier, kms_arn=kms_arn,
-                dynamic_parameters=p.get('DynamicExtensionParameters'))
+                kms_identifier=kms_identifier,
+                kms_arn=kms_arn,
+                dynamic_parameters=p.get('DynamicExtensionParameters'),
+            )
         except TransactWriteError as error:
             if conflicted(error):
-                continue   # another transaction held an item: read again and decide again
+                continue  # another transaction held an item: read again and decide again
             if getattr(error, 'cause_response_code', None) != 'TransactionCanceledException':
                 raise
             raise ConflictException(
-                lifecycle.busy_message(application_id, environment_id)) from None
+                lifecycle.busy_message(application_id, environment_id)
+            ) from None
         return points.started(start, render(item, now))
     raise ConflictException(lifecycle.busy_message(application_id, environment_id))
 
 
 # --- StopDeployment --------------------------------------------------------------------
+
 
 def stop_deployment(p):
     application_id, environment_id = p['ApplicationId'], p['EnvironmentId']
@@ -189,26 +224,27 @@ def stop_deployment(p):
         item = load(application_id, environment_id, number)
         now = clock.now()
         if item.state in (ROLLED_BACK, REVERTED):
-            raise BadRequestException(
-                f'Deployment {number} was already stopped ({item.state}).')
+            raise BadRequestException(f'Deployment {number} was already stopped ({item.state}).')
         due = progress.due(item, now) if item.state in IN_PROGRESS else None
         if due is not None and due.state in IN_PROGRESS:
             if lifecycle.roll_back(item, now, due, eventlog.by_user(account)):
                 return render(load(application_id, environment_id, number), now)
-            continue   # a tick or another stop wrote first: read again
+            continue  # a tick or another stop wrote first: read again
         # COMPLETE (written, or due by the clock).
         if not p.get('AllowRevert'):
             raise BadRequestException(
                 f'Deployment {number} is complete and cannot be stopped. To revert it to the '
                 f'previous configuration, repeat the request with Allow-Revert: true '
                 f'(possible for {int(progress.REVERT_WINDOW.total_seconds() // 3600)} hours '
-                f'after it completed).')
+                f'after it completed).'
+            )
         completed_at = item.completed_at or due.completed_at
         if now - completed_at > progress.REVERT_WINDOW:
             raise BadRequestException(
                 f'Deployment {number} completed at {completed_at.isoformat()}, more than '
                 f'{int(progress.REVERT_WINDOW.total_seconds() // 3600)} hours ago, and can no '
-                f'longer be reverted.')
+                f'longer be reverted.'
+            )
         if lifecycle.revert(item, now, due, completed_at, account):
             return render(load(application_id, environment_id, number), now)
     raise ConflictException(f'Deployment {number} is changing; try again.')

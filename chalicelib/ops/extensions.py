@@ -19,24 +19,43 @@ Required one present, no undeclared ones. One extension is associated at most on
 resource. Creating and deleting an association moves the version's association count in the
 same transaction, so a version with associations can never be deleted.
 """
+
 import json
 import re
 
 from chalicelib import arns, clock
 from chalicelib.engine.extensions import bindings, catalog, targets
-from chalicelib.engine.extensions.catalog import (AUTHORED_ORDER, NOT_ASSOCIABLE,
-                                                  TARGET_PARAMETERS, authored,
-                                                  association_arn, authored_arn, authored_by_name,
-                                                  custom_arn,
-                                                  definition, identify, load_definition,
-                                                  resolve, version_item)
-from chalicelib.errors import (BadRequestException, ConflictException,
-                               InternalServerException, not_found)
+from chalicelib.engine.extensions.catalog import (
+    AUTHORED_ORDER,
+    NOT_ASSOCIABLE,
+    TARGET_PARAMETERS,
+    association_arn,
+    authored,
+    authored_arn,
+    authored_by_name,
+    custom_arn,
+    definition,
+    identify,
+    load_definition,
+    resolve,
+    version_item,
+)
+from chalicelib.errors import (
+    BadRequestException,
+    ConflictException,
+    InternalServerException,
+    not_found,
+)
 from chalicelib.ops import applications, environments, profiles, tagging
 from chalicelib.store import paging, tx
-from chalicelib.store.extensions import (Association, AssociationClaim, Extension,
-                                         ExtensionVersion, extension_key,
-                                         version_key)
+from chalicelib.store.extensions import (
+    Association,
+    AssociationClaim,
+    Extension,
+    ExtensionVersion,
+    extension_key,
+    version_key,
+)
 from chalicelib.store.ids import new_id
 
 ID_ATTEMPTS = 5
@@ -46,14 +65,18 @@ _PREFIX = 'AWS.'
 # --- checks ----------------------------------------------------------------------------------
 
 _ROLE_ARN = re.compile(r'arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}')
-_SYNC_POINTS = ('PRE_CREATE_HOSTED_CONFIGURATION_VERSION', 'PRE_START_DEPLOYMENT',
-                'AT_DEPLOYMENT_TICK')
+_SYNC_POINTS = (
+    'PRE_CREATE_HOSTED_CONFIGURATION_VERSION',
+    'PRE_START_DEPLOYMENT',
+    'AT_DEPLOYMENT_TICK',
+)
 
 
 def _check_name(name):
     if name.startswith(_PREFIX) or name in authored_by_name():
         raise BadRequestException(
-            f'The extension name {name} is reserved for AWS authored extensions.')
+            f'The extension name {name} is reserved for AWS authored extensions.'
+        )
 
 
 def _check_actions(actions):
@@ -70,18 +93,29 @@ def _check_actions(actions):
             raise BadRequestException(
                 f'The Uri of action {name} ({point}) must be the ARN of a Lambda function, '
                 f'an Amazon SQS queue, an Amazon SNS topic or the default EventBridge event '
-                f'bus: {uri}')
+                f'bus: {uri}'
+            )
         if point in _SYNC_POINTS and kind != targets.LAMBDA:
             raise BadRequestException(
                 f'The action {name} ({point}) runs synchronously and must call a Lambda '
-                f'function; {uri} is not one.')
+                f'function; {uri} is not one.'
+            )
         if role is not None and not _ROLE_ARN.fullmatch(role):
             raise BadRequestException(
-                f'The RoleArn of action {name} ({point}) must be the ARN of an IAM role: '
-                f'{role}')
-        out[point] = [{k: v for k, v in (('Name', name), ('Description',
-                                                           action.get('Description')),
-                                         ('Uri', uri), ('RoleArn', role)) if v is not None}]
+                f'The RoleArn of action {name} ({point}) must be the ARN of an IAM role: {role}'
+            )
+        out[point] = [
+            {
+                k: v
+                for k, v in (
+                    ('Name', name),
+                    ('Description', action.get('Description')),
+                    ('Uri', uri),
+                    ('RoleArn', role),
+                )
+                if v is not None
+            }
+        ]
     return out
 
 
@@ -92,7 +126,8 @@ def _check_parameters(parameters):
         if required and dynamic:
             raise BadRequestException(
                 f'Parameter {name} cannot be both Required and Dynamic: dynamic parameters '
-                f'are supplied at deployment time.')
+                f'are supplied at deployment time.'
+            )
         entry = {'Required': required, 'Dynamic': dynamic}
         if spec.get('Description') is not None:
             entry['Description'] = spec['Description']
@@ -107,23 +142,26 @@ def _check_values(ext, values):
     unknown = sorted(set(values) - set(declared))
     if unknown:
         raise BadRequestException(
-            f"Extension {ext.name} version {ext.version} does not define the parameter(s) "
-            f"{', '.join(unknown)}.")
+            f'Extension {ext.name} version {ext.version} does not define the parameter(s) '
+            f'{", ".join(unknown)}.'
+        )
     missing = sorted(n for n, spec in declared.items() if spec.get('Required') and n not in values)
     if missing:
         raise BadRequestException(
-            f"Extension {ext.name} version {ext.version} requires the parameter(s) "
-            f"{', '.join(missing)}.")
+            f'Extension {ext.name} version {ext.version} requires the parameter(s) '
+            f'{", ".join(missing)}.'
+        )
     if ext.authored and ext.id in TARGET_PARAMETERS:
         name, kind = TARGET_PARAMETERS[ext.id]
         if targets.kind(values[name]) != kind:
             raise BadRequestException(
-                f'Parameter {name} of {ext.name} must be an ARN of the right kind: '
-                f'{values[name]}')
+                f'Parameter {name} of {ext.name} must be an ARN of the right kind: {values[name]}'
+            )
     return values
 
 
 # --- extensions ------------------------------------------------------------------------------
+
 
 def _refuse_authored(ext, verb):
     if ext.authored:
@@ -145,10 +183,12 @@ def create_extension(p):
             raise ConflictException(
                 f'An extension named {name} already exists (version '
                 f'{int(head.latest_version)}). To create a new version, send '
-                f'Latest-Version-Number with the current latest version number.')
+                f'Latest-Version-Number with the current latest version number.'
+            )
         else:
-            created = _create_next(head, int(expected), p.get('Description'), actions,
-                                   parameters, tags)
+            created = _create_next(
+                head, int(expected), p.get('Description'), actions, parameters, tags
+            )
         if created is not None:
             bindings.invalidate()
             return definition(created).render()
@@ -159,18 +199,29 @@ def _create_first(name, description, actions, parameters, tags):
     """Version 1 of a new name; None when the name or the drawn id was taken meanwhile."""
     account, now = arns.account(), clock.now()
     extension_id = new_id()
-    head = Extension(account, name, id=extension_id, latest_version=1, versions=1, tags=tags,
-                     created_at=now)
-    item = ExtensionVersion(account, version_key(extension_id, 1), id=extension_id, version=1,
-                            name=name, description=description, actions=actions,
-                            parameters=parameters, association_count=0, created_at=now)
+    head = Extension(
+        account, name, id=extension_id, latest_version=1, versions=1, tags=tags, created_at=now
+    )
+    item = ExtensionVersion(
+        account,
+        version_key(extension_id, 1),
+        id=extension_id,
+        version=1,
+        name=name,
+        description=description,
+        actions=actions,
+        parameters=parameters,
+        association_count=0,
+        created_at=now,
+    )
 
     def write():
         with tx.transaction() as t:
             t.save(head, condition=Extension.name.does_not_exist())
             t.save(item, condition=ExtensionVersion.sort.does_not_exist())
+
     if tx.attempt(write):
-        return None   # read again: the name now exists, or draw another id
+        return None  # read again: the name now exists, or draw another id
     return item
 
 
@@ -179,12 +230,21 @@ def _create_next(head, expected, description, actions, parameters, tags):
     if expected != latest:
         raise ConflictException(
             f'Latest-Version-Number {expected} does not match the latest version number '
-            f'{latest} of extension {head.name}.')
+            f'{latest} of extension {head.name}.'
+        )
     number = latest + 1
-    item = ExtensionVersion(arns.account(), version_key(head.id, number), id=head.id,
-                            version=number, name=head.name, description=description,
-                            actions=actions, parameters=parameters, association_count=0,
-                            created_at=clock.now())
+    item = ExtensionVersion(
+        arns.account(),
+        version_key(head.id, number),
+        id=head.id,
+        version=number,
+        name=head.name,
+        description=description,
+        actions=actions,
+        parameters=parameters,
+        association_count=0,
+        created_at=clock.now(),
+    )
     head_actions = [Extension.latest_version.set(number), Extension.versions.add(1)]
     if tags:
         # Passed serialised: PynamoDB would take a one-key dict such as {"S": ...} for an
@@ -194,9 +254,13 @@ def _create_next(head, expected, description, actions, parameters, tags):
 
     def write():
         with tx.transaction() as t:
-            t.update(head, actions=head_actions,
-                     condition=(Extension.id == head.id) & (Extension.latest_version == latest))
+            t.update(
+                head,
+                actions=head_actions,
+                condition=(Extension.id == head.id) & (Extension.latest_version == latest),
+            )
             t.save(item, condition=ExtensionVersion.sort.does_not_exist())
+
     if tx.attempt(write):
         return None
     return item
@@ -218,8 +282,9 @@ def update_extension(p):
         changes.append(ExtensionVersion.parameters.set(_check_parameters(p['Parameters'])))
     item = ext.item
     if changes:
-        if tx.attempt(lambda: item.update(actions=changes,
-                                          condition=ExtensionVersion.sort.exists())):
+        if tx.attempt(
+            lambda: item.update(actions=changes, condition=ExtensionVersion.sort.exists())
+        ):
             raise not_found('Extension', p['ExtensionIdentifier'])
         bindings.invalidate()
     return definition(item).render()
@@ -234,10 +299,12 @@ def delete_extension(p):
 
     def write():
         with tx.transaction() as t:
-            t.delete(item, condition=ExtensionVersion.sort.exists() & (
-                count.does_not_exist() | (count == 0)))
-            t.update(head, actions=[Extension.versions.add(-1)],
-                     condition=Extension.id == ext.id)
+            t.delete(
+                item,
+                condition=ExtensionVersion.sort.exists() & (count.does_not_exist() | (count == 0)),
+            )
+            t.update(head, actions=[Extension.versions.add(-1)], condition=Extension.id == ext.id)
+
     refused = tx.attempt(write)
     if refused:
         current = version_item(ext.id, ext.version)
@@ -247,14 +314,16 @@ def delete_extension(p):
             raise BadRequestException(
                 f'Extension {ext.name} version {ext.version} has '
                 f'{int(current.association_count)} extension association(s). Delete them '
-                f'before deleting the extension.') from None
+                f'before deleting the extension.'
+            ) from None
         raise refused.error
     # The last version gone: the name is free again (unless a version was added meanwhile).
     remaining = catalog.head(ext.name)
     if remaining is not None and int(remaining.versions or 0) <= 0:
         # Refused when a new version won the race: the name stays.
-        tx.attempt(lambda: remaining.delete(
-            condition=(Extension.versions <= 0) & (Extension.id == ext.id)))
+        tx.attempt(
+            lambda: remaining.delete(condition=(Extension.versions <= 0) & (Extension.id == ext.id))
+        )
     bindings.invalidate()
     return {}
 
@@ -263,20 +332,32 @@ def list_extensions(p):
     """The account's extensions (every version), then the AWS-authored ones, paged across
     both."""
     name = p.get('Name')
-    fixed = [authored(i).summary() for i in AUTHORED_ORDER
-             if name is None or name in (i, authored(i).name)]
+    fixed = [
+        authored(i).summary()
+        for i in AUTHORED_ORDER
+        if name is None or name in (i, authored(i).name)
+    ]
     query = {}
     if name is not None:
         found = catalog.head(name)
         if found is None:
-            return paging.with_fixed(fixed, lambda params: {'Items': []}, p, name='authored',
-                                     first=False)
+            return paging.with_fixed(
+                fixed, lambda params: {'Items': []}, p, name='authored', first=False
+            )
         query['range_key_condition'] = ExtensionVersion.sort.startswith(f'{found.id}#')
     return paging.with_fixed(
-        fixed, lambda params: paging.page(ExtensionVersion, arns.account(), params,
-                                          render=lambda item: definition(item).summary(),
-                                          **query),
-        p, name='authored', first=False)
+        fixed,
+        lambda params: paging.page(
+            ExtensionVersion,
+            arns.account(),
+            params,
+            render=lambda item: definition(item).summary(),
+            **query,
+        ),
+        p,
+        name='authored',
+        first=False,
+    )
 
 
 # --- associations ----------------------------------------------------------------------------
@@ -291,7 +372,8 @@ def parse_resource(identifier):
     if kind not in _RESOURCE_KINDS or len(ids) != kind.count('/') + 1 or not all(ids):
         raise BadRequestException(
             f'ResourceIdentifier must be the ARN of an application, environment or '
-            f'configuration profile: {identifier}')
+            f'configuration profile: {identifier}'
+        )
     parts = kind.split('/')
     path = '/'.join(f'{k}/{i}' for k, i in zip(parts, ids))
     environment_id = ids[1] if parts[-1] == 'environment' else None
@@ -309,17 +391,22 @@ def _check_resource_exists(application_id, environment_id, profile_id):
 
 
 def render_association(item):
-    return {'Id': item.id, 'ExtensionArn': _extension_arn(item.extension_id,
-                                                          item.extension_version),
-            'ResourceArn': arns.arn(item.resource), 'Arn': association_arn(item.id),
-            'Parameters': dict(item.parameters or {}),
-            'ExtensionVersionNumber': int(item.extension_version)}
+    return {
+        'Id': item.id,
+        'ExtensionArn': _extension_arn(item.extension_id, item.extension_version),
+        'ResourceArn': arns.arn(item.resource),
+        'Arn': association_arn(item.id),
+        'Parameters': dict(item.parameters or {}),
+        'ExtensionVersionNumber': int(item.extension_version),
+    }
 
 
 def _association_summary(item):
-    return {'Id': item.id, 'ExtensionArn': _extension_arn(item.extension_id,
-                                                          item.extension_version),
-            'ResourceArn': arns.arn(item.resource)}
+    return {
+        'Id': item.id,
+        'ExtensionArn': _extension_arn(item.extension_id, item.extension_version),
+        'ResourceArn': arns.arn(item.resource),
+    }
 
 
 def _extension_arn(extension_id, version):
@@ -343,8 +430,7 @@ def create_extension_association(p):
     ext = resolve(p['ExtensionIdentifier'], p.get('ExtensionVersionNumber'))
     if ext.authored and ext.id in NOT_ASSOCIABLE:
         raise BadRequestException(NOT_ASSOCIABLE[ext.id])
-    resource, application_id, environment_id, profile_id = parse_resource(
-        p['ResourceIdentifier'])
+    resource, application_id, environment_id, profile_id = parse_resource(p['ResourceIdentifier'])
     _check_resource_exists(application_id, environment_id, profile_id)
     values = _check_values(ext, p.get('Parameters'))
     tags = tagging.check(p.get('Tags'))
@@ -352,11 +438,18 @@ def create_extension_association(p):
     claim = AssociationClaim(account, _claim(ext.id, resource))
     for _ in range(ID_ATTEMPTS):
         association_id = new_id()
-        item = Association(account, association_id, extension_id=ext.id,
-                           extension_version=ext.version,
-                           extension_key=extension_key(ext.version, association_id),
-                           resource=resource, application_id=application_id,
-                           parameters=values, tags=tags, created_at=clock.now())
+        item = Association(
+            account,
+            association_id,
+            extension_id=ext.id,
+            extension_version=ext.version,
+            extension_key=extension_key(ext.version, association_id),
+            resource=resource,
+            application_id=application_id,
+            parameters=values,
+            tags=tags,
+            created_at=clock.now(),
+        )
         claim.association_id = association_id
 
         def write():
@@ -364,18 +457,22 @@ def create_extension_association(p):
                 t.save(item, condition=Association.id.does_not_exist())
                 t.save(claim, condition=AssociationClaim.claim.does_not_exist())
                 if not ext.authored:
-                    t.update(ext.item, actions=[ExtensionVersion.association_count.add(1)],
-                             condition=ExtensionVersion.sort.exists())
+                    t.update(
+                        ext.item,
+                        actions=[ExtensionVersion.association_count.add(1)],
+                        condition=ExtensionVersion.sort.exists(),
+                    )
+
         refused = tx.attempt(write)
         if refused:
             codes = refused.reasons
             if codes[1:2] == ['ConditionalCheckFailed']:
                 raise BadRequestException(
-                    f'Extension {ext.name} is already associated with '
-                    f'{p["ResourceIdentifier"]}.') from None
+                    f'Extension {ext.name} is already associated with {p["ResourceIdentifier"]}.'
+                ) from None
             if codes[2:3] == ['ConditionalCheckFailed']:
                 raise not_found('Extension', p['ExtensionIdentifier']) from None
-            continue   # the drawn id is taken
+            continue  # the drawn id is taken
         bindings.invalidate()
         return render_association(item)
     raise InternalServerException('Could not allocate a unique id. Try again.')
@@ -393,8 +490,11 @@ def update_extension_association(p):
     if ext is None:
         raise not_found('Extension', _extension_arn(item.extension_id, item.extension_version))
     values = _check_values(ext, p['Parameters'])
-    if tx.attempt(lambda: item.update(actions=[Association.parameters.set(values)],
-                                      condition=Association.id.exists())):
+    if tx.attempt(
+        lambda: item.update(
+            actions=[Association.parameters.set(values)], condition=Association.id.exists()
+        )
+    ):
         raise not_found('ExtensionAssociation', item.id)
     bindings.invalidate()
     return render_association(item)
@@ -410,10 +510,14 @@ def delete_extension_association(p):
             t.delete(item, condition=Association.id.exists())
             t.delete(claim, condition=AssociationClaim.association_id == item.id)
             if item.extension_id not in AUTHORED_ORDER:
-                t.update(ExtensionVersion(account, version_key(item.extension_id,
-                                                               item.extension_version)),
-                         actions=[ExtensionVersion.association_count.add(-1)],
-                         condition=ExtensionVersion.sort.exists())
+                t.update(
+                    ExtensionVersion(
+                        account, version_key(item.extension_id, item.extension_version)
+                    ),
+                    actions=[ExtensionVersion.association_count.add(-1)],
+                    condition=ExtensionVersion.sort.exists(),
+                )
+
     if tx.attempt(write):
         raise not_found('ExtensionAssociation', item.id) from None
     bindings.invalidate()
@@ -436,11 +540,18 @@ def list_extension_associations(p):
         query = {}
         if version is not None:
             query['range_key_condition'] = Association.extension_key.startswith(
-                f'{int(version):010d}#')
+                f'{int(version):010d}#'
+            )
         if resource is not None:
             query['filter_condition'] = Association.resource == resource
-        return paging.page(Association.by_extension, extension_id, page,
-                           render=_association_summary, model=Association, **query)
+        return paging.page(
+            Association.by_extension,
+            extension_id,
+            page,
+            render=_association_summary,
+            model=Association,
+            **query,
+        )
     query = {}
     if version is not None:
         query['filter_condition'] = Association.extension_version == int(version)
@@ -449,7 +560,19 @@ def list_extension_associations(p):
         if 'filter_condition' in query:
             condition &= query['filter_condition']
         query['filter_condition'] = condition
-        return paging.page(Association.by_application, application_id, page,
-                           render=_association_summary, model=Association, **query)
-    return paging.page(Association, arns.account(), page, render=_association_summary,
-                       consistent_read=True, **query)
+        return paging.page(
+            Association.by_application,
+            application_id,
+            page,
+            render=_association_summary,
+            model=Association,
+            **query,
+        )
+    return paging.page(
+        Association,
+        arns.account(),
+        page,
+        render=_association_summary,
+        consistent_read=True,
+        **query,
+    )

@@ -10,27 +10,32 @@ the version item and its label claim in one transaction that also checks the pro
 exists. Numbers are never reused; a number is skipped only when that last step fails (the
 profile was deleted meanwhile, or another request claimed the same label at the same moment).
 """
+
 import os
 import re
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, crypto
-from chalicelib.flags import FlagDocumentError, validate
 from chalicelib.constants import FEATURE_FLAGS
 from chalicelib.engine.extensions import points
-from chalicelib.errors import (BadRequestException, ConflictException,
-                               PayloadTooLargeException, not_found)
+from chalicelib.errors import (
+    BadRequestException,
+    ConflictException,
+    PayloadTooLargeException,
+    not_found,
+)
+from chalicelib.flags import FlagDocumentError, validate
 from chalicelib.ops import profiles
 from chalicelib.store import paging, tx
 from chalicelib.store.hosted_versions import HostedLabel, HostedVersion, profile_key
-from chalicelib.store.tx import conditional_failed
 from chalicelib.store.profiles import Profile, next_version
+from chalicelib.store.tx import conditional_failed
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 CEILING_BYTES = 4 * 1024 * 1024
 _NUMBER = re.compile(r'[0-9]+')
-MAX_VERSION = 2**31 - 1   # VersionNumber is a model integer (32-bit)
+MAX_VERSION = 2**31 - 1  # VersionNumber is a model integer (32-bit)
 
 
 def max_content_bytes():
@@ -44,9 +49,12 @@ def max_content_bytes():
 
 def _headers(item):
     return {
-        'ApplicationId': item.application_id, 'ConfigurationProfileId': item.profile_id,
-        'VersionNumber': int(item.version), 'Description': item.description,
-        'ContentType': item.content_type, 'VersionLabel': item.version_label,
+        'ApplicationId': item.application_id,
+        'ConfigurationProfileId': item.profile_id,
+        'VersionNumber': int(item.version),
+        'Description': item.description,
+        'ContentType': item.content_type,
+        'VersionLabel': item.version_label,
         'KmsKeyArn': item.kms_key_arn,
     }
 
@@ -87,7 +95,10 @@ def _check_size(data):
     if len(data) > limit:
         raise PayloadTooLargeException(
             f'The configuration size {len(data)} bytes exceeds the limit of {limit} bytes.',
-            Measure='KILOBYTES', Limit=limit / 1024, Size=len(data) / 1024)
+            Measure='KILOBYTES',
+            Limit=limit / 1024,
+            Size=len(data) / 1024,
+        )
 
 
 def _check_document(profile, data):
@@ -97,8 +108,10 @@ def _check_document(profile, data):
             validate(data)
         except FlagDocumentError as error:
             raise BadRequestException(
-                str(error), Reason='InvalidConfiguration',
-                Details={'InvalidConfiguration': error.details}) from None
+                str(error),
+                Reason='InvalidConfiguration',
+                Details={'InvalidConfiguration': error.details},
+            ) from None
 
 
 def create_hosted_configuration_version(p):
@@ -107,11 +120,11 @@ def create_hosted_configuration_version(p):
     if profile.location_uri != 'hosted':
         raise BadRequestException(
             f'Configuration profile {profile_id} does not use the hosted configuration store '
-            f'(its LocationUri is {profile.location_uri}).')
+            f'(its LocationUri is {profile.location_uri}).'
+        )
     data = bytes(p['Content'])
     # PRE_CREATE_HOSTED_CONFIGURATION_VERSION extension actions (may replace the content).
-    data = points.pre_create_hosted_configuration_version(profile, data, p,
-                                                          max_content_bytes())
+    data = points.pre_create_hosted_configuration_version(profile, data, p, max_content_bytes())
     _check_size(data)
     _check_document(profile, data)
     key = profile_key(application_id, profile_id)
@@ -123,35 +136,48 @@ def create_hosted_configuration_version(p):
 
     # The bytes first: nothing may point at missing content. Encrypted with the profile's
     # KMS key when it has one (one data key per version, crypto.py).
-    digest, kms_key_arn = crypto.store(data, profile.kms_key_identifier,
-                                       crypto.context(application_id, profile_id))
+    digest, kms_key_arn = crypto.store(
+        data, profile.kms_key_identifier, crypto.context(application_id, profile_id)
+    )
     expected = p.get('LatestVersionNumber')
     try:
         number = next_version(application_id, profile_id, expected)
     except UpdateError as error:
         if not conditional_failed(error):
             raise
-        current = profiles.load(application_id, profile_id)   # 404 when it is gone
+        current = profiles.load(application_id, profile_id)  # 404 when it is gone
         raise ConflictException(
             f'LatestVersionNumber {expected} does not match the latest version number '
-            f'{int(current.latest_version)} of configuration profile {profile_id}.') from None
+            f'{int(current.latest_version)} of configuration profile {profile_id}.'
+        ) from None
 
     item = HostedVersion(
-        key, number, application_id=application_id, profile_id=profile_id, digest=digest,
-        size=len(data), content_type=p['ContentType'], description=p.get('Description'),
-        version_label=label, kms_key_arn=kms_key_arn,
-        created_at=clock.now())
+        key,
+        number,
+        application_id=application_id,
+        profile_id=profile_id,
+        digest=digest,
+        size=len(data),
+        content_type=p['ContentType'],
+        description=p.get('Description'),
+        version_label=label,
+        kms_key_arn=kms_key_arn,
+        created_at=clock.now(),
+    )
 
     def write():
         with tx.transaction() as t:
             t.condition_check(Profile, application_id, profile_id, condition=Profile.id.exists())
             t.save(item, condition=HostedVersion.version.does_not_exist())
             if label is not None:
-                t.save(HostedLabel(key, label, version=number),
-                       condition=HostedLabel.label.does_not_exist())
+                t.save(
+                    HostedLabel(key, label, version=number),
+                    condition=HostedLabel.label.does_not_exist(),
+                )
+
     refused = tx.attempt(write)
     if refused:
-        profiles.load(application_id, profile_id)   # 404 when it was deleted meanwhile
+        profiles.load(application_id, profile_id)  # 404 when it was deleted meanwhile
         if label is not None:
             raise _label_taken(label, profile_id) from None
         raise refused.error
@@ -169,7 +195,8 @@ def _label_exists(key, label):
 def _label_taken(label, profile_id):
     return ConflictException(
         f'Version label {label} is already used by another hosted configuration version of '
-        f'configuration profile {profile_id}.')
+        f'configuration profile {profile_id}.'
+    )
 
 
 def get_hosted_configuration_version(p):
@@ -181,8 +208,9 @@ def _get(application_id, profile_id, number):
     """The version item. A version exists only under an existing profile (deleting a profile
     requires that it has none), so the parents are read only to name what is missing."""
     try:
-        return HostedVersion.get(profile_key(application_id, profile_id), number,
-                                 consistent_read=True)
+        return HostedVersion.get(
+            profile_key(application_id, profile_id), number, consistent_read=True
+        )
     except HostedVersion.DoesNotExist:
         profiles.load(application_id, profile_id)
         raise not_found('HostedConfigurationVersion', str(number)) from None
@@ -190,7 +218,7 @@ def _get(application_id, profile_id, number):
 
 def list_hosted_configuration_versions(p):
     application_id, profile_id = p['ApplicationId'], p['ConfigurationProfileId']
-    query = {'scan_index_forward': False}   # newest first
+    query = {'scan_index_forward': False}  # newest first
     label = p.get('VersionLabel')
     if label is not None:
         if label == '*':
@@ -199,10 +227,11 @@ def list_hosted_configuration_versions(p):
             query['filter_condition'] = HostedVersion.version_label.startswith(label[:-1])
         else:
             query['filter_condition'] = HostedVersion.version_label == label
-    out = paging.page(HostedVersion, profile_key(application_id, profile_id), p,
-                      render=summary, **query)
+    out = paging.page(
+        HostedVersion, profile_key(application_id, profile_id), p, render=summary, **query
+    )
     if not out['Items']:
-        profiles.load(application_id, profile_id)   # an empty list, or a missing parent
+        profiles.load(application_id, profile_id)  # an empty list, or a missing parent
     return out
 
 
@@ -213,8 +242,11 @@ def delete_hosted_configuration_version(p):
         with tx.transaction() as t:
             t.delete(item, condition=HostedVersion.version.exists())
             if item.version_label is not None:
-                t.delete(HostedLabel(item.key, item.version_label),
-                         condition=HostedLabel.version == item.version)
+                t.delete(
+                    HostedLabel(item.key, item.version_label),
+                    condition=HostedLabel.version == item.version,
+                )
+
     if tx.attempt(write):
         raise not_found('HostedConfigurationVersion', str(p['VersionNumber'])) from None
     # The content stays: it is content-addressed and may be shared with other versions or

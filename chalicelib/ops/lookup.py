@@ -5,6 +5,7 @@ partition filtered on the name (no Scan). Names are not unique; when several res
 one, the oldest wins, so a resource created later never takes over existing callers.
 Each function returns the item or None.
 """
+
 from chalicelib import arns
 from chalicelib.store.applications import Application
 from chalicelib.store.environments import Environment

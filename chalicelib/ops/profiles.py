@@ -3,10 +3,10 @@ DeleteConfigurationProfile, ListConfigurationProfiles.
 
 Also ``load(application_id, profile_id)`` for other operations and ``check_validators``.
 """
+
 import json
 import re
-from functools import lru_cache
-
+from functools import cache
 
 from chalicelib import arns, clock
 from chalicelib.constants import FEATURE_FLAGS, FREEFORM, PROFILE_TYPES
@@ -17,7 +17,7 @@ from chalicelib.store.applications import Application
 from chalicelib.store.hosted_versions import HostedVersion, profile_key
 from chalicelib.store.profiles import Profile
 
-MAX_PROFILES = 100   # per application
+MAX_PROFILES = 100  # per application
 MAX_VALIDATORS = 2
 DELETE_ATTEMPTS = 5
 
@@ -40,7 +40,8 @@ _NO_ROLE_NEEDED = ('hosted', 'codepipeline')
 
 _LAMBDA_ARN = re.compile(
     rf'{_PARTITION}:lambda:[a-z]{{2}}(-[a-z]+)+-\d:\d{{12}}:function:[a-zA-Z0-9_-]{{1,64}}'
-    r'(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?')
+    r'(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?'
+)
 _KMS_KEY_ARN = re.compile(rf'{_PARTITION}:kms:[a-z0-9-]+:\d{{12}}:key/[a-zA-Z0-9-]+')
 
 
@@ -52,10 +53,14 @@ def kms_key_arn(identifier):
 
 def render(profile):
     return {
-        'ApplicationId': profile.application_id, 'Id': profile.id, 'Name': profile.name,
-        'Description': profile.description, 'LocationUri': profile.location_uri,
+        'ApplicationId': profile.application_id,
+        'Id': profile.id,
+        'Name': profile.name,
+        'Description': profile.description,
+        'LocationUri': profile.location_uri,
         'RetrievalRoleArn': profile.retrieval_role_arn,
-        'Validators': list(profile.validators or []), 'Type': profile.type,
+        'Validators': list(profile.validators or []),
+        'Type': profile.type,
         'KmsKeyIdentifier': profile.kms_key_identifier,
         'KmsKeyArn': kms_key_arn(profile.kms_key_identifier),
     }
@@ -63,9 +68,12 @@ def render(profile):
 
 def summary(profile):
     return {
-        'ApplicationId': profile.application_id, 'Id': profile.id, 'Name': profile.name,
+        'ApplicationId': profile.application_id,
+        'Id': profile.id,
+        'Name': profile.name,
         'LocationUri': profile.location_uri,
-        'ValidatorTypes': [v['Type'] for v in profile.validators or []], 'Type': profile.type,
+        'ValidatorTypes': [v['Type'] for v in profile.validators or []],
+        'Type': profile.type,
     }
 
 
@@ -81,12 +89,17 @@ def load(application_id, profile_id):
 
 # --- validators -----------------------------------------------------------------------------
 
+
 def _draft04_metaschema():
     """The structure of a JSON Schema draft-04 document, as a draft-04 schema."""
     non_negative = {'type': 'integer', 'minimum': 0}
     schema_array = {'type': 'array', 'minItems': 1, 'items': {'$ref': '#'}}
-    string_array = {'type': 'array', 'items': {'type': 'string'}, 'minItems': 1,
-                    'uniqueItems': True}
+    string_array = {
+        'type': 'array',
+        'items': {'type': 'string'},
+        'minItems': 1,
+        'uniqueItems': True,
+    }
     simple_type = {'enum': ['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']}
     schema_map = {'type': 'object', 'additionalProperties': {'$ref': '#'}}
     bool_or_schema = {'anyOf': [{'type': 'boolean'}, {'$ref': '#'}]}
@@ -95,35 +108,57 @@ def _draft04_metaschema():
         '$schema': 'http://json-schema.org/draft-04/schema#',
         'type': 'object',
         'properties': {
-            'id': text, '$schema': text, '$ref': text, 'title': text, 'description': text,
-            'format': text, 'pattern': text,
+            'id': text,
+            '$schema': text,
+            '$ref': text,
+            'title': text,
+            'description': text,
+            'format': text,
+            'pattern': text,
             'multipleOf': {'type': 'number', 'minimum': 0, 'exclusiveMinimum': True},
-            'maximum': {'type': 'number'}, 'exclusiveMaximum': {'type': 'boolean'},
-            'minimum': {'type': 'number'}, 'exclusiveMinimum': {'type': 'boolean'},
-            'maxLength': non_negative, 'minLength': non_negative,
-            'maxItems': non_negative, 'minItems': non_negative,
-            'maxProperties': non_negative, 'minProperties': non_negative,
+            'maximum': {'type': 'number'},
+            'exclusiveMaximum': {'type': 'boolean'},
+            'minimum': {'type': 'number'},
+            'exclusiveMinimum': {'type': 'boolean'},
+            'maxLength': non_negative,
+            'minLength': non_negative,
+            'maxItems': non_negative,
+            'minItems': non_negative,
+            'maxProperties': non_negative,
+            'minProperties': non_negative,
             'uniqueItems': {'type': 'boolean'},
-            'additionalItems': bool_or_schema, 'additionalProperties': bool_or_schema,
+            'additionalItems': bool_or_schema,
+            'additionalProperties': bool_or_schema,
             'items': {'anyOf': [{'$ref': '#'}, schema_array]},
             'required': string_array,
-            'definitions': schema_map, 'properties': schema_map, 'patternProperties': schema_map,
-            'dependencies': {'type': 'object',
-                             'additionalProperties': {'anyOf': [{'$ref': '#'}, string_array]}},
+            'definitions': schema_map,
+            'properties': schema_map,
+            'patternProperties': schema_map,
+            'dependencies': {
+                'type': 'object',
+                'additionalProperties': {'anyOf': [{'$ref': '#'}, string_array]},
+            },
             'enum': {'type': 'array', 'minItems': 1, 'uniqueItems': True},
-            'type': {'anyOf': [simple_type, {'type': 'array', 'items': simple_type,
-                                             'minItems': 1, 'uniqueItems': True}]},
-            'allOf': schema_array, 'anyOf': schema_array, 'oneOf': schema_array,
+            'type': {
+                'anyOf': [
+                    simple_type,
+                    {'type': 'array', 'items': simple_type, 'minItems': 1, 'uniqueItems': True},
+                ]
+            },
+            'allOf': schema_array,
+            'anyOf': schema_array,
+            'oneOf': schema_array,
             'not': {'$ref': '#'},
         },
         'dependencies': {'exclusiveMaximum': ['maximum'], 'exclusiveMinimum': ['minimum']},
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _metaschema_check():
     # Only this fixed, trusted schema is compiled; a user's schema is only ever data here.
     import fastjsonschema
+
     return fastjsonschema.compile(_draft04_metaschema())
 
 
@@ -143,7 +178,8 @@ def _patterns(schema):
 
 def _json_schema_problem(content):
     """Why ``content`` is not a usable JSON Schema (draft-04) document, or None."""
-    import fastjsonschema   # reason: compiled schemas only for requests that carry one
+    import fastjsonschema  # reason: compiled schemas only for requests that carry one
+
     try:
         schema = json.loads(content)
     except ValueError as error:
@@ -170,7 +206,8 @@ def check_validators(validators):
     validators = validators or []
     if len(validators) > MAX_VALIDATORS:
         raise BadRequestException(
-            f'A configuration profile can have at most {MAX_VALIDATORS} validators.')
+            f'A configuration profile can have at most {MAX_VALIDATORS} validators.'
+        )
     for position, validator in enumerate(validators, 1):
         kind, content = validator['Type'], validator['Content']
         if kind == 'JSON_SCHEMA':
@@ -186,6 +223,7 @@ def check_validators(validators):
 
 # --- operations -----------------------------------------------------------------------------
 
+
 def _source(location_uri):
     for source, pattern in _LOCATIONS:
         if pattern.fullmatch(location_uri):
@@ -193,7 +231,8 @@ def _source(location_uri):
     raise BadRequestException(
         f'LocationUri {location_uri!r} is not valid. Use hosted, ssm-parameter://<name>, '
         f'ssm-document://<name>, s3://<bucket>/<key>, secretsmanager://<name>, '
-        f'codepipeline://<name>, or the ARN of an SSM parameter or document.')
+        f'codepipeline://<name>, or the ARN of an SSM parameter or document.'
+    )
 
 
 def create_configuration_profile(p):
@@ -201,23 +240,37 @@ def create_configuration_profile(p):
     tags = tagging.check(p.get('Tags'))
     kind = p.get('Type') or FREEFORM
     if kind not in PROFILE_TYPES:
-        raise BadRequestException(
-            f"Type {kind!r} is not valid. Use {FREEFORM} or {FEATURE_FLAGS}.")
+        raise BadRequestException(f'Type {kind!r} is not valid. Use {FREEFORM} or {FEATURE_FLAGS}.')
     source = _source(p['LocationUri'])
     if kind == FEATURE_FLAGS and source != 'hosted':
         raise BadRequestException(
-            'Feature flag configuration profiles must use the LocationUri hosted.')
+            'Feature flag configuration profiles must use the LocationUri hosted.'
+        )
     if source not in _NO_ROLE_NEEDED and not p.get('RetrievalRoleArn'):
         raise BadRequestException(
-            f'RetrievalRoleArn is required for configurations stored in {source}.')
+            f'RetrievalRoleArn is required for configurations stored in {source}.'
+        )
     validators = check_validators(p.get('Validators'))
     profile = applications.create_child(
-        application_id, lambda new: Profile(
-            application_id, new, name=p['Name'], description=p.get('Description'),
-            location_uri=p['LocationUri'], retrieval_role_arn=p.get('RetrievalRoleArn'),
-            validators=validators, type=kind, kms_key_identifier=p.get('KmsKeyIdentifier'),
-            tags=tags, created_at=clock.now(), latest_version=0),
-        Application.profile_count, MAX_PROFILES, 'configuration profiles')
+        application_id,
+        lambda new: Profile(
+            application_id,
+            new,
+            name=p['Name'],
+            description=p.get('Description'),
+            location_uri=p['LocationUri'],
+            retrieval_role_arn=p.get('RetrievalRoleArn'),
+            validators=validators,
+            type=kind,
+            kms_key_identifier=p.get('KmsKeyIdentifier'),
+            tags=tags,
+            created_at=clock.now(),
+            latest_version=0,
+        ),
+        Application.profile_count,
+        MAX_PROFILES,
+        'configuration profiles',
+    )
     return render(profile)
 
 
@@ -227,18 +280,25 @@ def get_configuration_profile(p):
 
 def update_configuration_profile(p):
     profile = load(p['ApplicationId'], p['ConfigurationProfileId'])
-    actions = [attr.set(value) for attr, value in (
-        (Profile.name, p.get('Name')),
-        (Profile.description, p.get('Description')),
-        (Profile.retrieval_role_arn, p.get('RetrievalRoleArn')),
-    ) if value is not None]
+    actions = [
+        attr.set(value)
+        for attr, value in (
+            (Profile.name, p.get('Name')),
+            (Profile.description, p.get('Description')),
+            (Profile.retrieval_role_arn, p.get('RetrievalRoleArn')),
+        )
+        if value is not None
+    ]
     if 'Validators' in p:
         actions.append(Profile.validators.set(check_validators(p['Validators'])))
     if 'KmsKeyIdentifier' in p:
         # An empty identifier removes the key: new versions are stored without one.
         identifier = p['KmsKeyIdentifier']
-        actions.append(Profile.kms_key_identifier.set(identifier) if identifier
-                       else Profile.kms_key_identifier.remove())
+        actions.append(
+            Profile.kms_key_identifier.set(identifier)
+            if identifier
+            else Profile.kms_key_identifier.remove()
+        )
     if actions:
         if tx.attempt(lambda: profile.update(actions=actions, condition=Profile.id.exists())):
             raise not_found('ConfigurationProfile', profile.id)
@@ -253,22 +313,27 @@ def delete_configuration_profile(p):
         # moved latest_version, so the delete's condition fails and the check runs again.
         profile = load(application_id, profile_id)
         protection.check('configuration profile', profile, p.get('DeletionProtectionCheck'))
-        versions = HostedVersion.query(profile_key(application_id, profile_id), limit=1,
-                                       consistent_read=True)
+        versions = HostedVersion.query(
+            profile_key(application_id, profile_id), limit=1, consistent_read=True
+        )
         if next(iter(versions), None) is not None:
             raise BadRequestException(
                 f'Cannot delete configuration profile {profile_id} because there are still '
-                f'hosted configuration versions existing under it.')
+                f'hosted configuration versions existing under it.'
+            )
         seen = profile.latest_version
 
         def write():
             with tx.transaction() as t:
-                t.delete(profile, condition=Profile.id.exists() &
-                         (Profile.latest_version == seen))
-                t.update(Application(arns.account(), application_id), actions=[count.add(-1)],
-                         condition=Application.id.exists())
+                t.delete(profile, condition=Profile.id.exists() & (Profile.latest_version == seen))
+                t.update(
+                    Application(arns.account(), application_id),
+                    actions=[count.add(-1)],
+                    condition=Application.id.exists(),
+                )
+
         if tx.attempt(write):
-            continue   # gone, or a version was created meanwhile: look again
+            continue  # gone, or a version was created meanwhile: look again
         return {}
     raise InternalServerException('The configuration profile kept changing. Try again.')
 
@@ -280,5 +345,5 @@ def list_configuration_profiles(p):
         query['filter_condition'] = Profile.type == p['Type']
     out = paging.page(Profile, application_id, p, render=summary, **query)
     if not out['Items']:
-        applications.load(application_id)   # an empty list, or a missing application
+        applications.load(application_id)  # an empty list, or a missing application
     return out

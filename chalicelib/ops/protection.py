@@ -10,6 +10,7 @@ item per process per minute (plus a GetItem when the condition fails, to tell a 
 from a deleted item); the stored value lags real use by at most about a minute (the real
 service also asks callers to wait 60 seconds before an environment counts as active).
 """
+
 import logging
 import threading
 from datetime import timedelta
@@ -20,8 +21,8 @@ from chalicelib import cache, clock
 from chalicelib.errors import BadRequestException
 from chalicelib.ops import settings
 from chalicelib.store.environments import Environment
-from chalicelib.store.tx import conditional_failed
 from chalicelib.store.profiles import Profile
+from chalicelib.store.tx import conditional_failed
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,8 @@ WRITE_EVERY = timedelta(minutes=1)
 GRACE_AFTER_CREATE = timedelta(hours=1)
 _MEMORY_LIMIT = 100_000
 
-_attempted = {}     # (table, hash key, range key) -> when this process last wrote or tried
-_gone = set()       # keys found deleted: polls of them are refused from then on
+_attempted = {}  # (table, hash key, range key) -> when this process last wrote or tried
+_gone = set()  # keys found deleted: polls of them are refused from then on
 _lock = threading.Lock()
 
 
@@ -66,8 +67,9 @@ def _write(model, application_id, item_id, now):
     try:
         model(application_id, item_id).update(
             actions=[model.last_polled_at.set(now)],
-            condition=model.id.exists() & (
-                model.last_polled_at.does_not_exist() | (model.last_polled_at < now - WRITE_EVERY)))
+            condition=model.id.exists()
+            & (model.last_polled_at.does_not_exist() | (model.last_polled_at < now - WRITE_EVERY)),
+        )
         return True
     except UpdateError as error:
         if not conditional_failed(error):
@@ -118,4 +120,5 @@ def check(kind, item, header=None):
     raise BadRequestException(
         f'Deletion protection: {kind} {item.id} was last polled at {stamp}, within the '
         f'deletion protection period of {int(period_minutes)} minutes. Send the deletion '
-        f'protection check BYPASS to delete it anyway.')
+        f'protection check BYPASS to delete it anyway.'
+    )

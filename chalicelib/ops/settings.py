@@ -3,6 +3,7 @@
 One item per account. Anything never set takes the service default: deletion protection off
 with a 60-minute period, vended metrics off. An update changes only the members it names.
 """
+
 from chalicelib import arns
 from chalicelib.store.settings import AccountSettings
 
@@ -39,11 +40,15 @@ def get_account_settings(p):
 def update_account_settings(p):
     protection = p.get('DeletionProtection') or {}
     metrics = p.get('VendedMetrics') or {}
-    actions = [attr.set(value) for attr, value in (
-        (AccountSettings.deletion_protection, protection.get('Enabled')),
-        (AccountSettings.protection_period, protection.get('ProtectionPeriodInMinutes')),
-        (AccountSettings.vended_metrics, metrics.get('Enabled')),
-    ) if value is not None]
+    actions = [
+        attr.set(value)
+        for attr, value in (
+            (AccountSettings.deletion_protection, protection.get('Enabled')),
+            (AccountSettings.protection_period, protection.get('ProtectionPeriodInMinutes')),
+            (AccountSettings.vended_metrics, metrics.get('Enabled')),
+        )
+        if value is not None
+    ]
     if not actions:
         return render(_read())
     # One UpdateItem (creating the item if need be) touching only the named members.

@@ -6,8 +6,12 @@ readable by id, listed before the account's own strategies, and cannot be change
 """
 
 from chalicelib import arns, clock
-from chalicelib.errors import (BadRequestException, InternalServerException,
-                               ServiceQuotaExceededException, not_found)
+from chalicelib.errors import (
+    BadRequestException,
+    InternalServerException,
+    ServiceQuotaExceededException,
+    not_found,
+)
 from chalicelib.ops import tagging
 from chalicelib.store import paging, tx
 from chalicelib.store.ids import new_id
@@ -19,27 +23,45 @@ PREFIX = 'AppConfig.'
 
 
 def _predefined(name, growth_type, factor, duration, bake, description):
-    return {'Id': name, 'Name': name, 'Description': description,
-            'DeploymentDurationInMinutes': duration, 'GrowthType': growth_type,
-            'GrowthFactor': float(factor), 'FinalBakeTimeInMinutes': bake, 'ReplicateTo': 'NONE'}
+    return {
+        'Id': name,
+        'Name': name,
+        'Description': description,
+        'DeploymentDurationInMinutes': duration,
+        'GrowthType': growth_type,
+        'GrowthFactor': float(factor),
+        'FinalBakeTimeInMinutes': bake,
+        'ReplicateTo': 'NONE',
+    }
 
 
-PREDEFINED = {s['Id']: s for s in (
-    _predefined('AppConfig.AllAtOnce', 'LINEAR', 100, 0, 10, 'Quick'),
-    _predefined('AppConfig.Linear50PercentEvery30Seconds', 'LINEAR', 50, 1, 1, 'Test/Demo'),
-    _predefined('AppConfig.Canary10Percent20Minutes', 'EXPONENTIAL', 10, 20, 10,
-                'AWS Recommended'),
-    _predefined('AppConfig.Linear20PercentEvery6Minutes', 'LINEAR', 20, 30, 30,
-                'AWS Recommended'),
-)}
+PREDEFINED = {
+    s['Id']: s
+    for s in (
+        _predefined('AppConfig.AllAtOnce', 'LINEAR', 100, 0, 10, 'Quick'),
+        _predefined('AppConfig.Linear50PercentEvery30Seconds', 'LINEAR', 50, 1, 1, 'Test/Demo'),
+        _predefined(
+            'AppConfig.Canary10Percent20Minutes', 'EXPONENTIAL', 10, 20, 10, 'AWS Recommended'
+        ),
+        _predefined(
+            'AppConfig.Linear20PercentEvery6Minutes', 'LINEAR', 20, 30, 30, 'AWS Recommended'
+        ),
+    )
+}
 _PREDEFINED_ORDER = list(PREDEFINED)
 
 
 def render(item):
-    return {'Id': item.id, 'Name': item.name, 'Description': item.description,
-            'DeploymentDurationInMinutes': int(item.duration), 'GrowthType': item.growth_type,
-            'GrowthFactor': float(item.growth_factor),
-            'FinalBakeTimeInMinutes': int(item.final_bake), 'ReplicateTo': item.replicate_to}
+    return {
+        'Id': item.id,
+        'Name': item.name,
+        'Description': item.description,
+        'DeploymentDurationInMinutes': int(item.duration),
+        'GrowthType': item.growth_type,
+        'GrowthFactor': float(item.growth_factor),
+        'FinalBakeTimeInMinutes': int(item.final_bake),
+        'ReplicateTo': item.replicate_to,
+    }
 
 
 def load(strategy_id):
@@ -75,26 +97,38 @@ def create_deployment_strategy(p):
     count = AccountSettings.strategy_count
     for _ in range(5):
         item = Strategy(
-            account, new_id(), name=p['Name'], description=p.get('Description'),
+            account,
+            new_id(),
+            name=p['Name'],
+            description=p.get('Description'),
             duration=int(p['DeploymentDurationInMinutes']),
             growth_factor=float(p['GrowthFactor']),
             growth_type=p.get('GrowthType') or 'LINEAR',
             final_bake=int(p.get('FinalBakeTimeInMinutes') or 0),
-            replicate_to=p.get('ReplicateTo') or 'NONE', tags=tags, created_at=clock.now())
+            replicate_to=p.get('ReplicateTo') or 'NONE',
+            tags=tags,
+            created_at=clock.now(),
+        )
+
         def write():
             # The strategy and the account's count move together, so concurrent creates can
             # never exceed the quota and a failed create never uses up a slot.
             with tx.transaction() as t:
                 t.save(item, condition=Strategy.id.does_not_exist())
-                t.update(AccountSettings(account), actions=[count.add(1)],
-                         condition=count.does_not_exist() | (count < MAX_STRATEGIES))
+                t.update(
+                    AccountSettings(account),
+                    actions=[count.add(1)],
+                    condition=count.does_not_exist() | (count < MAX_STRATEGIES),
+                )
+
         refused = tx.attempt(write)
         if refused is None:
             return render(item)
         if refused.failed(1):
             raise ServiceQuotaExceededException(
                 f'The number of deployment strategies in this account cannot exceed '
-                f'{MAX_STRATEGIES}.')
+                f'{MAX_STRATEGIES}.'
+            )
         if not (refused.failed(0) or 'TransactionConflict' in refused.reasons):
             raise refused.error
         # The id is taken, or a concurrent write on the count: try again.
@@ -117,8 +151,11 @@ _UPDATABLE = (
 def update_deployment_strategy(p):
     strategy_id = p['DeploymentStrategyId']
     _refuse_predefined(strategy_id, 'update')
-    actions = [getattr(Strategy, attr).set(convert(p[member]))
-               for member, attr, convert in _UPDATABLE if member in p]
+    actions = [
+        getattr(Strategy, attr).set(convert(p[member]))
+        for member, attr, convert in _UPDATABLE
+        if member in p
+    ]
     if not actions:
         return render(_item(strategy_id))
     if strategy_id.startswith(PREFIX):
@@ -136,10 +173,12 @@ def delete_deployment_strategy(p):
     if strategy_id.startswith(PREFIX):
         raise _not_found(strategy_id)
     account = arns.account()
+
     def write():
         with tx.transaction() as t:
             t.delete(Strategy(account, strategy_id), condition=Strategy.id.exists())
             t.update(AccountSettings(account), actions=[AccountSettings.strategy_count.add(-1)])
+
     for _ in range(5):
         refused = tx.attempt(write)
         if refused is None:
@@ -156,6 +195,9 @@ def list_deployment_strategies(p):
     account = arns.account()
     return paging.with_fixed(
         [dict(PREDEFINED[i]) for i in _PREDEFINED_ORDER],
-        lambda params: paging.page(Strategy, account, params, render=render), p,
-        name='predefined', first=True,
-        any_stored=lambda: next(iter(Strategy.query(account, limit=1)), None) is not None)
+        lambda params: paging.page(Strategy, account, params, render=render),
+        p,
+        name='predefined',
+        first=True,
+        any_stored=lambda: next(iter(Strategy.query(account, limit=1)), None) is not None,
+    )

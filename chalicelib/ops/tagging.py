@@ -1,4 +1,5 @@
 """Tag rules shared by every taggable resource (creation-time tags and TagResource)."""
+
 from chalicelib.errors import BadRequestException
 
 MAX_TAGS = 50

@@ -7,13 +7,13 @@ attribute (a JSON string), so a change is a read followed by one UpdateItem cond
 item still existing and its tags still being exactly what was read; a concurrent change makes
 the condition fail and the change is recomputed on the new tags, so no tag is ever lost.
 """
+
 import json
 import re
 
-
 from chalicelib import arns
-from chalicelib.errors import BadRequestException, InternalServerException, not_found
 from chalicelib.engine.extensions import catalog
+from chalicelib.errors import BadRequestException, InternalServerException, not_found
 from chalicelib.ops import tagging
 from chalicelib.ops.strategies import PREDEFINED
 from chalicelib.store import tx
@@ -108,8 +108,10 @@ def tag_resource(p):
         if len(merged) > tagging.MAX_TAGS:
             raise BadRequestException(
                 f'A resource can have at most {tagging.MAX_TAGS} tags; this request would '
-                f'leave {len(merged)}')
+                f'leave {len(merged)}'
+            )
         return merged
+
     _change(p['ResourceArn'], change)
     return {}
 
@@ -136,10 +138,17 @@ def _change(arn, change):
             return
         # Values are passed already serialised: PynamoDB would otherwise take a one-key dict
         # whose key is a DynamoDB type name ({"S": ...}) as a serialised value.
-        previous = (model.tags == {'S': json.dumps(before)} if before is not None
-                    else model.tags.does_not_exist())
-        if not tx.attempt(lambda: item.update(actions=[model.tags.set({'S': json.dumps(after)})],
-                                              condition=hash_attr.exists() & previous)):
+        previous = (
+            model.tags == {'S': json.dumps(before)}
+            if before is not None
+            else model.tags.does_not_exist()
+        )
+        if not tx.attempt(
+            lambda: item.update(
+                actions=[model.tags.set({'S': json.dumps(after)})],
+                condition=hash_attr.exists() & previous,
+            )
+        ):
             return
         # Deleted, or tagged by someone else since the read: read again and redo.
     raise InternalServerException('The resource is being changed concurrently. Try again.')

@@ -14,6 +14,7 @@ Invalid content answers BadRequestException with Reason ``InvalidConfiguration``
 Details.InvalidConfiguration = [{Constraint, Location, Reason, Type, Value}], Type being the
 validator type that refused it.
 """
+
 import base64
 import functools
 import json
@@ -33,12 +34,13 @@ _DRAFT_04 = 'http://json-schema.org/draft-04/schema#'
 
 def validate_configuration(p):
     profile = profiles.load(p['ApplicationId'], p['ConfigurationProfileId'])
-    if profile.location_uri != 'hosted':   # S3, SSM, Secrets Manager (sources.py)
+    if profile.location_uri != 'hosted':  # S3, SSM, Secrets Manager (sources.py)
         version, raw = sources.fetch(profile, p['ConfigurationVersion'], deploying=False)
         check(profile, version.configuration_version, raw)
         return {}
-    version = hosted_versions.load_version(p['ApplicationId'], p['ConfigurationProfileId'],
-                                           p['ConfigurationVersion'])
+    version = hosted_versions.load_version(
+        p['ApplicationId'], p['ConfigurationProfileId'], p['ConfigurationVersion']
+    )
     check(profile, version_number(version), hosted_versions.read_content(version))
     return {}
 
@@ -70,17 +72,27 @@ def check(profile, number, content):
             f'Configuration version {number} of configuration profile {profile.id} '
             f'is not valid: {reasons}{more}',
             Reason='InvalidConfiguration',
-            Details={'InvalidConfiguration': details[:_MAX_DETAILS]})
+            Details={'InvalidConfiguration': details[:_MAX_DETAILS]},
+        )
 
 
 def _detail(kind, constraint, location, reason, value=None):
-    text = '' if value is None else json.dumps(value, ensure_ascii=False,
-                                                separators=(',', ':'), default=str)
-    return {'Constraint': constraint, 'Location': location or '$', 'Reason': reason,
-            'Type': kind, 'Value': text if len(text) <= 200 else text[:197] + '...'}
+    text = (
+        ''
+        if value is None
+        else json.dumps(value, ensure_ascii=False, separators=(',', ':'), default=str)
+    )
+    return {
+        'Constraint': constraint,
+        'Location': location or '$',
+        'Reason': reason,
+        'Type': kind,
+        'Value': text if len(text) <= 200 else text[:197] + '...',
+    }
 
 
 # --- JSON_SCHEMA -----------------------------------------------------------------------
+
 
 class _NoRemoteRefs(Mapping):
     """fastjsonschema handlers: every URI scheme is 'handled' by refusing it."""
@@ -91,6 +103,7 @@ class _NoRemoteRefs(Mapping):
     def __getitem__(self, scheme):
         def refuse(uri):
             raise ValueError(f'remote $ref is not allowed: {uri}')
+
         return refuse
 
     def __iter__(self):
@@ -102,7 +115,8 @@ class _NoRemoteRefs(Mapping):
 
 @functools.lru_cache(maxsize=64)
 def _compiled(schema_text):
-    import fastjsonschema   # reason: only profiles with a JSON_SCHEMA validator need it
+    import fastjsonschema  # reason: only profiles with a JSON_SCHEMA validator need it
+
     schema = json.loads(schema_text)
     if isinstance(schema, dict) and '$schema' not in schema:
         schema = {**schema, '$schema': _DRAFT_04}
@@ -111,27 +125,34 @@ def _compiled(schema_text):
 
 def _location(name):
     # fastjsonschema names paths data.a.b[0]; show them as JSONPath from the document root.
-    rest = (name or 'data')[len('data'):]
+    rest = (name or 'data')[len('data') :]
     return '$' + rest
 
 
 def json_schema_details(schema_text, content):
-    import fastjsonschema   # reason: as in _compiled
+    import fastjsonschema  # reason: as in _compiled
+
     try:
         validate = _compiled(schema_text)
     except (ValueError, fastjsonschema.JsonSchemaDefinitionException, RecursionError) as error:
-        return [_detail('JSON_SCHEMA', 'schema', '$',
-                        f'the JSON_SCHEMA validator is not a valid JSON Schema: {error}')]
+        return [
+            _detail(
+                'JSON_SCHEMA',
+                'schema',
+                '$',
+                f'the JSON_SCHEMA validator is not a valid JSON Schema: {error}',
+            )
+        ]
     try:
         doc = json.loads(content.decode('utf-8'))
     except UnicodeDecodeError as error:
-        return [_detail('JSON_SCHEMA', 'json', '$',
-                        f'content is not valid UTF-8 (byte {error.start})')]
+        return [
+            _detail('JSON_SCHEMA', 'json', '$', f'content is not valid UTF-8 (byte {error.start})')
+        ]
     except ValueError as error:
         return [_detail('JSON_SCHEMA', 'json', '$', f'content is not valid JSON: {error}')]
     except RecursionError:
-        return [_detail('JSON_SCHEMA', 'json', '$', 'content is not valid JSON: nested too '
-                        'deeply')]
+        return [_detail('JSON_SCHEMA', 'json', '$', 'content is not valid JSON: nested too deeply')]
     try:
         validate(doc)
     except fastjsonschema.JsonSchemaValuesException as many:
@@ -143,23 +164,25 @@ def json_schema_details(schema_text, content):
     out = []
     for e in errors:
         location = _location(e.name)
-        reason = location + e.message[len(e.name or 'data'):]
+        reason = location + e.message[len(e.name or 'data') :]
         constraint = e.rule or 'schema'
         if e.rule_definition is not None:
-            constraint += ': ' + json.dumps(e.rule_definition, separators=(',', ':'),
-                                            default=str)
+            constraint += ': ' + json.dumps(e.rule_definition, separators=(',', ':'), default=str)
         out.append(_detail('JSON_SCHEMA', constraint[:500], location, reason, e.value))
     return out
 
 
 # --- LAMBDA ----------------------------------------------------------------------------
 
+
 def lambda_client(region):
     """The Lambda client validators use (tests replace this)."""
     # AppConfig gives a validator 15 seconds, cold start included.
-    return boto3.client('lambda', region_name=region,
-                        config=Config(read_timeout=15, connect_timeout=5,
-                                      retries={'max_attempts': 1}))
+    return boto3.client(
+        'lambda',
+        region_name=region,
+        config=Config(read_timeout=15, connect_timeout=5, retries={'max_attempts': 1}),
+    )
 
 
 def _function_region(function):
@@ -179,11 +202,19 @@ def lambda_details(function, profile, version_number, content):
     }
     try:
         answer = lambda_client(_function_region(function)).invoke(
-            FunctionName=function, InvocationType='RequestResponse',
-            Payload=json.dumps(event).encode())
+            FunctionName=function,
+            InvocationType='RequestResponse',
+            Payload=json.dumps(event).encode(),
+        )
     except Exception as error:  # noqa: BLE001 - the user must learn why nothing deployed
-        return [_detail('LAMBDA', function, '$',
-                        f'the LAMBDA validator {function} could not be invoked: {error}')]
+        return [
+            _detail(
+                'LAMBDA',
+                function,
+                '$',
+                f'the LAMBDA validator {function} could not be invoked: {error}',
+            )
+        ]
     if not answer.get('FunctionError'):
         return []
     raw = answer['Payload'].read() if answer.get('Payload') is not None else b''

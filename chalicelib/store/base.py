@@ -1,5 +1,6 @@
 """What every table shares: its settings (store/meta.py: where DynamoDB is, how tables are
 named) and one Connection (store/connection.py) through which every table's requests go."""
+
 from __future__ import annotations
 
 from pynamodb.models import Model
@@ -24,7 +25,7 @@ class BaseModel(Model):
             try:
                 shared.add_meta_table(table.connection.get_meta_table(cls.Meta.table_name))
             except ValueError:
-                pass   # another model of the same table added it (store/clock.py: settings)
+                pass  # another model of the same table added it (store/clock.py: settings)
             table.connection = shared
         return table
 

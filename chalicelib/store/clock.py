@@ -8,6 +8,7 @@ Every change is a put conditioned on the version read (0: no item yet), so two p
 moving the clock at once cannot both win: the loser reads again and decides again. A read is
 one consistent GetItem of a small item.
 """
+
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
 
@@ -23,7 +24,7 @@ class StoredClock(BaseModel):
         table_name = table_name('settings')
         shares_table = True
 
-    account = UnicodeAttribute(hash_key=True)     # the settings table's key; always KEY
+    account = UnicodeAttribute(hash_key=True)  # the settings table's key; always KEY
     at = UTCDateTimeAttribute()
     real = NumberAttribute()
     speed = NumberAttribute()
@@ -37,16 +38,24 @@ def load():
         item = StoredClock.get(KEY, consistent_read=True)
     except StoredClock.DoesNotExist:
         return None
-    return clock.Line(item.at, float(item.real), float(item.speed), float(item.resume_speed),
-                      int(item.version))
+    return clock.Line(
+        item.at, float(item.real), float(item.speed), float(item.resume_speed), int(item.version)
+    )
 
 
 def save(line, expected):
     """Store ``line`` if the stored version is still ``expected``; False otherwise."""
-    item = StoredClock(KEY, at=line.at, real=line.real, speed=line.speed,
-                       resume_speed=line.resume_speed, version=line.version)
-    condition = (StoredClock.account.does_not_exist() if not expected
-                 else StoredClock.version == expected)
+    item = StoredClock(
+        KEY,
+        at=line.at,
+        real=line.real,
+        speed=line.speed,
+        resume_speed=line.resume_speed,
+        version=line.version,
+    )
+    condition = (
+        StoredClock.account.does_not_exist() if not expected else StoredClock.version == expected
+    )
     try:
         item.save(condition=condition)
     except PutError as error:

@@ -21,6 +21,7 @@ only writer: the local runner sets it when it started its own DynamoDB Local); a
 seconds - cached at most that long, for stores other writers share. Cost: a hit is a dict
 lookup under one lock; memory is bounded (entries and bytes, least recently used dropped).
 """
+
 from __future__ import annotations
 
 import os
@@ -41,7 +42,7 @@ _WRITES = {'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWri
 _SCHEMA = {'CreateTable', 'DeleteTable', 'UpdateTable', 'UpdateTimeToLive'}
 # Request members that do not change what a read answers.
 _NOT_SIGNATURE = {'ReturnConsumedCapacity', 'ConsistentRead', 'TableName', 'Key'}
-_PLAIN = ()   # the signature of a GetItem of the whole item
+_PLAIN = ()  # the signature of a GetItem of the whole item
 
 
 def mode_from(value: str | None) -> str | float | None:
@@ -90,10 +91,10 @@ class ReadCache:
         self.ttl = ttl
         self.max_entries, self.max_bytes = max_entries, max_bytes
         self._lock = threading.Lock()
-        self._entries = OrderedDict()   # (tag, signature) -> (data, stored_at, size)
-        self._by_tag = {}               # tag -> set of signatures
-        self._readers = {}              # tag -> {token: spoiled}
-        self._writers = {}              # tag -> {token: overlapped}
+        self._entries = OrderedDict()  # (tag, signature) -> (data, stored_at, size)
+        self._by_tag = {}  # tag -> set of signatures
+        self._readers = {}  # tag -> {token: spoiled}
+        self._writers = {}  # tag -> {token: overlapped}
         self._tokens = iter(range(1, 1 << 62))
         self._bytes = 0
         self.hits = self.misses = 0
@@ -104,8 +105,7 @@ class ReadCache:
         """The cached answer, or (None, token) to pass to ``store`` after reading."""
         with self._lock:
             entry = self._entries.get((tag, signature))
-            if entry is not None and (self.ttl is None or
-                                      time.monotonic() - entry[1] < self.ttl):
+            if entry is not None and (self.ttl is None or time.monotonic() - entry[1] < self.ttl):
                 self._entries.move_to_end((tag, signature))
                 self.hits += 1
                 return entry[0], None
@@ -216,7 +216,7 @@ class StoreConnection(Connection):
     def _write_tags(self, operation_name, kwargs):
         """Every tag the write may change, and its new image when it has one; None when the
         write cannot be understood (the cache is then cleared)."""
-        writes = []   # (table, key or item)
+        writes = []  # (table, key or item)
         if operation_name in ('PutItem', 'UpdateItem', 'DeleteItem'):
             writes.append((kwargs.get('TableName'), kwargs.get('Item') or kwargs.get('Key')))
         elif operation_name == 'BatchWriteItem':
@@ -229,7 +229,9 @@ class StoreConnection(Connection):
         else:
             for entry in kwargs.get('TransactItems', ()):
                 for member in entry.values():
-                    writes.append((member.get('TableName'), member.get('Item') or member.get('Key')))
+                    writes.append(
+                        (member.get('TableName'), member.get('Item') or member.get('Key'))
+                    )
         tags = []
         for table_name, item in writes:
             tag = self._item_tag(table_name, item or {})
@@ -266,7 +268,7 @@ class StoreConnection(Connection):
         if token is None:
             return dict(data)
         if 'IndexName' not in kwargs:
-            kwargs['ConsistentRead'] = True   # what is cached is the latest committed state
+            kwargs['ConsistentRead'] = True  # what is cached is the latest committed state
         try:
             data = super().dispatch(operation_name, kwargs)
         except BaseException:
@@ -331,11 +333,13 @@ def connection() -> StoreConnection:
         with _connection_lock:
             if _connection is None:
                 _connection = StoreConnection(
-                    region=BaseMeta.region, host=BaseMeta.host,
+                    region=BaseMeta.region,
+                    host=BaseMeta.host,
                     connect_timeout_seconds=BaseMeta.connect_timeout_seconds,
                     read_timeout_seconds=BaseMeta.read_timeout_seconds,
                     max_retry_attempts=BaseMeta.max_retry_attempts,
-                    max_pool_connections=BaseMeta.max_pool_connections)
+                    max_pool_connections=BaseMeta.max_pool_connections,
+                )
     return _connection
 
 

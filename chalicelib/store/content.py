@@ -5,6 +5,7 @@ is cut into chunks keyed by (sha256 of the whole, chunk index). Writers store th
 before the item that refers to the digest, so nothing ever points at incomplete content;
 identical content is stored once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,7 +36,7 @@ def put(data: bytes, namespace: str = '') -> str:
     namespace keeps content that must not be shared apart, e.g. crypto.py's envelopes)."""
     data = bytes(data)
     digest = namespace + digest_of(data)
-    pieces = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)] or [b'']
+    pieces = [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)] or [b'']
     with Chunk.batch_write() as batch:
         for index, piece in enumerate(pieces):
             batch.save(Chunk(digest, index, data=piece, count=len(pieces)))

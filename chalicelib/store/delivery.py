@@ -17,11 +17,17 @@ taken before this process's latest write is not used again, so the next poll thi
 answers reflects a deployment it just started, stopped, rolled back or reverted. Other
 processes keep their copies up to their cache's age bound.
 """
+
 from __future__ import annotations
 
 import threading
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
 
@@ -48,7 +54,7 @@ class Delivery(BaseModel):
     experiments = JSONAttribute(null=True)
 
 
-_writes = {}          # key -> how many writes of that Delivery this process has finished
+_writes = {}  # key -> how many writes of that Delivery this process has finished
 _writes_lock = threading.Lock()
 
 

@@ -11,14 +11,20 @@ While a deployment is in progress the item carries ``active`` (a constant) and
 ``active_key``: the sparse ``active`` index holds exactly the in-progress deployments, so the
 tick's Query costs follow them and not the history.
 """
+
 from __future__ import annotations
 
-from pynamodb.attributes import (JSONAttribute, ListAttribute, MapAttribute, NumberAttribute,
-                                 UnicodeAttribute, UTCDateTimeAttribute)
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
-
 
 # The value of ``active`` on every in-progress deployment: one index partition. A DynamoDB
 # partition serves far more reads than a tick a second needs for thousands of deployments.
@@ -45,10 +51,20 @@ class ActiveIndex(GlobalSecondaryIndex):
 
     class Meta:
         index_name = 'active'
-        projection = IncludeProjection([
-            'application_id', 'environment_id', 'profile_id', 'state', 'strategy',
-            'started_at', 'steps_written', 'monitors', 'configuration_version',
-            'version_label'])
+        projection = IncludeProjection(
+            [
+                'application_id',
+                'environment_id',
+                'profile_id',
+                'state',
+                'strategy',
+                'started_at',
+                'steps_written',
+                'monitors',
+                'configuration_version',
+                'version_label',
+            ]
+        )
 
     active = UnicodeAttribute(hash_key=True)
     active_key = UnicodeAttribute(range_key=True)
@@ -82,7 +98,7 @@ class Deployment(BaseModel):
     completed_at = UTCDateTimeAttribute(null=True)
     # Percentage when a rollback stopped the strategy (otherwise it follows from the clock).
     percentage = NumberAttribute(null=True)
-    events = ListAttribute(of=Event, default=list)   # oldest first
+    events = ListAttribute(of=Event, default=list)  # oldest first
     steps_written = NumberAttribute(default=0)
     tags = JSONAttribute(default=dict)
     kms_key_identifier = UnicodeAttribute(null=True)
@@ -102,7 +118,8 @@ def active_of(environment) -> Deployment | None:
     if number is None:
         return None
     try:
-        return Deployment.get(env_key(environment.application_id, environment.id), int(number),
-                              consistent_read=True)
+        return Deployment.get(
+            env_key(environment.application_id, environment.id), int(number), consistent_read=True
+        )
     except Deployment.DoesNotExist:
         return None

@@ -20,6 +20,7 @@ on AWS and none for single-item writes. Failure mode: if the barrier read itself
 transaction's outcome is unknown to the caller exactly as for a timed-out write, and the
 error propagates.
 """
+
 from __future__ import annotations
 
 from pynamodb.transactions import TransactWrite as _TransactWrite
@@ -47,8 +48,12 @@ class TransactWrite(_TransactWrite):
         # Straight to the botocore client: a read cache in front of DynamoDB must not be
         # allowed to answer (or keep) the barrier.
         self._connection.client.get_item(
-            TableName=table, Key=key, ConsistentRead=True,
-            ProjectionExpression='#k', ExpressionAttributeNames={'#k': name})
+            TableName=table,
+            Key=key,
+            ConsistentRead=True,
+            ProjectionExpression='#k',
+            ExpressionAttributeNames={'#k': name},
+        )
 
     def _one_key(self):
         """(table, key) of any item the transaction wrote or checked."""

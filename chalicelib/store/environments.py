@@ -3,7 +3,13 @@
 An environment and its application's quota counter move in one transaction (store/tx.py),
 so concurrent creates can never pass the quota and a failed create never uses up a slot.
 """
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 
 from chalicelib.constants import EnvironmentState
 from chalicelib.store.base import BaseMeta, BaseModel, table_name

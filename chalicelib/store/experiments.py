@@ -16,10 +16,15 @@ definition's ``latest_run`` counter, ``active_run`` (present only while a run is
 one run at a time and blocks updates and deletes, and a run's ``event_count`` numbers its
 events so two concurrent updates can never write the same event twice.
 """
+
 from __future__ import annotations
 
-from pynamodb.attributes import (JSONAttribute, NumberAttribute, UnicodeAttribute,
-                                 UTCDateTimeAttribute)
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
 
@@ -37,7 +42,7 @@ class ExperimentDefinition(BaseModel):
         table_name = table_name('experiment-definitions')
 
     account = UnicodeAttribute(hash_key=True)
-    key = UnicodeAttribute(range_key=True)        # definition_key(application, id)
+    key = UnicodeAttribute(range_key=True)  # definition_key(application, id)
     application_id = UnicodeAttribute()
     id = UnicodeAttribute()
     name = UnicodeAttribute()
@@ -78,11 +83,11 @@ class ExperimentRun(BaseModel):
     application_id = UnicodeAttribute()
     definition_id = UnicodeAttribute()
     description = UnicodeAttribute(null=True)
-    status = UnicodeAttribute()                   # RUNNING or DONE
+    status = UnicodeAttribute()  # RUNNING or DONE
     exposure = NumberAttribute()
-    overrides = JSONAttribute(null=True)          # {'Inline': {entity id: treatment key}}
-    result = JSONAttribute(null=True)             # ExperimentRunResult as the API shapes it
-    snapshot = JSONAttribute()                    # ExperimentDefinitionSnapshot
+    overrides = JSONAttribute(null=True)  # {'Inline': {entity id: treatment key}}
+    result = JSONAttribute(null=True)  # ExperimentRunResult as the API shapes it
+    snapshot = JSONAttribute()  # ExperimentDefinitionSnapshot
     deployment_parameters = JSONAttribute(null=True)
     tags = JSONAttribute(default=dict)
     started_at = UTCDateTimeAttribute()
@@ -95,7 +100,7 @@ class ExperimentRunEvent(BaseModel):
     class Meta(BaseMeta):
         table_name = table_name('experiment-run-events')
 
-    run = UnicodeAttribute(hash_key=True)         # run_key(application, definition, run)
+    run = UnicodeAttribute(hash_key=True)  # run_key(application, definition, run)
     sequence = NumberAttribute(range_key=True)
     type = UnicodeAttribute()
     description = UnicodeAttribute(null=True)
@@ -103,12 +108,15 @@ class ExperimentRunEvent(BaseModel):
     triggered_by = UnicodeAttribute()
     exposure = NumberAttribute(null=True)
     overrides = JSONAttribute(null=True)
-    deployment = UnicodeAttribute(null=True)      # ARN of the MANAGED deployment it made
+    deployment = UnicodeAttribute(null=True)  # ARN of the MANAGED deployment it made
 
 
 def application_has_definitions(account: str, application_id: str) -> bool:
     """True while any experiment definition (archived ones too) lives in the application."""
     found = ExperimentDefinition.query(
-        account, ExperimentDefinition.key.startswith(definition_key(application_id, '')),
-        limit=1, consistent_read=True)
+        account,
+        ExperimentDefinition.key.startswith(definition_key(application_id, '')),
+        limit=1,
+        consistent_read=True,
+    )
     return next(iter(found), None) is not None

@@ -21,10 +21,15 @@
 AWS-authored extensions are constants in chalicelib/engine/extensions/catalog.py and are never
 stored.
 """
+
 from __future__ import annotations
 
-from pynamodb.attributes import (JSONAttribute, NumberAttribute, UnicodeAttribute,
-                                 UTCDateTimeAttribute)
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
@@ -49,8 +54,8 @@ class Extension(BaseModel):
     account = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute(range_key=True)
     id = UnicodeAttribute()
-    latest_version = NumberAttribute()     # the highest number ever given out
-    versions = NumberAttribute()           # how many versions exist now
+    latest_version = NumberAttribute()  # the highest number ever given out
+    versions = NumberAttribute()  # how many versions exist now
     tags = JSONAttribute(default=dict)
     created_at = UTCDateTimeAttribute()
 
@@ -60,7 +65,7 @@ class ExtensionVersion(BaseModel):
         table_name = table_name('extension-versions')
 
     account = UnicodeAttribute(hash_key=True)
-    sort = UnicodeAttribute(range_key=True)          # version_key(id, version)
+    sort = UnicodeAttribute(range_key=True)  # version_key(id, version)
     id = UnicodeAttribute()
     version = NumberAttribute()
     name = UnicodeAttribute()
@@ -88,7 +93,7 @@ class ByExtension(GlobalSecondaryIndex):
         projection = AllProjection()
 
     extension_id = UnicodeAttribute(hash_key=True)
-    extension_key = UnicodeAttribute(range_key=True)   # extension_key(version, id)
+    extension_key = UnicodeAttribute(range_key=True)  # extension_key(version, id)
 
 
 class Association(BaseModel):
@@ -117,7 +122,7 @@ class AssociationClaim(BaseModel):
         table_name = table_name('extension-association-claims')
 
     account = UnicodeAttribute(hash_key=True)
-    claim = UnicodeAttribute(range_key=True)         # <extension id>|<resource>
+    claim = UnicodeAttribute(range_key=True)  # <extension id>|<resource>
     association_id = UnicodeAttribute()
 
 
@@ -125,9 +130,9 @@ class Invocation(BaseModel):
     class Meta(BaseMeta):
         table_name = table_name('extension-invocations')
 
-    deployment = UnicodeAttribute(hash_key=True)     # deployment_key(app, env, number)
-    sort = UnicodeAttribute(range_key=True)          # 'applied' or 'r#<at>#<type>#<id>'
+    deployment = UnicodeAttribute(hash_key=True)  # deployment_key(app, env, number)
+    sort = UnicodeAttribute(range_key=True)  # 'applied' or 'r#<at>#<type>#<id>'
     event_type = UnicodeAttribute(null=True)
-    occurred_at = UnicodeAttribute(null=True)        # ISO-8601, as the event's own instant
-    record = JSONAttribute(null=True)                # one ActionInvocation
-    applied = JSONAttribute(null=True)               # [AppliedExtension]
+    occurred_at = UnicodeAttribute(null=True)  # ISO-8601, as the event's own instant
+    record = JSONAttribute(null=True)  # one ActionInvocation
+    applied = JSONAttribute(null=True)  # [AppliedExtension]

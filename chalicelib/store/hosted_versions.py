@@ -8,6 +8,7 @@ A label is claimed by its own item (hash = profile key, range = label) written i
 transaction as the version, so two versions of one profile can never share a label, and a
 label resolves to its version with one GetItem.
 """
+
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -23,11 +24,11 @@ class HostedVersion(BaseModel):
     class Meta(BaseMeta):
         table_name = table_name('hosted-versions')
 
-    key = UnicodeAttribute(hash_key=True)          # profile_key(application, profile)
+    key = UnicodeAttribute(hash_key=True)  # profile_key(application, profile)
     version = NumberAttribute(range_key=True)
     application_id = UnicodeAttribute()
     profile_id = UnicodeAttribute()
-    digest = UnicodeAttribute()                    # sha256 of the content, see store.content
+    digest = UnicodeAttribute()  # sha256 of the content, see store.content
     size = NumberAttribute()
     content_type = UnicodeAttribute()
     description = UnicodeAttribute(null=True)
@@ -40,6 +41,6 @@ class HostedLabel(BaseModel):
     class Meta(BaseMeta):
         table_name = table_name('hosted-version-labels')
 
-    key = UnicodeAttribute(hash_key=True)          # profile_key(application, profile)
+    key = UnicodeAttribute(hash_key=True)  # profile_key(application, profile)
     label = UnicodeAttribute(range_key=True)
     version = NumberAttribute()

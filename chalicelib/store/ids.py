@@ -1,4 +1,5 @@
 """Resource ids: 7 lowercase alphanumerics, unique by a conditional write."""
+
 from __future__ import annotations
 
 import secrets

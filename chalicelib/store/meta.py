@@ -1,5 +1,6 @@
 """Where DynamoDB is and how tables are named: the settings every table and the store's one
 Connection (store/connection.py) share. Pure configuration, read from the environment."""
+
 from __future__ import annotations
 
 import os

@@ -13,6 +13,7 @@
 Cost: one Query per page (plus, for fixed-first lists, one Query of one item when a page ends
 exactly at the end of the fixed part).
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,9 +30,15 @@ from chalicelib.errors import BadRequestException
 DEFAULT_PAGE = 50
 
 
-def page(source: type[Model] | Index, hash_key: str, params: dict, items_key: str = 'Items',
-         render: Callable | None = None, model: type[Model] | None = None,
-         **query) -> dict:
+def page(
+    source: type[Model] | Index,
+    hash_key: str,
+    params: dict,
+    items_key: str = 'Items',
+    render: Callable | None = None,
+    model: type[Model] | None = None,
+    **query,
+) -> dict:
     """One page of ``source.query(hash_key, **query)`` as a list response; ``source`` is a
     model, or one of its indexes with ``model`` the model it belongs to."""
     limit = params.get('MaxResults') or DEFAULT_PAGE
@@ -67,12 +74,19 @@ def _decode(token, names, hash_attribute, hash_key):
         key = json.loads(base64.urlsafe_b64decode(token.encode()))
         if not isinstance(key, dict) or sorted(key) != sorted(names):
             raise ValueError
-        if list(key[names[0]].values())[0] != hash_attribute.serialize(hash_key) \
-                or not well_formed(key):
+        if list(key[names[0]].values())[0] != hash_attribute.serialize(hash_key) or not well_formed(
+            key
+        ):
             raise ValueError
         return key
-    except (ValueError, TypeError, AttributeError, binascii.Error, UnicodeDecodeError,
-            RecursionError):
+    except (
+        ValueError,
+        TypeError,
+        AttributeError,
+        binascii.Error,
+        UnicodeDecodeError,
+        RecursionError,
+    ):
         raise BadRequestException('The NextToken is not valid') from None
 
 
@@ -86,17 +100,28 @@ def well_formed(key: dict) -> bool:
     for value in key.values():
         if not isinstance(value, dict) or len(value) != 1:
             return False
-        (kind, text), = value.items()
-        if not isinstance(text, str) or kind not in ('S', 'N') or (
-                kind == 'N' and not _NUMBER.fullmatch(text)):
+        ((kind, text),) = value.items()
+        if (
+            not isinstance(text, str)
+            or kind not in ('S', 'N')
+            or (kind == 'N' and not _NUMBER.fullmatch(text))
+        ):
             return False
     return True
 
 
 # --- fixed items and stored ones ------------------------------------------------------------
 
-def with_fixed(fixed: list, stored: Callable[[dict], dict], params: dict, *, name: str,
-               first: bool, any_stored: Callable[[], bool] | None = None) -> dict:
+
+def with_fixed(
+    fixed: list,
+    stored: Callable[[dict], dict],
+    params: dict,
+    *,
+    name: str,
+    first: bool,
+    any_stored: Callable[[], bool] | None = None,
+) -> dict:
     """``fixed`` (rendered items) and the stored list, paged across both. ``stored(params)``
     returns one page of the stored list (a :func:`page` call) for {MaxResults, NextToken};
     ``any_stored()`` tells whether the stored list is non-empty (needed when ``first``)."""
@@ -107,7 +132,7 @@ def with_fixed(fixed: list, stored: Callable[[dict], dict], params: dict, *, nam
         if token and start is None:
             return stored({'MaxResults': limit, 'NextToken': token})
         start = start or 0
-        items = fixed[start:start + limit]
+        items = fixed[start : start + limit]
         following = start + len(items)
         if len(items) == limit:
             out = {'Items': items}
@@ -135,7 +160,7 @@ def with_fixed(fixed: list, stored: Callable[[dict], dict], params: dict, *, nam
 
 
 def _fixed_page(fixed, start, limit, name):
-    chosen = fixed[start:start + limit]
+    chosen = fixed[start : start + limit]
     out = {'Items': list(chosen)}
     if start + len(chosen) < len(fixed):
         out['NextToken'] = _encode({name: start + len(chosen)})
@@ -150,11 +175,15 @@ def _fixed_start(token, name, count):
     try:
         doc = json.loads(base64.urlsafe_b64decode(token.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
-        return None   # not ours: the store's paging judges it
+        return None  # not ours: the store's paging judges it
     if not isinstance(doc, dict) or name not in doc:
         return None
     index = doc[name]
-    if (list(doc) != [name] or isinstance(index, bool) or not isinstance(index, int)
-            or not 0 <= index <= count):
+    if (
+        list(doc) != [name]
+        or isinstance(index, bool)
+        or not isinstance(index, int)
+        or not 0 <= index <= count
+    ):
         raise BadRequestException('The NextToken is not valid')
     return index

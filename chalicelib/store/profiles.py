@@ -1,7 +1,13 @@
 """Configuration profiles (hash = application id, range = profile id)."""
+
 from __future__ import annotations
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
 from chalicelib.store.tx import retry_conflicts
@@ -44,4 +50,5 @@ def next_version(application_id: str, profile_id: str, expected: int | None = No
     def bump():
         item.update(actions=[Profile.latest_version.add(1)], condition=condition)
         return int(item.latest_version)
+
     return retry_conflicts(bump)

@@ -3,6 +3,7 @@
 A secret is created on first use with a conditional put, so processes that race on the first
 use all end up with the value that won the put.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

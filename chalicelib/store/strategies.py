@@ -1,5 +1,9 @@
-from pynamodb.attributes import (JSONAttribute, NumberAttribute, UnicodeAttribute,
-                                 UTCDateTimeAttribute)
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 
 from chalicelib.store.base import BaseMeta, BaseModel, table_name
 

@@ -4,6 +4,7 @@ Creation costs one ListTables when every table exists (a restart); missing table
 concurrently and then awaited together, so a first start does not pay one round trip after
 another for twenty tables.
 """
+
 import importlib
 import pkgutil
 import time
@@ -27,8 +28,9 @@ def models() -> list[type[BaseModel]]:
     while todo:
         model = todo.pop()
         todo.extend(model.__subclasses__())
-        if getattr(model.Meta, 'table_name', None) and not getattr(model.Meta, 'shares_table',
-                                                                   False):
+        if getattr(model.Meta, 'table_name', None) and not getattr(
+            model.Meta, 'shares_table', False
+        ):
             found.append(model)
     return sorted(found, key=lambda m: m.Meta.table_name)
 

@@ -12,6 +12,7 @@ was refused.
 Cost: a refused or conflicting write costs one request per attempt; conflicts back off with
 jitter (at most ~0.2 s a pause, CONFLICT_ATTEMPTS attempts).
 """
+
 from __future__ import annotations
 
 import random
@@ -44,8 +45,10 @@ def transaction() -> TransactWrite:
 def reasons(error: Exception) -> list[str | None]:
     """Cancellation reason codes of a failed transaction, one per item (None = no reason),
     in the order DynamoDB received them: condition checks, deletes, puts, updates."""
-    return [r.code if r is not None else None
-            for r in (getattr(error, 'cancellation_reasons', None) or [])]
+    return [
+        r.code if r is not None else None
+        for r in (getattr(error, 'cancellation_reasons', None) or [])
+    ]
 
 
 def conditional_failed(error: Exception) -> bool:
@@ -60,7 +63,8 @@ def conflicted(error: Exception) -> bool:
         return True
     codes = reasons(error)
     return 'TransactionConflict' in codes and all(
-        c in (None, 'None', 'TransactionConflict') for c in codes)
+        c in (None, 'None', 'TransactionConflict') for c in codes
+    )
 
 
 def retry_conflicts(write: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) -> T:
@@ -71,7 +75,7 @@ def retry_conflicts(write: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) -
         except Exception as error:  # noqa: BLE001 - re-raised unless it is a pure conflict
             if not conflicted(error) or attempt_number == attempts - 1:
                 raise
-            time.sleep(random.uniform(0, min(0.2, 0.005 * 2 ** attempt_number)))
+            time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt_number)))
     raise AssertionError('unreachable')
 
 
@@ -79,12 +83,13 @@ def retry_conflicts(write: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) -
 class Refused:
     """A conditional write that DynamoDB refused. ``reasons`` has one code per item of a
     transaction (empty for a single-item write); ``error`` is pynamodb's exception."""
+
     reasons: list
     error: Exception
 
     def failed(self, index: int) -> bool:
         """Whether the condition on the ``index``-th item of the transaction failed."""
-        return self.reasons[index:index + 1] == [CONDITION_FAILED]
+        return self.reasons[index : index + 1] == [CONDITION_FAILED]
 
 
 def attempt(write: Callable[[], object]) -> Refused | None:

@@ -1,10 +1,15 @@
 """The one generic handler behind every route: parse, call the operation, serialise."""
+
 import logging
 import uuid
 
 from chalicelib import ops
-from chalicelib.errors import (InternalServerException, NotImplementedException, ServiceError,
-                               UnknownOperationException)
+from chalicelib.errors import (
+    InternalServerException,
+    NotImplementedException,
+    ServiceError,
+    UnknownOperationException,
+)
 from chalicelib.wire import serialise
 from chalicelib.wire.parse import parse
 
@@ -26,7 +31,8 @@ def handle(route, method, path_params, query, headers, body, raw_path=None):
     except Exception:  # noqa: BLE001 - a bug must still answer as the service would
         log.exception('%s failed (request %s)', operation.name, request_id)
         status, out_headers, out_body = serialise.error(
-            InternalServerException('An internal error occurred. Try again.'))
+            InternalServerException('An internal error occurred. Try again.')
+        )
     out_headers['x-amzn-RequestId'] = request_id
     return status, out_headers, out_body
 
@@ -36,6 +42,7 @@ def unknown_operation(method, path):
     serves: the same UnknownOperationException for an unknown path, a method the path does
     not serve (HEAD, TRACE, OPTIONS, made-up ones) and a request that names no route."""
     status, headers, body = serialise.error(
-        UnknownOperationException(f'No operation matches {method} {path}'))
+        UnknownOperationException(f'No operation matches {method} {path}')
+    )
     headers['x-amzn-RequestId'] = str(uuid.uuid4())
     return status, headers, body

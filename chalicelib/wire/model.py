@@ -5,8 +5,9 @@ names the same position differently across operations (``{ApplicationId}``,
 ``{Application}``, ``{ApplicationIdentifier}``). Each position gets the first name the model
 uses for it; every operation keeps a map from route variable back to its own label.
 """
+
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 from botocore.loaders import create_loader
 from botocore.model import ServiceModel
@@ -14,7 +15,7 @@ from botocore.model import ServiceModel
 SERVICES = (('appconfig', '2019-10-09'), ('appconfigdata', '2021-11-11'))
 
 
-@lru_cache(maxsize=None)
+@cache
 def service(name):
     version = dict(SERVICES)[name]
     return ServiceModel(create_loader().load_service_model(name, 'service-2', version), name)
@@ -22,15 +23,15 @@ def service(name):
 
 @dataclass
 class Route:
-    path: str                 # Chalice route, e.g. /applications/{ApplicationId}
+    path: str  # Chalice route, e.g. /applications/{ApplicationId}
     method: str
-    operation: object         # botocore OperationModel
-    labels: dict = field(default_factory=dict)   # route variable -> the operation's label
+    operation: object  # botocore OperationModel
+    labels: dict = field(default_factory=dict)  # route variable -> the operation's label
 
 
-@lru_cache(maxsize=None)
+@cache
 def routes():
-    names = {}   # path prefix pattern -> route variable name at that position
+    names = {}  # path prefix pattern -> route variable name at that position
     table = {}
     for svc, _ in SERVICES:
         model = service(svc)
@@ -44,7 +45,7 @@ def routes():
                     prefix += '/*'
                     var = names.setdefault(prefix, label)
                     labels[var] = label
-                    parts.append('{%s}' % var)
+                    parts.append(f'{{{var}}}')
                 else:
                     prefix += '/' + segment
                     parts.append(segment)
@@ -55,7 +56,7 @@ def routes():
     return list(table.values())
 
 
-@lru_cache(maxsize=None)
+@cache
 def error_status(code):
     """HTTP status of a modeled error code, or None when no model declares it."""
     for svc, _ in SERVICES:

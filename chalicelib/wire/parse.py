@@ -4,6 +4,7 @@ Every failure is a BadRequestException naming what is wrong, never an exception 
 a 500: a body that is not JSON, nested deeper than the parser goes (the member holding the
 nesting is named), or numbers too large for a float member.
 """
+
 import base64
 import json
 from urllib.parse import unquote
@@ -81,8 +82,11 @@ def _from_json(shape, value, where):
         except ValueError:
             raise BadRequestException(f"Value at '{where}' must be base64-encoded") from None
     if kind == 'structure' and isinstance(value, dict):
-        return {k: _from_json(m, value[k], f'{where}.{k}')
-                for k, m in shape.members.items() if value.get(k) is not None}
+        return {
+            k: _from_json(m, value[k], f'{where}.{k}')
+            for k, m in shape.members.items()
+            if value.get(k) is not None
+        }
     if kind == 'list' and isinstance(value, list):
         return [_from_json(shape.member, v, where) for v in value]
     if kind == 'map' and isinstance(value, dict):
@@ -114,9 +118,9 @@ def _too_deep(body):
                 end += 2 if text[end] == '\\' else 1
             if depth == 1 and expect_key:
                 try:
-                    key = json.loads(text[i:end + 1])
+                    key = json.loads(text[i : end + 1])
                 except ValueError:
-                    key = text[i + 1:end]
+                    key = text[i + 1 : end]
                 expect_key = False
             i = end
         elif char in '[{':
@@ -131,11 +135,13 @@ def _too_deep(body):
         i += 1
     if not key or depth <= 1:
         return BadRequestException(
-            f'The request body is not valid JSON: nested more than {MAX_DEPTH} levels deep')
+            f'The request body is not valid JSON: nested more than {MAX_DEPTH} levels deep'
+        )
     member = key[0].lower() + key[1:]
     return BadRequestException(
         f"1 validation error detected: Value at '{member}' failed to satisfy constraint: "
-        f"Member must not be nested more than {MAX_DEPTH} levels deep")
+        f'Member must not be nested more than {MAX_DEPTH} levels deep'
+    )
 
 
 def _scalar(shape, value, where):
@@ -146,12 +152,16 @@ def _scalar(shape, value, where):
         try:
             return int(value)
         except ValueError:
-            raise BadRequestException(f"Value '{value}' at '{where}' must be of type integer") from None
+            raise BadRequestException(
+                f"Value '{value}' at '{where}' must be of type integer"
+            ) from None
     if kind in ('float', 'double'):
         try:
             return float(value)
         except ValueError:
-            raise BadRequestException(f"Value '{value}' at '{where}' must be of type {kind}") from None
+            raise BadRequestException(
+                f"Value '{value}' at '{where}' must be of type {kind}"
+            ) from None
     if kind == 'boolean':
         if value.lower() not in ('true', 'false'):
             raise BadRequestException(f"Value '{value}' at '{where}' must be true or false")

@@ -1,4 +1,5 @@
 """Turns an operation's result dict, or a ServiceError, into status, headers and body."""
+
 import base64
 import json
 from datetime import datetime
@@ -56,8 +57,9 @@ def _header(shape, value):
 def _to_json(shape, value):
     kind = shape.type_name
     if kind == 'structure':
-        return {k: _to_json(m, value[k]) for k, m in shape.members.items()
-                if value.get(k) is not None}
+        return {
+            k: _to_json(m, value[k]) for k, m in shape.members.items() if value.get(k) is not None
+        }
     if kind == 'list':
         return [_to_json(shape.member, v) for v in value]
     if kind == 'map':

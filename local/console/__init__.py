@@ -5,9 +5,17 @@ a little plain JavaScript that refreshes the live parts as HTML fragments, no bu
 nothing fetched from elsewhere. It exists only in the local runner (local/ is never packaged
 into the Lambda functions, and app.py routes no /console path).
 """
-from local.console import web
+
 from local.console import (  # noqa: F401 - they register their routes
-    checks, clockpanel, deployments, evaluate, flag_editor, pages, versions)
+    checks,
+    clockpanel,
+    deployments,
+    evaluate,
+    flag_editor,
+    pages,
+    versions,
+    web,
+)
 
 PREFIX = web.PREFIX
 

@@ -9,6 +9,7 @@ show as a message. Cost: the operation's own, plus a walk over the parameters.
 A page that needs several independent reads runs them with ``together``, on a few threads:
 each read waits on DynamoDB, so a page costs about its slowest read, not their sum.
 """
+
 from concurrent.futures import ThreadPoolExecutor
 
 from chalicelib import ops

@@ -3,6 +3,7 @@
 before saving (versions.check_content); ``rule`` runs the service's rule parser
 (chalicelib.rules.parse), the one flag validation and evaluation use. Cost: one parse.
 """
+
 from chalicelib import rules
 from local.console.versions import ContentError, check_content, syntax
 from local.console.web import Refused, json_response, route
@@ -14,7 +15,7 @@ def check(request):
     if not isinstance(kind, str) or not isinstance(text, str):
         raise Refused(400, 'kind and text must be strings')
     if kind.startswith('content:'):
-        content_type = kind[len('content:'):]
+        content_type = kind[len('content:') :]
         try:
             check_content(text, content_type)
         except ContentError as error:

@@ -7,6 +7,7 @@ then returns to the page it came from; asked by the page's script, it answers th
 new state as JSON and the page refreshes its live parts without a reload.
 Cost: one read of the stored clock per page; a move costs what catching up costs.
 """
+
 from local import clockctl
 from local.console.views import when
 from local.console.web import PREFIX, Refused, json_response, redirect, route

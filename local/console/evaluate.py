@@ -6,6 +6,7 @@ configurations/{profile}``, ``?flag=`` per key, one ``Context`` header per pair,
 ``Entity-Id`` header, and the Bearer token when the Agent requires one. A GET form, so an
 evaluation can be bookmarked and repeated. Cost: one Agent request, plus the form's lists.
 """
+
 import json
 import os
 from urllib.parse import quote
@@ -28,13 +29,15 @@ def _pairs(request):
         count = 0
     pairs = [(request.arg(f'ck{n}', ''), request.arg(f'cv{n}', '')) for n in range(MAX_PAIRS)]
     used = max([n + 1 for n, (k, v) in enumerate(pairs) if k or v] or [0])
-    return pairs[:min(MAX_PAIRS, max(count, used, DEFAULT_PAIRS))]
+    return pairs[: min(MAX_PAIRS, max(count, used, DEFAULT_PAIRS))]
 
 
 def ask(application_id, environment_id, profile_id, context, entity_id='', keys=()):
     """The Agent's answer for one request: (request line, status, headers, body text)."""
-    path = (f'/applications/{quote(application_id, safe="")}/environments/'
-            f'{quote(environment_id, safe="")}/configurations/{quote(profile_id, safe="")}')
+    path = (
+        f'/applications/{quote(application_id, safe="")}/environments/'
+        f'{quote(environment_id, safe="")}/configurations/{quote(profile_id, safe="")}'
+    )
     query = {'flag': list(keys)} if keys else {}
     headers = {}
     if context:
@@ -68,7 +71,21 @@ def evaluate_page(request):
     if request.arg('run') and values.get('environment') and values.get('profile'):
         keys = [k.strip() for k in values.get('flags', '').split(',') if k.strip()]
         context = [(k.strip(), v) for k, v in pairs if k.strip()]
-        result = ask(app_id, values['environment'], values['profile'], context,
-                     values.get('entity', ''), keys)
-    return page('evaluate.html', request, app=app, environments=environments,
-                profiles=profiles, values=values, pairs=pairs, result=result)
+        result = ask(
+            app_id,
+            values['environment'],
+            values['profile'],
+            context,
+            values.get('entity', ''),
+            keys,
+        )
+    return page(
+        'evaluate.html',
+        request,
+        app=app,
+        environments=environments,
+        profiles=profiles,
+        values=values,
+        pairs=pairs,
+        result=result,
+    )

@@ -14,18 +14,25 @@ Fields: ``flags`` (count); per flag i ``f{i}.key``, ``.name``, ``.description``,
 ``.attrs`` (count) and ``f{i}.a{j}.key|type|required|description|pattern|enum|minimum|
 maximum``, ``.variants`` (count) and ``f{i}.v{k}.name|enabled|rule|val{j}``.
 """
+
 import json
 import re
 from dataclasses import dataclass, field
 
-TYPES = (('string', 'String'), ('number', 'Number'), ('boolean', 'Boolean'),
-         ('string[]', 'String array'), ('number[]', 'Number array'), ('array', 'Array'),
-         ('', 'Any (no constraints)'))
+TYPES = (
+    ('string', 'String'),
+    ('number', 'Number'),
+    ('boolean', 'Boolean'),
+    ('string[]', 'String array'),
+    ('number[]', 'Number array'),
+    ('array', 'Array'),
+    ('', 'Any (no constraints)'),
+)
 DEFAULT_VARIANT = 'Default Variant'
 _VALUE_META = ('enabled', '_variants')
 _FLAG_FIELDS = ('name', 'description', 'attributes')
 _INTEGER = re.compile(r'-?[0-9]+')
-MAX_ITEMS = 100   # a posted count above this is refused, not looped over
+MAX_ITEMS = 100  # a posted count above this is refused, not looped over
 
 
 class FormError(Exception):
@@ -53,7 +60,7 @@ class Variant:
     name: str = ''
     enabled: bool = False
     rule: str = ''
-    values: list = field(default_factory=list)   # text per attribute, by attribute index
+    values: list = field(default_factory=list)  # text per attribute, by attribute index
 
 
 @dataclass
@@ -62,15 +69,16 @@ class Flag:
     name: str = ''
     description: str = ''
     enabled: bool = False
-    values: list = field(default_factory=list)   # default value text per attribute
+    values: list = field(default_factory=list)  # default value text per attribute
     attributes: list = field(default_factory=list)
     variants: list = field(default_factory=list)  # rule variants, in order; default is last
     default_name: str = DEFAULT_VARIANT
-    meta: str = '{}'    # the flag definition's other keys, as JSON
-    vmeta: str = '{}'   # the flag value's other keys, as JSON
+    meta: str = '{}'  # the flag definition's other keys, as JSON
+    vmeta: str = '{}'  # the flag value's other keys, as JSON
 
 
 # --- document -> form -----------------------------------------------------------------------
+
 
 def _text(value):
     if value is None:
@@ -84,7 +92,9 @@ def _text(value):
 
 def _attribute(key, definition):
     definition = definition if isinstance(definition, dict) else {}
-    constraints = definition.get('constraints') if isinstance(definition.get('constraints'), dict) else None
+    constraints = (
+        definition.get('constraints') if isinstance(definition.get('constraints'), dict) else None
+    )
     out = Attribute(key=key, description=definition.get('description') or '')
     if constraints is None:
         out.type = ''
@@ -116,17 +126,27 @@ def to_form(document):
         value = values.get(key) if isinstance(values.get(key), dict) else {}
         attributes = [_attribute(k, d) for k, d in (definition.get('attributes') or {}).items()]
         names = [a.key for a in attributes]
-        flag = Flag(key=key, name=definition.get('name') or '',
-                    description=definition.get('description') or '', attributes=attributes)
+        flag = Flag(
+            key=key,
+            name=definition.get('name') or '',
+            description=definition.get('description') or '',
+            attributes=attributes,
+        )
         variants = value.get('_variants')
         if isinstance(variants, list) and variants:
             ruled = [v for v in variants if isinstance(v, dict) and 'rule' in v]
-            default = next((v for v in reversed(variants)
-                            if isinstance(v, dict) and 'rule' not in v), {})
-            flag.variants = [Variant(v.get('name') or '', v.get('enabled') is True,
-                                     v.get('rule') or '',
-                                     [_text((v.get('attributeValues') or {}).get(n))
-                                      for n in names]) for v in ruled]
+            default = next(
+                (v for v in reversed(variants) if isinstance(v, dict) and 'rule' not in v), {}
+            )
+            flag.variants = [
+                Variant(
+                    v.get('name') or '',
+                    v.get('enabled') is True,
+                    v.get('rule') or '',
+                    [_text((v.get('attributeValues') or {}).get(n)) for n in names],
+                )
+                for v in ruled
+            ]
             flag.default_name = default.get('name') or DEFAULT_VARIANT
             flag.enabled = default.get('enabled') is True
             flag.values = [_text((default.get('attributeValues') or {}).get(n)) for n in names]
@@ -143,6 +163,7 @@ def to_form(document):
 
 # --- form -> flags --------------------------------------------------------------------------
 
+
 def _count(fields, name):
     try:
         count = int(fields.get(name) or 0)
@@ -156,26 +177,43 @@ def read(fields):
     flags = []
     for i in range(_count(fields, 'flags')):
         p = f'f{i}.'
-        attributes = [Attribute(
-            key=fields.get(f'{p}a{j}.key', '').strip(), type=fields.get(f'{p}a{j}.type', ''),
-            required=f'{p}a{j}.required' in fields,
-            description=fields.get(f'{p}a{j}.description', ''),
-            pattern=fields.get(f'{p}a{j}.pattern', ''), enum=fields.get(f'{p}a{j}.enum', ''),
-            minimum=fields.get(f'{p}a{j}.minimum', '').strip(),
-            maximum=fields.get(f'{p}a{j}.maximum', '').strip())
-            for j in range(_count(fields, p + 'attrs'))]
+        attributes = [
+            Attribute(
+                key=fields.get(f'{p}a{j}.key', '').strip(),
+                type=fields.get(f'{p}a{j}.type', ''),
+                required=f'{p}a{j}.required' in fields,
+                description=fields.get(f'{p}a{j}.description', ''),
+                pattern=fields.get(f'{p}a{j}.pattern', ''),
+                enum=fields.get(f'{p}a{j}.enum', ''),
+                minimum=fields.get(f'{p}a{j}.minimum', '').strip(),
+                maximum=fields.get(f'{p}a{j}.maximum', '').strip(),
+            )
+            for j in range(_count(fields, p + 'attrs'))
+        ]
         n = len(attributes)
-        variants = [Variant(fields.get(f'{p}v{k}.name', ''), f'{p}v{k}.enabled' in fields,
-                            fields.get(f'{p}v{k}.rule', ''),
-                            [fields.get(f'{p}v{k}.val{j}', '') for j in range(n)])
-                    for k in range(_count(fields, p + 'variants'))]
-        flags.append(Flag(
-            key=fields.get(p + 'key', '').strip(), name=fields.get(p + 'name', ''),
-            description=fields.get(p + 'description', ''), enabled=p + 'enabled' in fields,
-            values=[fields.get(f'{p}val{j}', '') for j in range(n)], attributes=attributes,
-            variants=variants,
-            default_name=fields.get(p + 'default_name', '') or DEFAULT_VARIANT,
-            meta=fields.get(p + 'meta', '{}'), vmeta=fields.get(p + 'vmeta', '{}')))
+        variants = [
+            Variant(
+                fields.get(f'{p}v{k}.name', ''),
+                f'{p}v{k}.enabled' in fields,
+                fields.get(f'{p}v{k}.rule', ''),
+                [fields.get(f'{p}v{k}.val{j}', '') for j in range(n)],
+            )
+            for k in range(_count(fields, p + 'variants'))
+        ]
+        flags.append(
+            Flag(
+                key=fields.get(p + 'key', '').strip(),
+                name=fields.get(p + 'name', ''),
+                description=fields.get(p + 'description', ''),
+                enabled=p + 'enabled' in fields,
+                values=[fields.get(f'{p}val{j}', '') for j in range(n)],
+                attributes=attributes,
+                variants=variants,
+                default_name=fields.get(p + 'default_name', '') or DEFAULT_VARIANT,
+                meta=fields.get(p + 'meta', '{}'),
+                vmeta=fields.get(p + 'vmeta', '{}'),
+            )
+        )
     return flags
 
 
@@ -225,6 +263,7 @@ def edit(flags, action):
 
 # --- flags -> document ----------------------------------------------------------------------
 
+
 def _number(text, where, problems):
     try:
         return int(text) if _INTEGER.fullmatch(text) else float(text)
@@ -263,7 +302,7 @@ def _value(attribute, text, where, problems):
         return text.strip() == 'true'
     if attribute.type in ('string[]', 'number[]', 'array'):
         return _list(text, attribute.type[:-2], where, problems)
-    try:   # no declared type: a JSON literal when it reads as one, else the text
+    try:  # no declared type: a JSON literal when it reads as one, else the text
         value = json.loads(text)
         return value if isinstance(value, (int, float, bool, list)) else text
     except ValueError:
@@ -339,22 +378,38 @@ def from_form(flags):
         defaults = attribute_values(flag.values, p + 'val')
         if flag.variants:
             value['_variants'] = [
-                {'name': v.name, 'enabled': v.enabled, 'rule': v.rule,
-                 **({'attributeValues': a} if (a := attribute_values(
-                     v.values, f'{p}v{k}.val')) else {})}
-                for k, v in enumerate(flag.variants)]
-            value['_variants'].append({'name': flag.default_name, 'enabled': flag.enabled,
-                                       **({'attributeValues': defaults} if defaults else {})})
+                {
+                    'name': v.name,
+                    'enabled': v.enabled,
+                    'rule': v.rule,
+                    **(
+                        {'attributeValues': a}
+                        if (a := attribute_values(v.values, f'{p}v{k}.val'))
+                        else {}
+                    ),
+                }
+                for k, v in enumerate(flag.variants)
+            ]
+            value['_variants'].append(
+                {
+                    'name': flag.default_name,
+                    'enabled': flag.enabled,
+                    **({'attributeValues': defaults} if defaults else {}),
+                }
+            )
         else:
-            value = {'enabled': flag.enabled, **defaults,
-                     **{k: v for k, v in value.items()
-                        if k not in defaults and k not in _VALUE_META}}
+            value = {
+                'enabled': flag.enabled,
+                **defaults,
+                **{k: v for k, v in value.items() if k not in defaults and k not in _VALUE_META},
+            }
         if flag.key in definitions:
             problems.append((p + 'key', f'{p}key: two flags have the key {flag.key!r}'))
         keys = [a.key for a in flag.attributes]
         for key in sorted({k for k in keys if keys.count(k) > 1}):
-            problems.append((p + 'attrs', f'flag {flag.key!r}: two attributes have the key '
-                                          f'{key!r}'))
+            problems.append(
+                (p + 'attrs', f'flag {flag.key!r}: two attributes have the key {key!r}')
+            )
         definitions[flag.key] = definition
         values[flag.key] = value
     if problems:

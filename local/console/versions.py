@@ -6,6 +6,7 @@ its line and column instead of being stored; any other type is stored as typed. 
 operation then applies its own checks (size, feature-flag documents, extensions).
 Cost: a profile page is two reads and one Query; a diff reads both versions.
 """
+
 import difflib
 import json
 
@@ -20,8 +21,7 @@ from local.console.web import redirect, route, url
 
 PROFILE = APP + r'/profiles/(?P<profile>[^/]+)'
 VERSION = PROFILE + r'/versions/(?P<number>[0-9]{1,9})'
-CONTENT_TYPES = ('application/json', 'application/x-yaml', 'text/plain',
-                 'application/octet-stream')
+CONTENT_TYPES = ('application/json', 'application/x-yaml', 'text/plain', 'application/octet-stream')
 
 
 class ContentError(Exception):
@@ -33,8 +33,12 @@ def syntax(content_type):
     kind = (content_type or '').split(';', 1)[0].strip().lower()
     if kind == 'application/json' or kind.endswith('+json'):
         return 'json'
-    if kind in ('application/x-yaml', 'application/yaml', 'text/yaml', 'text/x-yaml') or \
-            kind.endswith('+yaml'):
+    if kind in (
+        'application/x-yaml',
+        'application/yaml',
+        'text/yaml',
+        'text/x-yaml',
+    ) or kind.endswith('+yaml'):
         return 'yaml'
     return None
 
@@ -46,8 +50,9 @@ def check_content(text, content_type):
         try:
             json.loads(text)
         except json.JSONDecodeError as error:
-            raise ContentError(f'Not valid JSON: {error.msg} at line {error.lineno} column '
-                               f'{error.colno}.') from None
+            raise ContentError(
+                f'Not valid JSON: {error.msg} at line {error.lineno} column {error.colno}.'
+            ) from None
         except RecursionError:
             raise ContentError('Not valid JSON: nested too deeply.') from None
     elif kind == 'yaml':
@@ -71,15 +76,20 @@ def shown(content):
 
 
 def _profile(app_id, profile_id):
-    return api.call('GetConfigurationProfile', ApplicationId=app_id,
-                    ConfigurationProfileId=profile_id)
+    return api.call(
+        'GetConfigurationProfile', ApplicationId=app_id, ConfigurationProfileId=profile_id
+    )
 
 
 def _versions(app_id, profile):
     if profile['LocationUri'] != 'hosted':
         return []
-    return api.pages('ListHostedConfigurationVersions', limit=200, ApplicationId=app_id,
-                     ConfigurationProfileId=profile['Id'])
+    return api.pages(
+        'ListHostedConfigurationVersions',
+        limit=200,
+        ApplicationId=app_id,
+        ConfigurationProfileId=profile['Id'],
+    )
 
 
 @route('GET', PROFILE)
@@ -93,15 +103,30 @@ def profile_page(request, error=None, values=None):
         status, message = (400, str(error)) if error else (200, None)
     flags = profile['Type'] == FEATURE_FLAGS
     values = values or {'content_type': 'application/json' if flags else ''}
-    return page('profile.html', request, status, app=app, profile=profile,
-                versions=_versions(app_id, profile), content_types=CONTENT_TYPES,
-                feature_flags=flags, error=message, values=values)
+    return page(
+        'profile.html',
+        request,
+        status,
+        app=app,
+        profile=profile,
+        versions=_versions(app_id, profile),
+        content_types=CONTENT_TYPES,
+        feature_flags=flags,
+        error=message,
+        values=values,
+    )
 
 
 def create(app_id, profile_id, content, content_type, description=None, label=None):
-    return api.call('CreateHostedConfigurationVersion', ApplicationId=app_id,
-                    ConfigurationProfileId=profile_id, Content=content,
-                    ContentType=content_type, Description=description, VersionLabel=label)
+    return api.call(
+        'CreateHostedConfigurationVersion',
+        ApplicationId=app_id,
+        ConfigurationProfileId=profile_id,
+        Content=content,
+        ContentType=content_type,
+        Description=description,
+        VersionLabel=label,
+    )
 
 
 @route('POST', PROFILE + r'/versions')
@@ -110,18 +135,28 @@ def create_version(request):
     content, content_type = values.get('content', ''), values.get('content_type', '').strip()
     try:
         check_content(content, content_type)
-        out = create(app_id, profile_id, content.encode('utf-8'), content_type,
-                     values.get('description', '').strip() or None,
-                     values.get('label', '').strip() or None)
+        out = create(
+            app_id,
+            profile_id,
+            content.encode('utf-8'),
+            content_type,
+            values.get('description', '').strip() or None,
+            values.get('label', '').strip() or None,
+        )
     except (ContentError, ServiceError) as error:
         return profile_page(request, error, values)
-    return redirect(url('applications', app_id, 'profiles', profile_id, 'versions',
-                        out['VersionNumber']))
+    return redirect(
+        url('applications', app_id, 'profiles', profile_id, 'versions', out['VersionNumber'])
+    )
 
 
 def _version(app_id, profile_id, number):
-    return api.call('GetHostedConfigurationVersion', ApplicationId=app_id,
-                    ConfigurationProfileId=profile_id, VersionNumber=int(number))
+    return api.call(
+        'GetHostedConfigurationVersion',
+        ApplicationId=app_id,
+        ConfigurationProfileId=profile_id,
+        VersionNumber=int(number),
+    )
 
 
 @route('GET', VERSION)
@@ -131,9 +166,18 @@ def version_page(request, error=None):
     profile = _profile(app_id, profile_id)
     version = _version(app_id, profile_id, request.params['number'])
     status, message = failure(error) if error else (200, None)
-    return page('version.html', request, status, app=app, profile=profile, version=version,
-                text=shown(version['Content']), size=len(version['Content']),
-                feature_flags=profile['Type'] == FEATURE_FLAGS, error=message)
+    return page(
+        'version.html',
+        request,
+        status,
+        app=app,
+        profile=profile,
+        version=version,
+        text=shown(version['Content']),
+        size=len(version['Content']),
+        feature_flags=profile['Type'] == FEATURE_FLAGS,
+        error=message,
+    )
 
 
 @route('POST', VERSION + r'/copy')
@@ -143,15 +187,17 @@ def copy_version(request):
     number = request.params['number']
     try:
         old = _version(app_id, profile_id, number)
-        out = create(app_id, profile_id, old['Content'], old['ContentType'],
-                     f'Copy of version {number}')
+        out = create(
+            app_id, profile_id, old['Content'], old['ContentType'], f'Copy of version {number}'
+        )
     except ServiceError as error:
         return version_page(request, error)
-    return redirect(url('applications', app_id, 'profiles', profile_id, 'versions',
-                        out['VersionNumber']))
+    return redirect(
+        url('applications', app_id, 'profiles', profile_id, 'versions', out['VersionNumber'])
+    )
 
 
-MAX_DIFF_LINES = 20_000   # difflib is quadratic at worst: larger texts are not compared here
+MAX_DIFF_LINES = 20_000  # difflib is quadratic at worst: larger texts are not compared here
 
 
 def diff_lines(old, new):
@@ -179,7 +225,14 @@ def diff_page(request):
     texts = shown(old['Content']), shown(new['Content'])
     binary = None in texts
     rows = None if binary else diff_lines(*texts)
-    return page('diff.html', request, app=app, profile=profile, old=old, new=new, rows=rows,
-                binary=binary, same=old['Content'] == new['Content'])
-
-
+    return page(
+        'diff.html',
+        request,
+        app=app,
+        profile=profile,
+        old=old,
+        new=new,
+        rows=rows,
+        binary=binary,
+        same=old['Content'] == new['Content'],
+    )

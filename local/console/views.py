@@ -3,7 +3,8 @@
 Pure formatting over the dicts the operations return; no I/O but the clock panel's
 ``clockctl.describe()`` (one read of the stored clock per page).
 """
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 from chalicelib import clock
 from chalicelib.errors import ServiceError
@@ -11,12 +12,25 @@ from local import clockctl
 from local.console import api
 from local.console.web import render, template_filter, template_global
 
-TRIGGERS = {'USER': 'User', 'APPCONFIG': 'AppConfig', 'CLOUDWATCH_ALARM': 'CloudWatch alarm',
-            'INTERNAL_USER': 'Internal user'}
-STATE_TONES = {'DEPLOYING': 'busy', 'BAKING': 'busy', 'VALIDATING': 'busy',
-               'ROLLING_BACK': 'bad', 'COMPLETE': 'good', 'ROLLED_BACK': 'bad',
-               'REVERTED': 'warn', 'ReadyForDeployment': 'good', 'Deploying': 'busy',
-               'RolledBack': 'bad', 'Reverted': 'warn'}
+TRIGGERS = {
+    'USER': 'User',
+    'APPCONFIG': 'AppConfig',
+    'CLOUDWATCH_ALARM': 'CloudWatch alarm',
+    'INTERNAL_USER': 'Internal user',
+}
+STATE_TONES = {
+    'DEPLOYING': 'busy',
+    'BAKING': 'busy',
+    'VALIDATING': 'busy',
+    'ROLLING_BACK': 'bad',
+    'COMPLETE': 'good',
+    'ROLLED_BACK': 'bad',
+    'REVERTED': 'warn',
+    'ReadyForDeployment': 'good',
+    'Deploying': 'busy',
+    'RolledBack': 'bad',
+    'Reverted': 'warn',
+}
 
 
 def page(template, request, status=200, **context):
@@ -42,16 +56,16 @@ def when(value):
         return '—'
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.astimezone(timezone.utc).strftime('%Y-%m-%d %H:%M:%S UTC')
+    return value.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S UTC')
 
 
 @template_filter
 def iso(value):
     if not value:
         return ''
-    if isinstance(value, str):      # e.g. clockctl.describe()["now"]
+    if isinstance(value, str):  # e.g. clockctl.describe()["now"]
         value = datetime.fromisoformat(value)
-    return value.astimezone(timezone.utc).isoformat()
+    return value.astimezone(UTC).isoformat()
 
 
 @template_filter

@@ -6,6 +6,7 @@ request must name a loopback Host, so a page on another site (or a DNS name rebo
 127.0.0.1) can neither drive the console nor read a page to learn the token. Templates are
 compiled once per process with autoescape on. Cost: a regex match per route until one fits.
 """
+
 import hmac
 import json
 import logging
@@ -25,9 +26,11 @@ HERE = Path(__file__).resolve().parent
 TOKEN = secrets.token_urlsafe(32)
 _LOOPBACK = ('127.0.0.1', 'localhost', '[::1]')
 # Inline style attributes carry the progress bars' widths; nothing else inline is allowed.
-_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
-        "img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-        "base-uri 'none'")
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
 log = logging.getLogger('appconfig.console')
 
 
@@ -42,9 +45,9 @@ class Refused(Exception):
 @dataclass
 class Request:
     method: str
-    path: str                      # below PREFIX, e.g. /applications/abc1234
+    path: str  # below PREFIX, e.g. /applications/abc1234
     query: dict
-    headers: dict                  # lower-case names
+    headers: dict  # lower-case names
     body: bytes
     params: dict = field(default_factory=dict)
     _form: dict | None = None
@@ -61,8 +64,7 @@ class Request:
                 doc = json.loads(self.body or b'{}')
                 self._form = {k: [v] for k, v in doc.items()} if isinstance(doc, dict) else {}
             else:
-                self._form = parse_qs(self.body.decode('utf-8', 'replace'),
-                                      keep_blank_values=True)
+                self._form = parse_qs(self.body.decode('utf-8', 'replace'), keep_blank_values=True)
         return self._form
 
     def field(self, name, default=''):
@@ -86,8 +88,9 @@ def html(text, status=200):
 
 
 def json_response(doc, status=200):
-    return Response(status, {'Content-Type': 'application/json'},
-                    json.dumps(doc, default=str).encode())
+    return Response(
+        status, {'Content-Type': 'application/json'}, json.dumps(doc, default=str).encode()
+    )
 
 
 def redirect(location):
@@ -106,8 +109,13 @@ def url(*parts, **query):
 # --- templates ---------------------------------------------------------------------------
 
 _env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(HERE / 'templates'), autoescape=True,
-    undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+    loader=jinja2.FileSystemLoader(HERE / 'templates'),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    auto_reload=False,
+)
 _env.globals.update(url=url, token=TOKEN)
 
 
@@ -138,6 +146,7 @@ def route(method, pattern):
     def register(handler):
         _routes.append((method, compiled, handler))
         return handler
+
     return register
 
 
@@ -159,27 +168,34 @@ def _same_origin(headers):
 
 def _check_post(request):
     if not _same_origin(request.headers):
-        raise Refused(403, 'Cross-site request refused: the console accepts changes only from '
-                           'its own pages.')
+        raise Refused(
+            403, 'Cross-site request refused: the console accepts changes only from its own pages.'
+        )
     sent = request.headers.get('x-console-token') or request.field('_token')
     if not hmac.compare_digest(sent.encode(), TOKEN.encode()):
-        raise Refused(403, 'The form has expired or did not come from this console: reload '
-                           'the page and try again.')
+        raise Refused(
+            403,
+            'The form has expired or did not come from this console: reload '
+            'the page and try again.',
+        )
 
 
 def _static(path):
-    name = path[len('/static/'):]
+    name = path[len('/static/') :]
     if name not in ('console.css', 'console.js'):
         return None
     kind = 'text/css' if name.endswith('.css') else 'text/javascript'
-    return Response(200, {'Content-Type': f'{kind}; charset=utf-8',
-                          'Cache-Control': 'no-cache'}, (HERE / 'static' / name).read_bytes())
+    return Response(
+        200,
+        {'Content-Type': f'{kind}; charset=utf-8', 'Cache-Control': 'no-cache'},
+        (HERE / 'static' / name).read_bytes(),
+    )
 
 
 def dispatch(method, path, query, headers, body):
     """The mount: ``(status, headers, body)`` for one request under PREFIX."""
     headers = {k.lower(): v for k, v in headers.items()}
-    path = path[len(PREFIX):] or '/'
+    path = path[len(PREFIX) :] or '/'
     try:
         if not _host_allowed(headers):
             raise Refused(403, 'The console answers only on a loopback address.')
@@ -191,16 +207,25 @@ def dispatch(method, path, query, headers, body):
             response = _route(Request(method, path, query, headers, body))
     except Refused as refused:
         # A page without the token: the request may come from someone who must not have it.
-        response = render('refused.html', refused.status, message=refused.message,
-                          code=refused.status)
-    except ServiceError as error:   # a page's subject does not exist, or the like
+        response = render(
+            'refused.html', refused.status, message=refused.message, code=refused.status
+        )
+    except ServiceError as error:  # a page's subject does not exist, or the like
         response = render('error.html', api.status(error), message=f'{error.code}: {error.message}')
     except Exception:  # noqa: BLE001 - a bug shows as a page, never kills the server
         log.exception('console %s %s failed', method, path)
-        response = render('error.html', 500, message='The console hit an internal error; '
-                                                     'the server log has the details.')
-    out = {'Content-Security-Policy': _CSP, 'X-Content-Type-Options': 'nosniff',
-           'Referrer-Policy': 'same-origin', 'Cache-Control': 'no-store', **response.headers}
+        response = render(
+            'error.html',
+            500,
+            message='The console hit an internal error; the server log has the details.',
+        )
+    out = {
+        'Content-Security-Policy': _CSP,
+        'X-Content-Type-Options': 'nosniff',
+        'Referrer-Policy': 'same-origin',
+        'Cache-Control': 'no-store',
+        **response.headers,
+    }
     if method == 'HEAD':
         return response.status, out, b''
     return response.status, out, response.body

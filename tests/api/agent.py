@@ -1,4 +1,5 @@
 """Helpers for the Agent endpoint tests: the listener on a free port, raw keep-alive requests."""
+
 import http.client
 import json
 import time
@@ -13,6 +14,7 @@ from tests.api.polling import cached  # noqa: F401
 @pytest.fixture(scope='session')
 def agent_port():
     from local import agent_server
+
     server = agent_server.serve_in_thread()
     yield server.port
     server.shutdown()
@@ -75,13 +77,17 @@ def agent_client(agent_port):
 
 def path(app, env, profile, query=''):
     from urllib.parse import quote
-    out = (f'/applications/{quote(app, safe="")}/environments/{quote(env, safe="")}'
-           f'/configurations/{quote(profile, safe="")}')
+
+    out = (
+        f'/applications/{quote(app, safe="")}/environments/{quote(env, safe="")}'
+        f'/configurations/{quote(profile, safe="")}'
+    )
     return out + (f'?{query}' if query else '')
 
 
 def call(app, env, profile, query=None, headers=None):
     """agent.answer in-process (no HTTP), for the many-entity property tests."""
     status, out, body = agent.answer(
-        'GET', path(app, env, profile), query or {}, headers or {}, b'')
+        'GET', path(app, env, profile), query or {}, headers or {}, b''
+    )
     return Answer(status, {k.lower(): v for k, v in out.items()}, body)

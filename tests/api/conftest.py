@@ -1,5 +1,6 @@
 """API tier: the app served over HTTP in-process, DynamoDB (and other AWS services) from moto,
 real boto3 clients pointed at the server."""
+
 import boto3
 import pytest
 from botocore.config import Config
@@ -14,6 +15,7 @@ def endpoint():
     from app import app
     from local import clockctl
     from local.server import serve_in_thread
+
     # With the local runner's mounts: the clock control drives the fake clock over HTTP.
     server = serve_in_thread(app, mounts=[clockctl.MOUNT])
     yield f'http://127.0.0.1:{server.port}'
@@ -24,17 +26,22 @@ def endpoint():
 def moto_account():
     """A fresh moto account with the service's tables for every test."""
     from chalicelib.store import connection
+
     with mock_aws():
         create_tables()
-        connection.configure()   # tables made afresh behind the store's back: nothing cached
+        connection.configure()  # tables made afresh behind the store's back: nothing cached
         clock.freeze()
         yield
         clock.thaw()
 
 
 def _client(service, endpoint, **config):
-    return boto3.client(service, endpoint_url=endpoint, region_name='us-east-1',
-                        config=Config(retries={'max_attempts': 1}, **config))
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name='us-east-1',
+        config=Config(retries={'max_attempts': 1}, **config),
+    )
 
 
 # Clients are stateless and cost tens of milliseconds to build, so each is built once.

@@ -1,4 +1,5 @@
 """Helpers for the deployment tests: resources through the real API, the fake clock, ticks."""
+
 import json
 from datetime import timedelta
 
@@ -27,28 +28,42 @@ class World:
 
     def version(self, doc=None, label=None, raw=None):
         body = raw if raw is not None else json.dumps(doc if doc is not None else {'v': 1}).encode()
-        args = {'ApplicationId': self.app, 'ConfigurationProfileId': self.profile,
-                'Content': body, 'ContentType': JSON}
+        args = {
+            'ApplicationId': self.app,
+            'ConfigurationProfileId': self.profile,
+            'Content': body,
+            'ContentType': JSON,
+        }
         if label:
             args['VersionLabel'] = label
         return self.client.create_hosted_configuration_version(**args)['VersionNumber']
 
     def strategy(self, growth, duration, bake=0, growth_type='LINEAR'):
         return self.client.create_deployment_strategy(
-            Name=f's{growth}-{duration}-{bake}-{growth_type}', GrowthFactor=growth,
-            DeploymentDurationInMinutes=duration, FinalBakeTimeInMinutes=bake,
-            GrowthType=growth_type, ReplicateTo='NONE')['Id']
+            Name=f's{growth}-{duration}-{bake}-{growth_type}',
+            GrowthFactor=growth,
+            DeploymentDurationInMinutes=duration,
+            FinalBakeTimeInMinutes=bake,
+            GrowthType=growth_type,
+            ReplicateTo='NONE',
+        )['Id']
 
     def start(self, strategy_id, version=None, client=None, **extra):
         if version is None:
             version = self.version()
         return (client or self.client).start_deployment(
-            ApplicationId=self.app, EnvironmentId=self.env, DeploymentStrategyId=strategy_id,
-            ConfigurationProfileId=self.profile, ConfigurationVersion=str(version), **extra)
+            ApplicationId=self.app,
+            EnvironmentId=self.env,
+            DeploymentStrategyId=strategy_id,
+            ConfigurationProfileId=self.profile,
+            ConfigurationVersion=str(version),
+            **extra,
+        )
 
     def get(self, number):
-        return self.client.get_deployment(ApplicationId=self.app, EnvironmentId=self.env,
-                                          DeploymentNumber=number)
+        return self.client.get_deployment(
+            ApplicationId=self.app, EnvironmentId=self.env, DeploymentNumber=number
+        )
 
     def stop(self, number, allow_revert=None, client=None):
         args = {'ApplicationId': self.app, 'EnvironmentId': self.env, 'DeploymentNumber': number}
@@ -57,8 +72,7 @@ class World:
         return (client or self.client).stop_deployment(**args)
 
     def environment_state(self):
-        return self.client.get_environment(ApplicationId=self.app,
-                                           EnvironmentId=self.env)['State']
+        return self.client.get_environment(ApplicationId=self.app, EnvironmentId=self.env)['State']
 
 
 def later(**delta):
@@ -73,8 +87,10 @@ def tick_now():
 def log(deployment):
     """EventLog oldest first as (offset from StartedAt, type, triggered by, description)."""
     started = deployment['StartedAt']
-    return [(e['OccurredAt'] - started, e['EventType'], e['TriggeredBy'], e['Description'])
-            for e in reversed(deployment['EventLog'])]
+    return [
+        (e['OccurredAt'] - started, e['EventType'], e['TriggeredBy'], e['Description'])
+        for e in reversed(deployment['EventLog'])
+    ]
 
 
 def minutes(m=0, seconds=0):

@@ -1,22 +1,31 @@
 """Helpers for the data-plane tests: resources and deployments through the real API, polls,
 the in-process caches switched on under a hand-moved timer, DynamoDB requests counted."""
+
+import time
 from dataclasses import dataclass
 from unittest import mock
 
 import botocore.client
 import pytest
 
-import time
-
 from chalicelib import cache
 from chalicelib.engine import delivery
 from chalicelib.ops import data_plane
 
 # LINEAR 10 % over 11 minutes: step k (10k %) lands at minute k; complete at minute 11.
-LINEAR_10 = {'Name': 'linear10', 'DeploymentDurationInMinutes': 11, 'GrowthFactor': 10.0,
-             'FinalBakeTimeInMinutes': 0, 'GrowthType': 'LINEAR'}
-INSTANT = {'Name': 'instant', 'DeploymentDurationInMinutes': 0, 'GrowthFactor': 100.0,
-           'FinalBakeTimeInMinutes': 0}
+LINEAR_10 = {
+    'Name': 'linear10',
+    'DeploymentDurationInMinutes': 11,
+    'GrowthFactor': 10.0,
+    'FinalBakeTimeInMinutes': 0,
+    'GrowthType': 'LINEAR',
+}
+INSTANT = {
+    'Name': 'instant',
+    'DeploymentDurationInMinutes': 0,
+    'GrowthFactor': 100.0,
+    'FinalBakeTimeInMinutes': 0,
+}
 
 
 @dataclass
@@ -28,14 +37,21 @@ class World:
 
     @property
     def ids(self):
-        return dict(ApplicationIdentifier=self.app, EnvironmentIdentifier=self.env,
-                    ConfigurationProfileIdentifier=self.profile)
+        return dict(
+            ApplicationIdentifier=self.app,
+            EnvironmentIdentifier=self.env,
+            ConfigurationProfileIdentifier=self.profile,
+        )
 
     def version(self, data, label=None, content_type='application/json'):
         extra = {'VersionLabel': label} if label else {}
         return self.appconfig.create_hosted_configuration_version(
-            ApplicationId=self.app, ConfigurationProfileId=self.profile, Content=data,
-            ContentType=content_type, **extra)['VersionNumber']
+            ApplicationId=self.app,
+            ConfigurationProfileId=self.profile,
+            Content=data,
+            ContentType=content_type,
+            **extra,
+        )['VersionNumber']
 
     def deploy(self, data=None, strategy=INSTANT, version=None, **version_args):
         """Create a version of ``data`` (unless ``version`` is given) and start deploying it."""
@@ -43,13 +59,20 @@ class World:
             version = self.version(data, **version_args)
         strategy_id = self.appconfig.create_deployment_strategy(**strategy)['Id']
         return self.appconfig.start_deployment(
-            ApplicationId=self.app, EnvironmentId=self.env, ConfigurationProfileId=self.profile,
-            DeploymentStrategyId=strategy_id, ConfigurationVersion=str(version))
+            ApplicationId=self.app,
+            EnvironmentId=self.env,
+            ConfigurationProfileId=self.profile,
+            DeploymentStrategyId=strategy_id,
+            ConfigurationVersion=str(version),
+        )
 
     def stop(self, deployment, **args):
         return self.appconfig.stop_deployment(
-            ApplicationId=self.app, EnvironmentId=self.env,
-            DeploymentNumber=deployment['DeploymentNumber'], **args)
+            ApplicationId=self.app,
+            EnvironmentId=self.env,
+            DeploymentNumber=deployment['DeploymentNumber'],
+            **args,
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +89,8 @@ def make_world(appconfig, profile_type='AWS.Freeform', app_name='shop'):
     app = appconfig.create_application(Name=app_name)['Id']
     env = appconfig.create_environment(ApplicationId=app, Name='prod')['Id']
     profile = appconfig.create_configuration_profile(
-        ApplicationId=app, Name='cfg', LocationUri='hosted', Type=profile_type)['Id']
+        ApplicationId=app, Name='cfg', LocationUri='hosted', Type=profile_type
+    )['Id']
     return World(appconfig, app, env, profile)
 
 

@@ -1,25 +1,41 @@
 """The Agent's HTTP API (chalicelib/agent.py) over raw HTTP on the listener: paths, headers,
 both response shapes, every error, the access token, and entity stickiness during rollouts."""
+
 import json
 
 import pytest
 
 from chalicelib import agent, cache, clock
 from chalicelib.engine import delivery as engine_delivery
-from tests.api.agent import (agent_cached, agent_client, agent_port, call,  # noqa: F401
-                             fresh_agent, path)
-from tests.api.polling import (LINEAR_10, cached, dynamo_calls, fresh_caches,  # noqa: F401
-                               make_world)
+from tests.api.agent import (
+    agent_cached,
+    agent_client,
+    agent_port,
+    call,  # noqa: F401
+    fresh_agent,
+    path,
+)
+from tests.api.polling import (
+    LINEAR_10,
+    cached,
+    dynamo_calls,
+    fresh_caches,  # noqa: F401
+    make_world,
+)
 
 FLAGS = {
     'version': '1',
     'flags': {
-        'dark_mode': {'name': 'Dark mode',
-                      'attributes': {'level': {'constraints': {'type': 'number'}}}},
+        'dark_mode': {
+            'name': 'Dark mode',
+            'attributes': {'level': {'constraints': {'type': 'number'}}},
+        },
         'beta': {'name': 'Beta', 'attributes': {'group': {'constraints': {'type': 'string'}}}},
     },
-    'values': {'dark_mode': {'enabled': True, 'level': 3},
-               'beta': {'enabled': False, 'group': 'qa'}},
+    'values': {
+        'dark_mode': {'enabled': True, 'level': 3},
+        'beta': {'enabled': False, 'group': 'qa'},
+    },
 }
 
 
@@ -30,6 +46,7 @@ def flag_world(appconfig, doc=FLAGS, **extra):
 
 
 # --- freeform -------------------------------------------------------------------------------
+
 
 def test_freeform_answers_the_deployed_bytes_by_names_and_by_ids(appconfig, agent_client):
     w = make_world(appconfig)
@@ -56,8 +73,10 @@ def test_a_name_with_a_slash_is_url_encoded(appconfig, agent_client):
     w.deploy(b'x')
     assert agent_client.get(path('team/shop', 'prod', 'cfg')).body == b'x'
     # Unencoded, the slash splits the path: not the Agent's path.
-    assert agent_client.get('/applications/team/shop/environments/prod/configurations/cfg'
-                            ).status == 404
+    assert (
+        agent_client.get('/applications/team/shop/environments/prod/configurations/cfg').status
+        == 404
+    )
 
 
 def test_a_new_deployment_is_served(appconfig, agent_client):
@@ -78,6 +97,7 @@ def test_flag_on_a_freeform_profile_is_a_bad_request(appconfig, agent_client):
 
 
 # --- feature flags: the two shapes ----------------------------------------------------------
+
 
 def test_without_flag_every_flag_comes_as_a_map(appconfig, agent_client):
     flag_world(appconfig)
@@ -117,8 +137,10 @@ def test_an_unknown_flag_is_not_found(appconfig, agent_client, query):
 
 # --- request headers ------------------------------------------------------------------------
 
-@pytest.mark.parametrize('header', [{'Context': 'tier'}, {'Context': '=gold'},
-                                    {'Context': ['a=1', 'broken']}])
+
+@pytest.mark.parametrize(
+    'header', [{'Context': 'tier'}, {'Context': '=gold'}, {'Context': ['a=1', 'broken']}]
+)
 def test_a_malformed_context_is_a_bad_request(appconfig, agent_client, header):
     flag_world(appconfig)
     r = agent_client.get(path('shop', 'prod', 'cfg'), header)
@@ -144,8 +166,12 @@ def test_entity_id_up_to_2_kb(appconfig, agent_client):
 def test_the_access_token(appconfig, agent_client, monkeypatch):
     make_world(appconfig).deploy(b'secret')
     monkeypatch.setenv('APPCONFIG_AGENT_ACCESS_TOKEN', 's3cr3t')
-    for headers in ({}, {'Authorization': 'Bearer wrong'}, {'Authorization': 's3cr3t'},
-                    {'Authorization': 'Basic s3cr3t'}):
+    for headers in (
+        {},
+        {'Authorization': 'Bearer wrong'},
+        {'Authorization': 's3cr3t'},
+        {'Authorization': 'Basic s3cr3t'},
+    ):
         r = agent_client.get(path('shop', 'prod', 'cfg'), headers)
         assert r.status == 401, headers
         assert r.headers['content-type'] == 'application/json'
@@ -158,11 +184,15 @@ def test_the_access_token(appconfig, agent_client, monkeypatch):
 
 # --- errors ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize('names, what', [
-    (('nope', 'prod', 'cfg'), 'Application nope'),
-    (('shop', 'nope', 'cfg'), 'Environment nope'),
-    (('shop', 'prod', 'nope'), 'Configuration profile nope'),
-])
+
+@pytest.mark.parametrize(
+    'names, what',
+    [
+        (('nope', 'prod', 'cfg'), 'Application nope'),
+        (('shop', 'nope', 'cfg'), 'Environment nope'),
+        (('shop', 'prod', 'nope'), 'Configuration profile nope'),
+    ],
+)
 def test_unknown_resources_are_not_found(appconfig, agent_client, names, what):
     make_world(appconfig).deploy(b'x')
     r = agent_client.get(path(*names))
@@ -178,10 +208,18 @@ def test_nothing_deployed_is_not_found(appconfig, agent_client):
     assert 'No configuration has been deployed' in r.json()['Message']
 
 
-@pytest.mark.parametrize('raw', ['/', '/metrics', '/ping', '/applications/shop',
-                                 '/applications/shop/environments/prod/configurations',
-                                 '/applications/shop/environments/prod/configurations/cfg/x',
-                                 '/applications/shop/environments//configurations/cfg'])
+@pytest.mark.parametrize(
+    'raw',
+    [
+        '/',
+        '/metrics',
+        '/ping',
+        '/applications/shop',
+        '/applications/shop/environments/prod/configurations',
+        '/applications/shop/environments/prod/configurations/cfg/x',
+        '/applications/shop/environments//configurations/cfg',
+    ],
+)
 def test_every_other_path_is_not_found(appconfig, agent_client, raw):
     make_world(appconfig).deploy(b'x')
     r = agent_client.get(raw)
@@ -213,8 +251,10 @@ def test_an_unexpected_failure_is_a_json_500(appconfig, agent_client, monkeypatc
 
 # --- caching --------------------------------------------------------------------------------
 
-def test_an_unchanged_read_makes_no_dynamodb_request(appconfig, agent_client, agent_cached,
-                                                     dynamo_calls):
+
+def test_an_unchanged_read_makes_no_dynamodb_request(
+    appconfig, agent_client, agent_cached, dynamo_calls
+):
     flag_world(appconfig)
     first = agent_client.get(path('shop', 'prod', 'cfg', 'flag=dark_mode'))
     assert first.status == 200
@@ -231,6 +271,7 @@ def test_an_unchanged_read_makes_no_dynamodb_request(appconfig, agent_client, ag
 
 # --- gradual deployments: entities stick --------------------------------------------------
 
+
 def _version(w, entity):
     headers = {'Entity-Id': entity} if entity is not None else {}
     return call('shop', 'prod', 'cfg', headers=headers).headers['configuration-version']
@@ -242,17 +283,16 @@ def test_entities_stick_and_follow_the_percentage(appconfig, agent_cached):
     w.deploy(b'new', strategy=LINEAR_10)
     entities = [f'user-{i}' for i in range(10_000)]
     on_new = set()
-    for minute in range(1, 11):      # step k lands at minute k with 10k %
+    for minute in range(1, 11):  # step k lands at minute k with 10k %
         clock.advance(minutes=minute - clock_minutes(w))
         now_new = {e for e in entities if _version(w, e) == '2'}
         share = 100 * len(now_new) / len(entities)
         assert abs(share - 10 * minute) <= 2, (minute, share)
-        assert on_new <= now_new     # nobody goes back to the old version
+        assert on_new <= now_new  # nobody goes back to the old version
         on_new = now_new
     # Every process buckets alike: the bucket is a SHA-256 of the deployment and the entity.
     delivery = engine_delivery.load(w.app, w.env, w.profile)
-    assert on_new == {e for e in entities
-                      if engine_delivery.bucket(delivery, f'entity#{e}') < 100}
+    assert on_new == {e for e in entities if engine_delivery.bucket(delivery, f'entity#{e}') < 100}
     sample = entities[:50]
     assert [_version(w, e) for e in sample] == [_version(w, e) for e in sample]
 
@@ -261,10 +301,10 @@ def test_an_entity_gets_the_same_version_on_every_request(appconfig, agent_clien
     w = make_world(appconfig)
     w.deploy(b'old')
     w.deploy(b'new', strategy=LINEAR_10)
-    clock.advance(minutes=5)          # 50 %
+    clock.advance(minutes=5)  # 50 %
     seen = {}
     for i in range(120):
-        entity = f'e{i % 40}'     # 40 entities, 3 requests each (all on one side: 2**-39)
+        entity = f'e{i % 40}'  # 40 entities, 3 requests each (all on one side: 2**-39)
         body = agent_client.get(path('shop', 'prod', 'cfg'), {'Entity-Id': entity}).body
         assert seen.setdefault(entity, body) == body
     assert set(seen.values()) == {b'old', b'new'}
@@ -289,8 +329,9 @@ def test_without_entity_id_one_caller_switches_once(appconfig):
 
 def clock_minutes(w):
     """Whole minutes since the world's last deployment started."""
-    started = w.appconfig.list_deployments(ApplicationId=w.app, EnvironmentId=w.env)[
-        'Items'][0]['StartedAt']
+    started = w.appconfig.list_deployments(ApplicationId=w.app, EnvironmentId=w.env)['Items'][0][
+        'StartedAt'
+    ]
     return int((clock.now() - started).total_seconds() // 60)
 
 
@@ -310,26 +351,46 @@ def test_a_stopped_rollout_returns_every_entity_to_the_old_version(appconfig, ag
 VARIANTS = {
     'version': '1',
     'flags': {'ui': {'name': 'UI', 'attributes': {'theme': {'constraints': {'type': 'string'}}}}},
-    'values': {'ui': {'enabled': False, '_variants': [
-        {'name': 'gold', 'enabled': True, 'rule': '(and (eq $tier "gold") (eq $country "DE"))',
-         'attributeValues': {'theme': 'dark'}},
-        {'name': 'listed', 'enabled': True, 'rule': '(in $entityId ["user-7", "user-9"])',
-         'attributeValues': {'theme': 'light'}},
-        {'name': 'Default Variant', 'enabled': False},
-    ]}},
+    'values': {
+        'ui': {
+            'enabled': False,
+            '_variants': [
+                {
+                    'name': 'gold',
+                    'enabled': True,
+                    'rule': '(and (eq $tier "gold") (eq $country "DE"))',
+                    'attributeValues': {'theme': 'dark'},
+                },
+                {
+                    'name': 'listed',
+                    'enabled': True,
+                    'rule': '(in $entityId ["user-7", "user-9"])',
+                    'attributeValues': {'theme': 'light'},
+                },
+                {'name': 'Default Variant', 'enabled': False},
+            ],
+        }
+    },
 }
 
 
-@pytest.mark.parametrize('headers, expected', [
-    ({}, {'_variant': 'Default Variant', 'enabled': False}),
-    ({'Context': ['tier=gold', 'country=DE']},
-     {'_variant': 'gold', 'enabled': True, 'theme': 'dark'}),
-    ({'Context': 'tier=gold, country=DE'},
-     {'_variant': 'gold', 'enabled': True, 'theme': 'dark'}),
-    ({'Context': 'tier=gold'}, {'_variant': 'Default Variant', 'enabled': False}),
-    ({'Entity-Id': 'user-9'}, {'_variant': 'listed', 'enabled': True, 'theme': 'light'}),
-    ({'Entity-Id': 'user-8'}, {'_variant': 'Default Variant', 'enabled': False}),
-])
+@pytest.mark.parametrize(
+    'headers, expected',
+    [
+        ({}, {'_variant': 'Default Variant', 'enabled': False}),
+        (
+            {'Context': ['tier=gold', 'country=DE']},
+            {'_variant': 'gold', 'enabled': True, 'theme': 'dark'},
+        ),
+        (
+            {'Context': 'tier=gold, country=DE'},
+            {'_variant': 'gold', 'enabled': True, 'theme': 'dark'},
+        ),
+        ({'Context': 'tier=gold'}, {'_variant': 'Default Variant', 'enabled': False}),
+        ({'Entity-Id': 'user-9'}, {'_variant': 'listed', 'enabled': True, 'theme': 'light'}),
+        ({'Entity-Id': 'user-8'}, {'_variant': 'Default Variant', 'enabled': False}),
+    ],
+)
 def test_variants_see_context_and_entity_id(appconfig, agent_client, headers, expected):
     flag_world(appconfig, doc=VARIANTS)
     r = agent_client.get(path('shop', 'prod', 'cfg', 'flag=ui'), headers)

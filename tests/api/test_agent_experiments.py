@@ -2,6 +2,7 @@
 Entity-Id and Context; stopping returns everyone to the deployed value. Property tests over
 10,000 entities: shares follow ExposurePercentage and the weights, growing exposure only adds
 entities and nobody's treatment changes."""
+
 import json
 
 import pytest
@@ -32,7 +33,7 @@ def flag(world, entity=None, context='country=US', key='checkout'):
 
 
 def variants(world, entities=ENTITIES, **kwargs):
-    delivery.delivery_cache.clear()     # a run's change is a new deployment: read the Delivery again
+    delivery.delivery_cache.clear()  # a run's change is a new deployment: read the Delivery again
     return {e: flag(world, e, **kwargs).get('_variant') for e in entities}
 
 
@@ -41,7 +42,7 @@ def share(assigned, name):
 
 
 def test_exposure_and_weights_over_10000_entities(world, agent_cached):
-    definition = world.define()['Id']        # control 50, t1 25, t2 25; audience country US
+    definition = world.define()['Id']  # control 50, t1 25, t2 25; audience country US
     world.start(definition, ExposurePercentage=40)
     assigned = variants(world)
     exposed = {e: v for e, v in assigned.items() if v is not None}
@@ -53,8 +54,12 @@ def test_exposure_and_weights_over_10000_entities(world, agent_cached):
     first_t2 = next(e for e, v in exposed.items() if v == '__t2__')
     first_c = next(e for e, v in exposed.items() if v == '__c__')
     assert flag(world, first_t1) == {'_variant': '__t1__', 'enabled': True, 'color': 'red'}
-    assert flag(world, first_t2) == {'_variant': '__t2__', 'enabled': True, 'color': 'blue',
-                                     'limit': 3.5}
+    assert flag(world, first_t2) == {
+        '_variant': '__t2__',
+        'enabled': True,
+        'color': 'blue',
+        'limit': 3.5,
+    }
     assert flag(world, first_c) == {'_variant': '__c__', 'enabled': False}
     # Outside the experiment: the deployed basic value, without _variant.
     unexposed = next(e for e, v in assigned.items() if v is None)
@@ -68,8 +73,7 @@ def test_growing_exposure_only_adds_entities(world, agent_cached):
     for exposure in (30, 60, 100):
         world.update_run(definition, 1, ExposurePercentage=exposure)
         now = variants(world)
-        assert abs(100 * sum(v is not None for v in now.values()) / len(ENTITIES)
-                   - exposure) <= 2
+        assert abs(100 * sum(v is not None for v in now.values()) / len(ENTITIES) - exposure) <= 2
         # Nobody exposed before is dropped, and nobody's treatment changes.
         assert all(now[e] == v for e, v in before.items() if v is not None)
         before = now
@@ -92,15 +96,17 @@ def test_the_audience_rule_and_entity_id_decide_who_takes_part(world, agent_cach
 
 def test_overrides_force_a_treatment(world, agent_cached):
     definition = world.define()['Id']
-    world.start(definition, ExposurePercentage=0,
-                TreatmentOverrides={'Inline': {'qa-1': 't2', 'qa-2': 'c'}})
+    world.start(
+        definition, ExposurePercentage=0, TreatmentOverrides={'Inline': {'qa-1': 't2', 'qa-2': 'c'}}
+    )
     delivery.delivery_cache.clear()
     # Forced whatever the audience and the exposure (0 %).
     assert flag(world, 'qa-1', context='country=DE')['_variant'] == '__t2__'
     assert flag(world, 'qa-2')['_variant'] == '__c__'
     assert set(variants(world, ENTITIES[:300]).values()) == {None}
-    world.update_run(definition, 1, ExposurePercentage=100,
-                     TreatmentOverrides={'Inline': {'qa-1': 't1'}})
+    world.update_run(
+        definition, 1, ExposurePercentage=100, TreatmentOverrides={'Inline': {'qa-1': 't1'}}
+    )
     delivery.delivery_cache.clear()
     assert flag(world, 'qa-1', context='country=DE')['_variant'] == '__t1__'
     assert flag(world, 'qa-2', context='country=DE') == {'enabled': False}
@@ -122,10 +128,11 @@ def test_a_user_deployment_during_a_run_keeps_serving_it(world, agent_cached, ap
     doc['values']['banner'] = {'enabled': False}
     world.deploy(world.version(doc))
     delivery.delivery_cache.clear()
-    assert flag(world, 'user-1', key='banner') == {'enabled': False}   # the new version
+    assert flag(world, 'user-1', key='banner') == {'enabled': False}  # the new version
     assert flag(world, 'user-1')['_variant'] in ('__c__', '__t1__', '__t2__')
-    deployments = appconfig.list_deployments(ApplicationId=world.app,
-                                             EnvironmentId=world.env)['Items']
+    deployments = appconfig.list_deployments(ApplicationId=world.app, EnvironmentId=world.env)[
+        'Items'
+    ]
     assert [d['Type'] for d in deployments] == ['USER', 'MANAGED', 'USER']
 
 
@@ -142,11 +149,19 @@ def test_a_run_needs_the_flag_deployed(appconfig):
 def test_a_run_cannot_change_while_a_deployment_is_in_progress(world, appconfig):
     definition = world.define()['Id']
     slow = appconfig.create_deployment_strategy(
-        Name='slow', DeploymentDurationInMinutes=10, GrowthFactor=50,
-        FinalBakeTimeInMinutes=0, ReplicateTo='NONE')['Id']
-    appconfig.start_deployment(ApplicationId=world.app, EnvironmentId=world.env,
-                               ConfigurationProfileId=world.profile,
-                               DeploymentStrategyId=slow, ConfigurationVersion='1')
+        Name='slow',
+        DeploymentDurationInMinutes=10,
+        GrowthFactor=50,
+        FinalBakeTimeInMinutes=0,
+        ReplicateTo='NONE',
+    )['Id']
+    appconfig.start_deployment(
+        ApplicationId=world.app,
+        EnvironmentId=world.env,
+        ConfigurationProfileId=world.profile,
+        DeploymentStrategyId=slow,
+        ConfigurationVersion='1',
+    )
     with pytest.raises(ClientError) as err:
         world.start(definition, ExposurePercentage=10)
     assert err.value.response['Error']['Code'] == 'ConflictException'
@@ -155,19 +170,29 @@ def test_a_run_cannot_change_while_a_deployment_is_in_progress(world, appconfig)
 
 def test_the_rewritten_document_is_the_rule_language():
     from chalicelib import rules
-    spec = treatments.spec('acct:app:def:1', 'f', 25, {'Inline': {'a"b': 't1'}},
-                           '(eq $country "US")',
-                           {'Key': 'c', 'Weight': 1, 'FlagValue': {'Enabled': False}},
-                           [{'Key': 't1', 'Weight': 3, 'FlagValue': {
-                               'Enabled': True,
-                               'AttributeValues': {'n': {'NumberValue': 2.0}}}}])
+
+    spec = treatments.spec(
+        'acct:app:def:1',
+        'f',
+        25,
+        {'Inline': {'a"b': 't1'}},
+        '(eq $country "US")',
+        {'Key': 'c', 'Weight': 1, 'FlagValue': {'Enabled': False}},
+        [
+            {
+                'Key': 't1',
+                'Weight': 3,
+                'FlagValue': {'Enabled': True, 'AttributeValues': {'n': {'NumberValue': 2.0}}},
+            }
+        ],
+    )
     doc = {'version': '1', 'flags': {'f': {'name': 'F'}}, 'values': {'f': {'enabled': True}}}
     out = treatments.with_experiments(doc, [spec])
-    assert doc['values']['f'] == {'enabled': True}          # the input is left alone
+    assert doc['values']['f'] == {'enabled': True}  # the input is left alone
     names = [v['name'] for v in out['values']['f']['_variants']]
     assert names == ['__c__', '__t1__', treatments.DEPLOYED_VARIANT]
     for variant in out['values']['f']['_variants'][:2]:
-        rules.parse(variant['rule'])                        # every rule parses
+        rules.parse(variant['rule'])  # every rule parses
     t1 = out['values']['f']['_variants'][1]
     assert t1['attributeValues'] == {'n': 2}
     assert t1['rule'].startswith('(or (in $entityId ["a\\"b"]) (and (exists key::"entityId")')
@@ -179,40 +204,52 @@ def test_the_rewritten_document_is_the_rule_language():
 
 # --- the official Agent's view: Ion on GetLatestConfiguration --------------------------------
 
+
 def test_the_ion_answer_carries_running_experiments(world, agent_data):
     definition = world.define()['Id']
     token = agent_data.start_configuration_session(
-        ApplicationIdentifier=world.app, EnvironmentIdentifier=world.env,
-        ConfigurationProfileIdentifier=world.profile)['InitialConfigurationToken']
+        ApplicationIdentifier=world.app,
+        EnvironmentIdentifier=world.env,
+        ConfigurationProfileIdentifier=world.profile,
+    )['InitialConfigurationToken']
     before = agent_data.get_latest_configuration(ConfigurationToken=token)
-    assert before['ContentType'] == 'application/json'      # no variants: JSON, as AWS does
+    assert before['ContentType'] == 'application/json'  # no variants: JSON, as AWS does
     before['Configuration'].read()
-    world.start(definition, ExposurePercentage=30,
-                TreatmentOverrides={'Inline': {'qa-1': 't2'}})
+    world.start(definition, ExposurePercentage=30, TreatmentOverrides={'Inline': {'qa-1': 't2'}})
     delivery.delivery_cache.clear()
     during = agent_data.get_latest_configuration(
-        ConfigurationToken=before['NextPollConfigurationToken'])
+        ConfigurationToken=before['NextPollConfigurationToken']
+    )
     assert during['ContentType'] == ION_TYPE
     tree = dict((notes[0], node) for notes, node in agent_tree(during['Configuration'].read()))
     assert tree['banner'] == ('string', {'enabled': True})
     kind, entries = tree['checkout']
     assert kind == 'list'
     assert [e[0][0] for e in entries[:-1]] == ['__c__', '__t1__', '__t2__']
-    assert entries[1][1][1][1] == ('string', {'_variant': '__t1__', 'enabled': True,
-                                              'color': 'red'})
+    assert entries[1][1][1][1] == (
+        'string',
+        {'_variant': '__t1__', 'enabled': True, 'color': 'red'},
+    )
     assert entries[-1] == ('string', {'_variant': treatments.DEPLOYED_VARIANT, 'enabled': False})
-    run_arn = (f'arn:aws:appconfig:us-east-1:123456789012:application/{world.app}/'
-               f'experimentdefinition/{definition}/experimentrun/1')
-    assert during['ResponseMetadata']['HTTPHeaders']['experiment-flags'] == \
-        f'checkout={run_arn}|c=__c__,t1=__t1__,t2=__t2__'
+    run_arn = (
+        f'arn:aws:appconfig:us-east-1:123456789012:application/{world.app}/'
+        f'experimentdefinition/{definition}/experimentrun/1'
+    )
+    assert (
+        during['ResponseMetadata']['HTTPHeaders']['experiment-flags']
+        == f'checkout={run_arn}|c=__c__,t1=__t1__,t2=__t2__'
+    )
     # Stopping is a new answer: the flag is basic again, so JSON again.
     world.stop(definition, 1)
     delivery.delivery_cache.clear()
     after = agent_data.get_latest_configuration(
-        ConfigurationToken=during['NextPollConfigurationToken'])
+        ConfigurationToken=during['NextPollConfigurationToken']
+    )
     assert after['ContentType'] == 'application/json'
-    assert json.loads(after['Configuration'].read()) == {'checkout': {'enabled': False},
-                                                         'banner': {'enabled': True}}
+    assert json.loads(after['Configuration'].read()) == {
+        'checkout': {'enabled': False},
+        'banner': {'enabled': True},
+    }
     assert 'experiment-flags' not in after['ResponseMetadata']['HTTPHeaders']
 
 
@@ -224,6 +261,5 @@ def test_the_audience_rule_must_be_a_rule(world, appconfig):
         assert 'AudienceRule' in err.value.response['Error']['Message']
     world.define()
     with pytest.raises(ClientError) as err:
-        appconfig.update_experiment_definition(**world.ids('checkout-test'),
-                                               AudienceRule='(eq')
+        appconfig.update_experiment_definition(**world.ids('checkout-test'), AudienceRule='(eq')
     assert err.value.response['Error']['Code'] == 'BadRequestException'

@@ -1,5 +1,6 @@
 """aws-lambda-powertools (Python), unmodified, against the Agent listener through
 AWS_APPCONFIG_EXTENSION_HTTP_PORT, as in a Lambda function with the AppConfig extension."""
+
 import json
 
 import pytest
@@ -12,9 +13,12 @@ from tests.api.polling import fresh_caches, make_world  # noqa: F401
 RULES = {
     'premium_features': {
         'default': False,
-        'rules': {'gold customers': {
-            'when_match': True,
-            'conditions': [{'action': 'EQUALS', 'key': 'tier', 'value': 'gold'}]}},
+        'rules': {
+            'gold customers': {
+                'when_match': True,
+                'conditions': [{'action': 'EQUALS', 'key': 'tier', 'value': 'gold'}],
+            }
+        },
     },
     'ten_percent_off_campaign': {'default': True},
 }
@@ -45,21 +49,29 @@ def test_extension_provider_by_ids(appconfig, extension_port):
 
 def test_extension_provider_reads_flags_whole_and_one_by_one(appconfig, extension_port):
     w = make_world(appconfig, profile_type='AWS.AppConfig.FeatureFlags')
-    w.deploy(json.dumps({
-        'version': '1',
-        'flags': {'dark_mode': {'name': 'Dark mode'}, 'beta': {'name': 'Beta'}},
-        'values': {'dark_mode': {'enabled': True}, 'beta': {'enabled': False}},
-    }).encode())
+    w.deploy(
+        json.dumps(
+            {
+                'version': '1',
+                'flags': {'dark_mode': {'name': 'Dark mode'}, 'beta': {'name': 'Beta'}},
+                'values': {'dark_mode': {'enabled': True}, 'beta': {'enabled': False}},
+            }
+        ).encode()
+    )
     provider = parameters.AppConfigExtensionProvider(environment='prod', application='shop')
     assert provider.get('cfg', transform='json') == {
-        'dark_mode': {'enabled': True}, 'beta': {'enabled': False}}
+        'dark_mode': {'enabled': True},
+        'beta': {'enabled': False},
+    }
     # Keyword arguments become the query: one flag is the bare object, several a map
     # (Powertools caches by name alone, hence force_fetch).
-    assert provider.get('cfg', transform='json', flag='dark_mode',
-                        force_fetch=True) == {'enabled': True}
-    assert provider.get('cfg', transform='json', flag=['dark_mode', 'beta'],
-                        force_fetch=True) == {'dark_mode': {'enabled': True},
-                                              'beta': {'enabled': False}}
+    assert provider.get('cfg', transform='json', flag='dark_mode', force_fetch=True) == {
+        'enabled': True
+    }
+    assert provider.get('cfg', transform='json', flag=['dark_mode', 'beta'], force_fetch=True) == {
+        'dark_mode': {'enabled': True},
+        'beta': {'enabled': False},
+    }
 
 
 def test_extension_provider_raises_the_agents_errors(appconfig, extension_port):
@@ -75,11 +87,15 @@ def test_extension_provider_raises_the_agents_errors(appconfig, extension_port):
 def test_feature_flags_through_the_extension_store(appconfig, extension_port):
     w = make_world(appconfig)
     w.deploy(json.dumps(RULES).encode())
-    store = feature_flags.AppConfigStore(environment='prod', application='shop', name='cfg',
-                                         use_extension=True)
+    store = feature_flags.AppConfigStore(
+        environment='prod', application='shop', name='cfg', use_extension=True
+    )
     flags = feature_flags.FeatureFlags(store=store)
     assert flags.evaluate(name='premium_features', context={'tier': 'gold'}, default=False) is True
-    assert flags.evaluate(name='premium_features', context={'tier': 'basic'},
-                          default=False) is False
+    assert (
+        flags.evaluate(name='premium_features', context={'tier': 'basic'}, default=False) is False
+    )
     assert sorted(flags.get_enabled_features(context={'tier': 'gold'})) == [
-        'premium_features', 'ten_percent_off_campaign']
+        'premium_features',
+        'ten_percent_off_campaign',
+    ]

@@ -29,7 +29,9 @@ def test_list_paginates(appconfig):
         seen += [i['Id'] for i in page['Items']]
         token = page.get('NextToken')
     assert sorted(seen) == sorted(ids)
-    paginated = appconfig.get_paginator('list_applications').paginate(PaginationConfig={'PageSize': 2})
+    paginated = appconfig.get_paginator('list_applications').paginate(
+        PaginationConfig={'PageSize': 2}
+    )
     assert sorted(i['Id'] for p in paginated for i in p['Items']) == sorted(ids)
 
 
@@ -38,13 +40,16 @@ def test_bad_next_token(appconfig):
         appconfig.list_applications(NextToken='not-a-token')
 
 
-@pytest.mark.parametrize('params, field', [
-    ({}, 'name'),
-    ({'Name': ''}, 'name'),
-    ({'Name': 'x' * 65}, 'name'),
-    ({'Name': 'ok', 'Description': 'd' * 1025}, 'description'),
-    ({'Name': 5}, 'name'),
-])
+@pytest.mark.parametrize(
+    'params, field',
+    [
+        ({}, 'name'),
+        ({'Name': ''}, 'name'),
+        ({'Name': 'x' * 65}, 'name'),
+        ({'Name': 'ok', 'Description': 'd' * 1025}, 'description'),
+        ({'Name': 5}, 'name'),
+    ],
+)
 def test_create_validation(raw_appconfig, params, field):
     with pytest.raises(raw_appconfig.exceptions.BadRequestException) as err:
         raw_appconfig.create_application(**params)
@@ -64,8 +69,9 @@ def test_delete_refused_while_children_exist(appconfig):
         appconfig.delete_application(ApplicationId=app_id)
     assert 'environments' in err.value.response['Error']['Message']
     appconfig.delete_environment(ApplicationId=app_id, EnvironmentId=env_id)
-    profile = appconfig.create_configuration_profile(ApplicationId=app_id, Name='p',
-                                                     LocationUri='hosted')['Id']
+    profile = appconfig.create_configuration_profile(
+        ApplicationId=app_id, Name='p', LocationUri='hosted'
+    )['Id']
     with pytest.raises(appconfig.exceptions.BadRequestException) as err:
         appconfig.delete_application(ApplicationId=app_id)
     assert 'configuration profiles' in err.value.response['Error']['Message']

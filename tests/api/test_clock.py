@@ -1,9 +1,10 @@
 """The clock control over HTTP (/_appconfig/clock on the server's port), with real boto3
 clients: time stands still until a test moves it, and moving it runs the engine at every
 instant that passes, as the ticker would have in real time."""
+
 import http.client
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urlparse
 
 import boto3
@@ -18,7 +19,7 @@ from tests.api import polling
 from tests.api.deploying import World, log, minutes
 from tests.api.test_extension_actions import fake_lambda  # noqa: F401 - fixture
 
-T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -28,8 +29,9 @@ def control(endpoint):
 
 
 def raw(endpoint, method, body=None, path='/_appconfig/clock'):
-    conn = http.client.HTTPConnection(urlparse(endpoint).hostname, urlparse(endpoint).port,
-                                      timeout=30)
+    conn = http.client.HTTPConnection(
+        urlparse(endpoint).hostname, urlparse(endpoint).port, timeout=30
+    )
     conn.request(method, path, body=body, headers={'Content-Type': 'application/json'})
     response = conn.getresponse()
     payload = response.read()
@@ -43,6 +45,7 @@ def at(offset):
 
 # --- the control API ------------------------------------------------------------------------
 
+
 def test_get_and_every_move(control, endpoint):
     assert control.get() == {'now': '2026-12-01T12:00:00Z', 'mode': 'manual', 'speed': 0}
     assert control.advance('90s')['now'] == '2026-12-01T12:01:30Z'
@@ -51,15 +54,18 @@ def test_get_and_every_move(control, endpoint):
     assert control.advance('1d')['now'] == '2026-12-02T15:31:30Z'
     assert control.advance(30)['now'] == '2026-12-02T15:32:00Z'
     assert control.set('2026-12-03T00:00:00Z') == {
-        'now': '2026-12-03T00:00:00Z', 'mode': 'manual', 'speed': 0}
+        'now': '2026-12-03T00:00:00Z',
+        'mode': 'manual',
+        'speed': 0,
+    }
     # Offsets are instants too; naive instants are UTC.
     assert control.set('2026-12-03T01:00:00+01:00')['now'] == '2026-12-03T00:00:00Z'
     assert control.set('2026-12-03T00:05:00')['now'] == '2026-12-03T00:05:00Z'
-    assert clock.now() == datetime(2026, 12, 3, 0, 5, tzinfo=timezone.utc)
+    assert clock.now() == datetime(2026, 12, 3, 0, 5, tzinfo=UTC)
 
     resumed = control.resume(speed=60)
     assert (resumed['mode'], resumed['speed']) == ('real', 60)
-    assert clock.now() >= datetime(2026, 12, 3, 0, 5, tzinfo=timezone.utc)
+    assert clock.now() >= datetime(2026, 12, 3, 0, 5, tzinfo=UTC)
     paused = control.pause()
     assert (paused['mode'], paused['speed']) == ('manual', 0)
     assert control.get() == paused and clock.now() == control.now()
@@ -78,13 +84,29 @@ def test_the_clock_never_moves_backwards(control):
     assert control.set('2026-12-01T13:00:00Z')['now'] == '2026-12-01T13:00:00Z'  # no-op
 
 
-@pytest.mark.parametrize('body', [
-    b'', b'not json', b'[1]', b'{}', b'{"advance": "15x"}', b'{"advance": "-5m"}',
-    b'{"advance": -5}', b'{"advance": true}', b'{"advance": "9999d"}', b'{"set": "tomorrow"}',
-    b'{"set": 5}', b'{"pause": false}', b'{"resume": true, "speed": 0}',
-    b'{"resume": true, "speed": "fast"}', b'{"pause": true, "speed": 2}',
-    b'{"advance": "1m", "pause": true}', b'{"rewind": "1m"}', b'[' * 100000,
-])
+@pytest.mark.parametrize(
+    'body',
+    [
+        b'',
+        b'not json',
+        b'[1]',
+        b'{}',
+        b'{"advance": "15x"}',
+        b'{"advance": "-5m"}',
+        b'{"advance": -5}',
+        b'{"advance": true}',
+        b'{"advance": "9999d"}',
+        b'{"set": "tomorrow"}',
+        b'{"set": 5}',
+        b'{"pause": false}',
+        b'{"resume": true, "speed": 0}',
+        b'{"resume": true, "speed": "fast"}',
+        b'{"pause": true, "speed": 2}',
+        b'{"advance": "1m", "pause": true}',
+        b'{"rewind": "1m"}',
+        b'[' * 100000,
+    ],
+)
 def test_a_bad_body_is_a_400_in_json(control, endpoint, body):
     status, headers, payload = raw(endpoint, 'POST', body)
     assert status == 400, payload
@@ -106,6 +128,7 @@ def test_other_methods_and_paths(control, endpoint):
 
 def test_in_process_calls(control):
     from local import clockctl
+
     assert clockctl.describe()['now'] == '2026-12-01T12:00:00Z'
     assert clockctl.apply({'advance': '15m'})['now'] == '2026-12-01T12:15:00Z'
     with pytest.raises(clockctl.ClockError) as err:
@@ -118,14 +141,20 @@ def test_in_process_calls(control):
 
 # --- the engine at every instant that passes ------------------------------------------------
 
+
 @pytest.fixture
 def published(monkeypatch):
     """Every event the engine publishes, with the clock's reading at the moment it did."""
     seen = []
     monkeypatch.setenv('APPCONFIG_EVENT_BUS', 'default')
-    monkeypatch.setattr(bus, 'publish', lambda details: seen.extend(
-        (d['EventType'], d['PercentageComplete'], d['OccurredAt'], clock.iso(clock.now()))
-        for d in details))
+    monkeypatch.setattr(
+        bus,
+        'publish',
+        lambda details: seen.extend(
+            (d['EventType'], d['PercentageComplete'], d['OccurredAt'], clock.iso(clock.now()))
+            for d in details
+        ),
+    )
     return seen
 
 
@@ -138,16 +167,32 @@ def test_linear_20_percent_over_30_minutes_advanced_in_steps(control, appconfig,
     w = World(appconfig)
     w.start(w.strategy(20, 30, 0))
     # LINEAR 20 % over 30 minutes: 5 steps at 30/(5+1) = 5-minute intervals, bake at 30.
-    expected = [(minutes(0), 'DEPLOYMENT_STARTED', 'USER', 'Deployment started')] + [
-        (minutes(5 * k), 'PERCENTAGE_UPDATED', 'APPCONFIG',
-         f'Configuration available to {20 * k}.00% of clients') for k in range(1, 6)] + [
-        (minutes(30), 'BAKE_TIME_STARTED', 'APPCONFIG', 'Deployment bake time started'),
-        (minutes(30), 'DEPLOYMENT_COMPLETED', 'APPCONFIG', 'Deployment completed')]
+    expected = (
+        [(minutes(0), 'DEPLOYMENT_STARTED', 'USER', 'Deployment started')]
+        + [
+            (
+                minutes(5 * k),
+                'PERCENTAGE_UPDATED',
+                'APPCONFIG',
+                f'Configuration available to {20 * k}.00% of clients',
+            )
+            for k in range(1, 6)
+        ]
+        + [
+            (minutes(30), 'BAKE_TIME_STARTED', 'APPCONFIG', 'Deployment bake time started'),
+            (minutes(30), 'DEPLOYMENT_COMPLETED', 'APPCONFIG', 'Deployment completed'),
+        ]
+    )
     # (advance, events in the log, percentage, state) after each step of the test.
-    plan = [('4m', 1, 0.0, 'DEPLOYING'), ('1m', 2, 20.0, 'DEPLOYING'),
-            ('8m', 3, 40.0, 'DEPLOYING'), ('15m', 6, 100.0, 'DEPLOYING'),
-            ('1m59s', 6, 100.0, 'DEPLOYING'), ('1s', 8, 100.0, 'COMPLETE'),
-            ('1h', 8, 100.0, 'COMPLETE')]
+    plan = [
+        ('4m', 1, 0.0, 'DEPLOYING'),
+        ('1m', 2, 20.0, 'DEPLOYING'),
+        ('8m', 3, 40.0, 'DEPLOYING'),
+        ('15m', 6, 100.0, 'DEPLOYING'),
+        ('1m59s', 6, 100.0, 'DEPLOYING'),
+        ('1s', 8, 100.0, 'COMPLETE'),
+        ('1h', 8, 100.0, 'COMPLETE'),
+    ]
     for step, count, percentage, state in plan:
         control.advance(step)
         d = w.get(1)
@@ -159,20 +204,29 @@ def test_linear_20_percent_over_30_minutes_advanced_in_steps(control, appconfig,
     assert Environment.get(w.app, w.env).active_deployment is None
     # Every event was published once, while the clock stood at the instant it happened.
     assert published == [
-        (kind, pct, at(offset), at(offset)) for (offset, kind, _, _), pct in zip(
-            expected, [0.0, 20.0, 40.0, 60.0, 80.0, 100.0, 100.0, 100.0], strict=True)]
+        (kind, pct, at(offset), at(offset))
+        for (offset, kind, _, _), pct in zip(
+            expected, [0.0, 20.0, 40.0, 60.0, 80.0, 100.0, 100.0, 100.0], strict=True
+        )
+    ]
 
 
 def test_an_alarm_in_alarm_rolls_back_at_the_first_instant_it_is_checked(control, appconfig):
     cloudwatch = boto3.client('cloudwatch', region_name='us-east-1')
     cloudwatch.put_metric_alarm(
-        AlarmName='errors', MetricName='Errors', Namespace='Shop', Statistic='Sum',
-        Period=60, EvaluationPeriods=1, Threshold=1,
-        ComparisonOperator='GreaterThanOrEqualToThreshold')
+        AlarmName='errors',
+        MetricName='Errors',
+        Namespace='Shop',
+        Statistic='Sum',
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator='GreaterThanOrEqualToThreshold',
+    )
     arn = cloudwatch.describe_alarms(AlarmNames=['errors'])['MetricAlarms'][0]['AlarmArn']
     w = World(appconfig, monitors=[{'AlarmArn': arn}])
     w.start(w.strategy(20, 30, 0))
-    control.advance('4m30s')                 # checked at every whole minute: all OK
+    control.advance('4m30s')  # checked at every whole minute: all OK
     assert w.get(1)['State'] == 'DEPLOYING'
     cloudwatch.set_alarm_state(AlarmName='errors', StateValue='ALARM', StateReason='test')
     assert w.get(1)['State'] == 'DEPLOYING'  # time stands still: nobody looked yet
@@ -185,7 +239,8 @@ def test_an_alarm_in_alarm_rolls_back_at_the_first_instant_it_is_checked(control
         (minutes(0), 'DEPLOYMENT_STARTED', 'USER'),
         (minutes(5), 'PERCENTAGE_UPDATED', 'APPCONFIG'),
         (minutes(5), 'ROLLBACK_STARTED', 'CLOUDWATCH_ALARM'),
-        (minutes(5), 'ROLLBACK_COMPLETED', 'CLOUDWATCH_ALARM')]
+        (minutes(5), 'ROLLBACK_COMPLETED', 'CLOUDWATCH_ALARM'),
+    ]
     assert arn in log(d)[2][3]
     assert w.environment_state() == 'RolledBack'
 
@@ -196,7 +251,7 @@ def test_a_session_token_expires_after_24_hours(control, appconfig, appconfigdat
     token = polling.start(appconfigdata, world)
     answer, body = polling.poll(appconfigdata, token)
     assert body == b'{"v": 1}'
-    control.advance('23h59m')                # a token lives 24 hours from its issue
+    control.advance('23h59m')  # a token lives 24 hours from its issue
     answer, _ = polling.poll(appconfigdata, answer['NextPollConfigurationToken'])
     control.advance('1d')
     with pytest.raises(appconfigdata.exceptions.BadRequestException) as err:
@@ -207,8 +262,9 @@ def test_a_session_token_expires_after_24_hours(control, appconfig, appconfigdat
 def test_the_minimum_poll_interval_follows_the_clock(control, appconfig, appconfigdata):
     world = polling.make_world(appconfig)
     world.deploy(b'{"v": 1}')
-    answer, _ = polling.poll(appconfigdata, polling.start(
-        appconfigdata, world, RequiredMinimumPollIntervalInSeconds=60))
+    answer, _ = polling.poll(
+        appconfigdata, polling.start(appconfigdata, world, RequiredMinimumPollIntervalInSeconds=60)
+    )
     control.advance('30s')
     with pytest.raises(appconfigdata.exceptions.BadRequestException):
         polling.poll(appconfigdata, answer['NextPollConfigurationToken'])
@@ -219,10 +275,10 @@ def test_the_minimum_poll_interval_follows_the_clock(control, appconfig, appconf
 def test_a_revert_is_refused_after_72_hours(control, appconfig):
     late, in_time = World(appconfig), World(appconfig)
     for w in (late, in_time):
-        w.start('AppConfig.AllAtOnce')        # 100 % at once, then a 10-minute bake
+        w.start('AppConfig.AllAtOnce')  # 100 % at once, then a 10-minute bake
     control.advance('10m')
     assert late.get(1)['State'] == 'COMPLETE'
-    control.advance('72h')                    # exactly 72 hours after completing: still in
+    control.advance('72h')  # exactly 72 hours after completing: still in
     assert in_time.stop(1, allow_revert=True)
     assert in_time.get(1)['State'] == 'REVERTED'
     control.advance('1s')
@@ -233,11 +289,12 @@ def test_a_revert_is_refused_after_72_hours(control, appconfig):
 
 
 def test_the_deletion_protection_window_follows_the_clock(control, appconfig, appconfigdata):
-    appconfig.update_account_settings(DeletionProtection={
-        'Enabled': True, 'ProtectionPeriodInMinutes': 15})
+    appconfig.update_account_settings(
+        DeletionProtection={'Enabled': True, 'ProtectionPeriodInMinutes': 15}
+    )
     world = polling.make_world(appconfig)
     world.deploy(b'{"v": 1}')
-    control.advance('2h')                     # past the grace period of a new resource
+    control.advance('2h')  # past the grace period of a new resource
     polling.poll(appconfigdata, polling.start(appconfigdata, world))
     with pytest.raises(appconfig.exceptions.BadRequestException):
         appconfig.delete_environment(ApplicationId=world.app, EnvironmentId=world.env)
@@ -249,14 +306,15 @@ def test_resources_are_stamped_with_the_clock(control, appconfig):
     control.set('2027-03-04T05:06:07Z')
     w = World(appconfig)
     w.start(w.strategy(50, 10))
-    assert w.get(1)['StartedAt'] == datetime(2027, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    assert w.get(1)['StartedAt'] == datetime(2027, 3, 4, 5, 6, 7, tzinfo=UTC)
     control.advance('10m')
-    assert w.get(1)['CompletedAt'] == datetime(2027, 3, 4, 5, 16, 7, tzinfo=timezone.utc)
+    assert w.get(1)['CompletedAt'] == datetime(2027, 3, 4, 5, 16, 7, tzinfo=UTC)
 
 
 def test_advancing_with_nothing_in_progress_costs_one_query(control, appconfig):
     from chalicelib.store.tables import clients
     from tests.api.test_tick import DynamoCalls
+
     calls = DynamoCalls(clients())
     try:
         control.advance('1d')
@@ -267,6 +325,7 @@ def test_advancing_with_nothing_in_progress_costs_one_query(control, appconfig):
 
 def test_one_move_writes_what_a_ticker_each_minute_writes(control, appconfig):
     from chalicelib.engine import tick
+
     by_ticker = World(appconfig)
     strategy = by_ticker.strategy(10, 20, 7, 'EXPONENTIAL')
     by_ticker.start(strategy)
@@ -281,9 +340,11 @@ def test_one_move_writes_what_a_ticker_each_minute_writes(control, appconfig):
     assert by_move.environment_state() == 'ReadyForDeployment'
 
 
-def test_tick_actions_are_called_at_every_tick_instant_a_move_passes(control, appconfig,
-                                                                     fake_lambda):
+def test_tick_actions_are_called_at_every_tick_instant_a_move_passes(
+    control, appconfig, fake_lambda
+):
     from tests.api.test_extension_actions import FUNCTION, associate, lambda_extension
+
     w = World(appconfig)
     lambda_extension(appconfig, 'AT_DEPLOYMENT_TICK', name='watchdog')
     associate(appconfig, w, 'watchdog')
@@ -292,18 +353,26 @@ def test_tick_actions_are_called_at_every_tick_instant_a_move_passes(control, ap
     def verdict(event):
         asked.append((clock.now() - T0, event['DeploymentState'], event['PercentageComplete']))
         # The monitor goes bad 3 minutes in.
-        return {'Directive': 'ROLL_BACK' if clock.now() - T0 >= minutes(3) else 'CONTINUE',
-                'Description': 'p99 above 2 s'}
+        return {
+            'Directive': 'ROLL_BACK' if clock.now() - T0 >= minutes(3) else 'CONTINUE',
+            'Description': 'p99 above 2 s',
+        }
+
     fake_lambda.answers[FUNCTION] = verdict
     # 50 % over 5 minutes: steps at 1m40s and 3m20s. Ticks at every whole minute.
     w.start(w.strategy(50, 5))
     control.advance('2m30s')
-    assert asked == [(minutes(1), 'DEPLOYING', 0.0), (minutes(1, 40), 'DEPLOYING', 50.0),
-                     (minutes(2), 'DEPLOYING', 50.0)]
+    assert asked == [
+        (minutes(1), 'DEPLOYING', 0.0),
+        (minutes(1, 40), 'DEPLOYING', 50.0),
+        (minutes(2), 'DEPLOYING', 50.0),
+    ]
     control.advance('1h')
-    assert asked[3:] == [(minutes(3), 'DEPLOYING', 50.0)]     # rolled back there
+    assert asked[3:] == [(minutes(3), 'DEPLOYING', 50.0)]  # rolled back there
     d = w.get(1)
     assert d['State'] == 'ROLLED_BACK'
-    assert [(e[0], e[1]) for e in log(d)][-2:] == [(minutes(3), 'ROLLBACK_STARTED'),
-                                                   (minutes(3), 'ROLLBACK_COMPLETED')]
+    assert [(e[0], e[1]) for e in log(d)][-2:] == [
+        (minutes(3), 'ROLLBACK_STARTED'),
+        (minutes(3), 'ROLLBACK_COMPLETED'),
+    ]
     assert 'p99 above 2 s' in log(d)[-2][3]

@@ -1,5 +1,6 @@
 """The console over HTTP (no browser): what it refuses, what it escapes, the errors it shows
 and the rules it follows, each the API's own."""
+
 import http.client
 import json
 import re
@@ -16,6 +17,7 @@ from local.console import api
 def port():
     from app import app
     from local.server import serve_in_thread
+
     server = serve_in_thread(app, mounts=[(console.PREFIX, console.mount)])
     yield server.port
     server.shutdown()
@@ -43,6 +45,7 @@ def web(port):
             return Page(conn.getresponse())
         finally:
             conn.close()
+
     return send
 
 
@@ -52,15 +55,21 @@ def _app(name='shop'):
 
 def test_a_post_needs_the_token_and_this_origin(web, port):
     assert web('POST', '/console/applications', {'name': 'a'}, token=False).status == 403
-    refused = web('POST', '/console/applications', {'name': 'b'},
-                   headers={'Origin': 'http://evil.example'})
+    refused = web(
+        'POST', '/console/applications', {'name': 'b'}, headers={'Origin': 'http://evil.example'}
+    )
     assert refused.status == 403 and 'Cross-site' in refused.text
-    refused = web('POST', '/console/applications', {'name': 'c'},
-                   headers={'Sec-Fetch-Site': 'cross-site'})
+    refused = web(
+        'POST', '/console/applications', {'name': 'c'}, headers={'Sec-Fetch-Site': 'cross-site'}
+    )
     assert refused.status == 403
     assert api.call('ListApplications')['Items'] == []
-    made = web('POST', '/console/applications', {'name': 'd'},
-                headers={'Origin': f'http://127.0.0.1:{port}', 'Sec-Fetch-Site': 'same-origin'})
+    made = web(
+        'POST',
+        '/console/applications',
+        {'name': 'd'},
+        headers={'Origin': f'http://127.0.0.1:{port}', 'Sec-Fetch-Site': 'same-origin'},
+    )
     assert made.status == 303
     assert [a['Name'] for a in api.call('ListApplications')['Items']] == ['d']
 
@@ -88,7 +97,7 @@ def test_operation_errors_are_shown_as_messages(web):
     page = web('POST', '/console/applications', {'name': 'x' * 65})
     assert page.status == 400
     assert re.search(r'BadRequestException: 1 validation error detected: .*name', page.text)
-    assert 'value="' + 'x' * 65 + '"' in page.text   # what was typed is kept
+    assert 'value="' + 'x' * 65 + '"' in page.text  # what was typed is kept
     missing = web('GET', '/console/applications/nope123')
     assert missing.status == 404 and 'ResourceNotFoundException' in missing.text
     assert web('GET', '/console/no/such/page').status == 404
@@ -97,25 +106,36 @@ def test_operation_errors_are_shown_as_messages(web):
 
 def test_versions_are_checked_by_content_type_then_stored_as_typed(web):
     app_id = _app()
-    profile = api.call('CreateConfigurationProfile', ApplicationId=app_id, Name='p',
-                       LocationUri='hosted')['Id']
+    profile = api.call(
+        'CreateConfigurationProfile', ApplicationId=app_id, Name='p', LocationUri='hosted'
+    )['Id']
     base = f'/console/applications/{app_id}/profiles/{profile}'
-    bad_yaml = web('POST', base + '/versions', {'content': 'a: [1, 2',
-                                                 'content_type': 'application/x-yaml'})
+    bad_yaml = web(
+        'POST', base + '/versions', {'content': 'a: [1, 2', 'content_type': 'application/x-yaml'}
+    )
     assert bad_yaml.status == 400 and 'Not valid YAML' in bad_yaml.text
     assert 'line 1' in bad_yaml.text
-    bad_json = web('POST', base + '/versions', {'content': '{"a": 1,}',
-                                                 'content_type': 'application/json'})
+    bad_json = web(
+        'POST', base + '/versions', {'content': '{"a": 1,}', 'content_type': 'application/json'}
+    )
     assert bad_json.status == 400 and 'Not valid JSON' in bad_json.text
-    for content, kind in (('a: 1\nb: [x, y]\n', 'application/x-yaml'),
-                          ('{not json at all', 'text/plain'),
-                          ('a: 2\nb: [x, z]\n', 'application/x-yaml')):
-        assert web('POST', base + '/versions', {'content': content,
-                                                 'content_type': kind}).status == 303
-    versions = api.call('ListHostedConfigurationVersions', ApplicationId=app_id,
-                        ConfigurationProfileId=profile)['Items']
+    for content, kind in (
+        ('a: 1\nb: [x, y]\n', 'application/x-yaml'),
+        ('{not json at all', 'text/plain'),
+        ('a: 2\nb: [x, z]\n', 'application/x-yaml'),
+    ):
+        assert (
+            web('POST', base + '/versions', {'content': content, 'content_type': kind}).status
+            == 303
+        )
+    versions = api.call(
+        'ListHostedConfigurationVersions', ApplicationId=app_id, ConfigurationProfileId=profile
+    )['Items']
     assert [v['ContentType'] for v in versions] == [
-        'application/x-yaml', 'text/plain', 'application/x-yaml']
+        'application/x-yaml',
+        'text/plain',
+        'application/x-yaml',
+    ]
     shown = web('GET', base + '/versions/2')
     assert '{not json at all' in shown.text
     diff = web('GET', base + '/diff?from=1&to=3')
@@ -130,8 +150,9 @@ def test_versions_are_checked_by_content_type_then_stored_as_typed(web):
 def test_rules_are_checked_by_the_services_parser(web):
     bad = json.loads(web('POST', '/console/check', {'kind': 'rule', 'text': '(eq $a)'}).text)
     assert bad['ok'] is False and 'eq takes exactly 2 operands, got 1' in bad['message']
-    good = json.loads(web('POST', '/console/check', {'kind': 'rule',
-                                                     'text': '(begins_with $a "x")'}).text)
+    good = json.loads(
+        web('POST', '/console/check', {'kind': 'rule', 'text': '(begins_with $a "x")'}).text
+    )
     assert good == {'ok': True, 'message': 'Valid rule.'}
     assert web('POST', '/console/check', {'kind': 'nope', 'text': ''}).status == 400
 
@@ -139,26 +160,39 @@ def test_rules_are_checked_by_the_services_parser(web):
 def _deployed(strategy='AppConfig.AllAtOnce'):
     app_id = _app()
     env = api.call('CreateEnvironment', ApplicationId=app_id, Name='prod')['Id']
-    profile = api.call('CreateConfigurationProfile', ApplicationId=app_id, Name='p',
-                       LocationUri='hosted')['Id']
-    api.call('CreateHostedConfigurationVersion', ApplicationId=app_id,
-             ConfigurationProfileId=profile, Content=b'{}', ContentType='application/json')
-    api.call('StartDeployment', ApplicationId=app_id, EnvironmentId=env,
-             ConfigurationProfileId=profile, ConfigurationVersion='1',
-             DeploymentStrategyId=strategy)
+    profile = api.call(
+        'CreateConfigurationProfile', ApplicationId=app_id, Name='p', LocationUri='hosted'
+    )['Id']
+    api.call(
+        'CreateHostedConfigurationVersion',
+        ApplicationId=app_id,
+        ConfigurationProfileId=profile,
+        Content=b'{}',
+        ContentType='application/json',
+    )
+    api.call(
+        'StartDeployment',
+        ApplicationId=app_id,
+        EnvironmentId=env,
+        ConfigurationProfileId=profile,
+        ConfigurationVersion='1',
+        DeploymentStrategyId=strategy,
+    )
     return f'/console/applications/{app_id}/environments/{env}/deployments/1'
 
 
 def _buttons(text):
     """Which of the two buttons can be pressed."""
-    tags = {name: re.search(f'<button[^>]*id="{name}"[^>]*>', text).group(0)
-            for name in ('stop', 'revert')}
+    tags = {
+        name: re.search(f'<button[^>]*id="{name}"[^>]*>', text).group(0)
+        for name in ('stop', 'revert')
+    }
     return {name: ' disabled' not in tag for name, tag in tags.items()}
 
 
 def test_stop_and_revert_follow_the_services_rules(web):
     path = _deployed()
-    assert _buttons(web('GET', path).text) == {'stop': True, 'revert': False}   # baking
+    assert _buttons(web('GET', path).text) == {'stop': True, 'revert': False}  # baking
     clock.advance(minutes=10)
     page = web('GET', path)
     assert 'COMPLETE' in page.text
@@ -191,8 +225,13 @@ def test_static_files_and_nothing_else(web):
 
 def _flags_profile():
     app_id = _app()
-    profile = api.call('CreateConfigurationProfile', ApplicationId=app_id, Name='flags',
-                       LocationUri='hosted', Type='AWS.AppConfig.FeatureFlags')['Id']
+    profile = api.call(
+        'CreateConfigurationProfile',
+        ApplicationId=app_id,
+        Name='flags',
+        LocationUri='hosted',
+        Type='AWS.AppConfig.FeatureFlags',
+    )['Id']
     return app_id, profile, f'/console/applications/{app_id}/profiles/{profile}/flags'
 
 
@@ -202,21 +241,47 @@ def test_the_flag_editor_edits_without_script_and_saves_a_version(web):
     form = {'flags': '0', 'base': '', 'action': 'add-flag'}
     page = web('POST', path, form)
     assert page.status == 200 and 'data-focus="f0.key"' in page.text
-    form = {'flags': '1', 'base': '', 'f0.key': 'dark', 'f0.name': 'Dark mode',
-            'f0.attrs': '1', 'f0.a0.key': 'level', 'f0.a0.type': 'number',
-            'f0.a0.maximum': '3', 'f0.variants': '1', 'f0.v0.name': 'Staff',
-            'f0.v0.enabled': 'on', 'f0.v0.rule': '(eq $team "staff")', 'f0.v0.val0': '2',
-            'f0.enabled': 'on', 'f0.val0': '1', 'f0.meta': '{}', 'f0.vmeta': '{}',
-            'action': 'save', 'description': 'staff first'}
+    form = {
+        'flags': '1',
+        'base': '',
+        'f0.key': 'dark',
+        'f0.name': 'Dark mode',
+        'f0.attrs': '1',
+        'f0.a0.key': 'level',
+        'f0.a0.type': 'number',
+        'f0.a0.maximum': '3',
+        'f0.variants': '1',
+        'f0.v0.name': 'Staff',
+        'f0.v0.enabled': 'on',
+        'f0.v0.rule': '(eq $team "staff")',
+        'f0.v0.val0': '2',
+        'f0.enabled': 'on',
+        'f0.val0': '1',
+        'f0.meta': '{}',
+        'f0.vmeta': '{}',
+        'action': 'save',
+        'description': 'staff first',
+    }
     saved = web('POST', path, form)
     assert saved.status == 303 and saved.location.endswith('/versions/1')
-    version = api.call('GetHostedConfigurationVersion', ApplicationId=app_id,
-                       ConfigurationProfileId=profile, VersionNumber=1)
+    version = api.call(
+        'GetHostedConfigurationVersion',
+        ApplicationId=app_id,
+        ConfigurationProfileId=profile,
+        VersionNumber=1,
+    )
     assert version['Description'] == 'staff first'
-    assert json.loads(version['Content'])['values']['dark'] == {'_variants': [
-        {'name': 'Staff', 'enabled': True, 'rule': '(eq $team "staff")',
-         'attributeValues': {'level': 2}},
-        {'name': 'Default Variant', 'enabled': True, 'attributeValues': {'level': 1}}]}
+    assert json.loads(version['Content'])['values']['dark'] == {
+        '_variants': [
+            {
+                'name': 'Staff',
+                'enabled': True,
+                'rule': '(eq $team "staff")',
+                'attributeValues': {'level': 2},
+            },
+            {'name': 'Default Variant', 'enabled': True, 'attributeValues': {'level': 1}},
+        ]
+    }
     again = web('GET', path)
     assert 'Editing a copy of version 1' in again.text and 'value="Staff"' in again.text
 
@@ -227,23 +292,29 @@ def test_the_flag_editor_edits_without_script_and_saves_a_version(web):
     bad_rule = web('POST', path, {**form, 'f0.v0.rule': '(eq $team)'})
     assert bad_rule.status == 400 and 'eq takes exactly 2 operands' in bad_rule.text
     untypable = web('POST', path, {**form, 'f0.val0': 'seven'})
-    assert untypable.status == 400 and "&#39;seven&#39; is not a number" in untypable.text
+    assert untypable.status == 400 and '&#39;seven&#39; is not a number' in untypable.text
 
 
 def test_the_flag_editor_is_for_feature_flag_profiles(web):
     app_id = _app()
-    profile = api.call('CreateConfigurationProfile', ApplicationId=app_id, Name='plain',
-                       LocationUri='hosted')['Id']
+    profile = api.call(
+        'CreateConfigurationProfile', ApplicationId=app_id, Name='plain', LocationUri='hosted'
+    )['Id']
     page = web('GET', f'/console/applications/{app_id}/profiles/{profile}/flags')
     assert page.status == 400 and 'freeform' in page.text
 
 
 def test_a_diff_is_bounded():
     from local.console import versions
+
     big = '\n'.join(str(n) for n in range(versions.MAX_DIFF_LINES + 1))
     assert versions.diff_lines(big, big + '\nmore') is None
-    assert versions.diff_lines('a\nb', 'a\nc') == [('@', '@@ -1,2 +1,2 @@'), (' ', ' a'),
-                                                   ('-', '-b'), ('+', '+c')]
+    assert versions.diff_lines('a\nb', 'a\nc') == [
+        ('@', '@@ -1,2 +1,2 @@'),
+        (' ', ' a'),
+        ('-', '-b'),
+        ('+', '+c'),
+    ]
 
 
 def test_evaluate_shows_what_the_agent_answers(web, monkeypatch):
@@ -253,15 +324,33 @@ def test_evaluate_shows_what_the_agent_answers(web, monkeypatch):
     nothing = web('GET', base + '&run=1')
     assert nothing.status == 200
     assert re.search(r'id="answer-status">404<', nothing.text)
-    document = {'version': '1', 'flags': {'dark': {'name': 'Dark'}}, 'values': {'dark': {
-        '_variants': [{'name': 'Staff', 'enabled': True, 'rule': '(eq $team "staff")'},
-                      {'name': 'Everyone', 'enabled': False}]}}}
-    api.call('CreateHostedConfigurationVersion', ApplicationId=app_id,
-             ConfigurationProfileId=profile, Content=json.dumps(document).encode(),
-             ContentType='application/json')
-    api.call('StartDeployment', ApplicationId=app_id, EnvironmentId=env,
-             ConfigurationProfileId=profile, ConfigurationVersion='1',
-             DeploymentStrategyId='AppConfig.AllAtOnce')
+    document = {
+        'version': '1',
+        'flags': {'dark': {'name': 'Dark'}},
+        'values': {
+            'dark': {
+                '_variants': [
+                    {'name': 'Staff', 'enabled': True, 'rule': '(eq $team "staff")'},
+                    {'name': 'Everyone', 'enabled': False},
+                ]
+            }
+        },
+    }
+    api.call(
+        'CreateHostedConfigurationVersion',
+        ApplicationId=app_id,
+        ConfigurationProfileId=profile,
+        Content=json.dumps(document).encode(),
+        ContentType='application/json',
+    )
+    api.call(
+        'StartDeployment',
+        ApplicationId=app_id,
+        EnvironmentId=env,
+        ConfigurationProfileId=profile,
+        ConfigurationVersion='1',
+        DeploymentStrategyId='AppConfig.AllAtOnce',
+    )
     # The console asks with the Agent's token when the Agent requires one.
     monkeypatch.setenv('APPCONFIG_AGENT_ACCESS_TOKEN', 'secret')
     staff = web('GET', base + '&run=1&flags=dark&ck0=team&cv0=staff&entity=user-1')

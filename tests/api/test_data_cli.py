@@ -1,5 +1,6 @@
 """The AWS CLI, unmodified, polling the data plane: `aws appconfigdata start-configuration-session`
 and `get-latest-configuration <outfile>` as subprocesses against the in-process server."""
+
 import pytest
 
 from chalicelib import clock
@@ -15,13 +16,24 @@ def data_cli(endpoint, tmp_path):
 def test_start_session_and_poll_with_the_cli(appconfig, data_cli, tmp_path):
     w = make_world(appconfig)
     w.deploy(b'{"feature": true}', label='release-1')
-    session = data_cli('start-configuration-session', '--application-identifier', 'shop',
-                       '--environment-identifier', 'prod',
-                       '--configuration-profile-identifier', 'cfg',
-                       '--required-minimum-poll-interval-in-seconds', '15')
+    session = data_cli(
+        'start-configuration-session',
+        '--application-identifier',
+        'shop',
+        '--environment-identifier',
+        'prod',
+        '--configuration-profile-identifier',
+        'cfg',
+        '--required-minimum-poll-interval-in-seconds',
+        '15',
+    )
     out = tmp_path / 'config.json'
-    first = data_cli('get-latest-configuration', '--configuration-token',
-                     session['InitialConfigurationToken'], str(out))
+    first = data_cli(
+        'get-latest-configuration',
+        '--configuration-token',
+        session['InitialConfigurationToken'],
+        str(out),
+    )
     assert out.read_bytes() == b'{"feature": true}'
     assert first['ContentType'] == 'application/json'
     assert first['VersionLabel'] == 'release-1'
@@ -29,8 +41,9 @@ def test_start_session_and_poll_with_the_cli(appconfig, data_cli, tmp_path):
     token = first['NextPollConfigurationToken']
 
     # Too early: the session asked for at least 15 seconds between polls.
-    early = data_cli('get-latest-configuration', '--configuration-token', token, str(out),
-                     check=False)
+    early = data_cli(
+        'get-latest-configuration', '--configuration-token', token, str(out), check=False
+    )
     assert early.returncode != 0
     assert 'BadRequestException' in early.stderr and 'Request too early' in early.stderr
 
@@ -42,8 +55,15 @@ def test_start_session_and_poll_with_the_cli(appconfig, data_cli, tmp_path):
 
 def test_cli_reports_an_unknown_application(appconfig, data_cli):
     make_world(appconfig)
-    done = data_cli('start-configuration-session', '--application-identifier', 'nope',
-                    '--environment-identifier', 'prod',
-                    '--configuration-profile-identifier', 'cfg', check=False)
+    done = data_cli(
+        'start-configuration-session',
+        '--application-identifier',
+        'nope',
+        '--environment-identifier',
+        'prod',
+        '--configuration-profile-identifier',
+        'cfg',
+        check=False,
+    )
     assert done.returncode != 0
     assert 'ResourceNotFoundException' in done.stderr

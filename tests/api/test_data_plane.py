@@ -1,4 +1,5 @@
 """appconfigdata over HTTP: sessions, polls, tokens, gradual rollout, the in-process caches."""
+
 import json
 from datetime import timedelta
 from unittest import mock
@@ -10,10 +11,19 @@ from chalicelib.store import content
 from chalicelib.store.delivery import Delivery
 from chalicelib.store.environments import Environment
 from chalicelib.store.profiles import Profile
-from tests.api.polling import (LINEAR_10, cached, dynamo_calls, fresh_caches,  # noqa: F401
-                               make_world, poll, problem, start)
+from tests.api.polling import (
+    LINEAR_10,
+    cached,
+    dynamo_calls,
+    fresh_caches,  # noqa: F401
+    make_world,
+    poll,
+    problem,
+    start,
+)
 
 # --- sessions ---------------------------------------------------------------------------------
+
 
 def test_session_then_first_poll_then_unchanged(appconfig, appconfigdata):
     w = make_world(appconfig)
@@ -30,8 +40,10 @@ def test_session_then_first_poll_then_unchanged(appconfig, appconfigdata):
     assert body == b''
     assert second['VersionLabel'] == ''
     assert second['NextPollIntervalInSeconds'] == 60
-    assert second['NextPollConfigurationToken'] not in (first['NextPollConfigurationToken'],
-                                                         started['InitialConfigurationToken'])
+    assert second['NextPollConfigurationToken'] not in (
+        first['NextPollConfigurationToken'],
+        started['InitialConfigurationToken'],
+    )
     third, body = poll(appconfigdata, second['NextPollConfigurationToken'])
     assert body == b'' and third['NextPollConfigurationToken']
 
@@ -40,18 +52,23 @@ def test_names_work_like_ids(appconfig, appconfigdata):
     w = make_world(appconfig)
     w.deploy(b'by name')
     token = appconfigdata.start_configuration_session(
-        ApplicationIdentifier='shop', EnvironmentIdentifier='prod',
-        ConfigurationProfileIdentifier='cfg')['InitialConfigurationToken']
+        ApplicationIdentifier='shop',
+        EnvironmentIdentifier='prod',
+        ConfigurationProfileIdentifier='cfg',
+    )['InitialConfigurationToken']
     response, body = poll(appconfigdata, token)
     assert body == b'by name'
-    assert 'VersionLabel' not in response   # a version without a label sends none
+    assert 'VersionLabel' not in response  # a version without a label sends none
 
 
-@pytest.mark.parametrize('member, resource_type', [
-    ('ApplicationIdentifier', 'Application'),
-    ('EnvironmentIdentifier', 'Environment'),
-    ('ConfigurationProfileIdentifier', 'ConfigurationProfile'),
-])
+@pytest.mark.parametrize(
+    'member, resource_type',
+    [
+        ('ApplicationIdentifier', 'Application'),
+        ('EnvironmentIdentifier', 'Environment'),
+        ('ConfigurationProfileIdentifier', 'ConfigurationProfile'),
+    ],
+)
 def test_unknown_resources(appconfig, appconfigdata, member, resource_type):
     w = make_world(appconfig)
     with pytest.raises(appconfigdata.exceptions.ResourceNotFoundException) as err:
@@ -75,8 +92,13 @@ def test_resource_in_another_application_is_unknown(appconfig, appconfigdata):
 def test_minimum_poll_interval_bounds(appconfig, appconfigdata, endpoint, seconds):
     import boto3
     from botocore.config import Config
-    raw = boto3.client('appconfigdata', endpoint_url=endpoint, region_name='us-east-1',
-                       config=Config(parameter_validation=False, retries={'max_attempts': 1}))
+
+    raw = boto3.client(
+        'appconfigdata',
+        endpoint_url=endpoint,
+        region_name='us-east-1',
+        config=Config(parameter_validation=False, retries={'max_attempts': 1}),
+    )
     w = make_world(appconfig)
     with pytest.raises(raw.exceptions.BadRequestException) as err:
         raw.start_configuration_session(**w.ids, RequiredMinimumPollIntervalInSeconds=seconds)
@@ -105,13 +127,14 @@ def test_nothing_deployed(appconfig, appconfigdata):
 
 def test_content_of_any_type_round_trips(appconfig, appconfigdata):
     w = make_world(appconfig)
-    data = bytes(range(256)) * 5000   # 1.28 MB of binary: several content chunks
+    data = bytes(range(256)) * 5000  # 1.28 MB of binary: several content chunks
     w.deploy(data, content_type='application/octet-stream')
     response, body = poll(appconfigdata, start(appconfigdata, w))
     assert body == data and response['ContentType'] == 'application/octet-stream'
 
 
 # --- tokens -----------------------------------------------------------------------------------
+
 
 def test_early_poll_refused_when_the_session_set_a_minimum(appconfig, appconfigdata):
     w = make_world(appconfig)
@@ -126,7 +149,7 @@ def test_early_poll_refused_when_the_session_set_a_minimum(appconfig, appconfigd
     assert response['Reason'] == 'InvalidParameters'
     assert problem(err) == 'PollIntervalNotSatisfied'
     clock.advance(seconds=10)
-    second, body = poll(appconfigdata, token)   # the refused token is still good later
+    second, body = poll(appconfigdata, token)  # the refused token is still good later
     assert body == b''
     with pytest.raises(appconfigdata.exceptions.BadRequestException):
         poll(appconfigdata, second['NextPollConfigurationToken'])
@@ -154,12 +177,15 @@ def test_token_expires_after_24_hours(appconfig, appconfigdata):
     assert err.value.response['ResponseMetadata']['HTTPStatusCode'] == 400
 
 
-@pytest.mark.parametrize('mangle', [
-    lambda t: t[:10] + ('A' if t[10] != 'A' else 'B') + t[11:],
-    lambda t: t[:-1] + ('A' if t[-1] != 'A' else 'B'),
-    lambda t: t.replace('.', ''),
-    lambda t: 'not-a-token',
-])
+@pytest.mark.parametrize(
+    'mangle',
+    [
+        lambda t: t[:10] + ('A' if t[10] != 'A' else 'B') + t[11:],
+        lambda t: t[:-1] + ('A' if t[-1] != 'A' else 'B'),
+        lambda t: t.replace('.', ''),
+        lambda t: 'not-a-token',
+    ],
+)
 def test_tampered_token_is_corrupted(appconfig, appconfigdata, mangle):
     w = make_world(appconfig)
     w.deploy(b'x')
@@ -199,6 +225,7 @@ def test_a_poll_writes_nothing_but_the_minute_mark(appconfig, appconfigdata, dyn
 
 # --- gradual rollout ----------------------------------------------------------------------------
 
+
 def _sessions(client, world, n):
     tokens_ = [start(client, world) for _ in range(n)]
     got = []
@@ -219,12 +246,13 @@ def _repoll(client, tokens_, holding):
     return holding
 
 
-def test_rollout_splits_sessions_at_the_percentage_and_never_flips_back(appconfig, appconfigdata,
-                                                                       cached):
+def test_rollout_splits_sessions_at_the_percentage_and_never_flips_back(
+    appconfig, appconfigdata, cached
+):
     w = make_world(appconfig)
     w.deploy(b'old', label='v1')
     w.deploy(b'new', label='v2', strategy=LINEAR_10)
-    clock.advance(minutes=3, seconds=30)   # 30 %
+    clock.advance(minutes=3, seconds=30)  # 30 %
     n = 1000
     tokens_, holding = _sessions(appconfigdata, w, n)
     share = holding.count(b'new') / n
@@ -232,13 +260,13 @@ def test_rollout_splits_sessions_at_the_percentage_and_never_flips_back(appconfi
     assert set(holding) == {b'old', b'new'}
     had_new = {i for i, b in enumerate(holding) if b == b'new'}
 
-    clock.advance(minutes=3)   # 60 %
+    clock.advance(minutes=3)  # 60 %
     holding = _repoll(appconfigdata, tokens_, holding)
     now_new = {i for i, b in enumerate(holding) if b == b'new'}
     assert had_new <= now_new
     assert 0.56 <= len(now_new) / n <= 0.64, len(now_new)
 
-    clock.advance(minutes=5)   # COMPLETE
+    clock.advance(minutes=5)  # COMPLETE
     holding = _repoll(appconfigdata, tokens_, holding)
     assert set(holding) == {b'new'}
     # And new sessions all start on the new version.
@@ -249,7 +277,7 @@ def test_rollback_returns_everyone_to_the_previous_version(appconfig, appconfigd
     w = make_world(appconfig)
     w.deploy(b'old')
     deployment = w.deploy(b'new', strategy=LINEAR_10)
-    clock.advance(minutes=5, seconds=30)   # 50 %
+    clock.advance(minutes=5, seconds=30)  # 50 %
     tokens_, holding = _sessions(appconfigdata, w, 200)
     assert 60 <= holding.count(b'new') <= 140
     assert w.stop(deployment)['State'] == 'ROLLED_BACK'
@@ -263,7 +291,7 @@ def test_rollback_returns_everyone_to_the_previous_version(appconfig, appconfigd
 def test_first_deployment_outside_the_share_has_nothing_yet(appconfig, appconfigdata):
     w = make_world(appconfig)
     w.deploy(b'first', strategy=LINEAR_10)
-    clock.advance(minutes=1, seconds=30)   # 10 %
+    clock.advance(minutes=1, seconds=30)  # 10 %
     outcomes = []
     for _ in range(100):
         try:
@@ -286,6 +314,7 @@ def test_new_version_with_same_bytes_is_still_a_change(appconfig, appconfigdata)
 
 # --- the in-process caches ------------------------------------------------------------------------
 
+
 def test_this_process_sees_its_own_changes_at_once(appconfig, appconfigdata, cached):
     """Started, stopped, rolled back, reverted, completed by the clock: the next poll this
     process answers reflects it, however young its cached delivery item is."""
@@ -299,20 +328,19 @@ def test_this_process_sees_its_own_changes_at_once(appconfig, appconfigdata, cac
         token = response['NextPollConfigurationToken']
         return body
 
-    w.deploy(b'two')                                       # started (and complete: instant)
+    w.deploy(b'two')  # started (and complete: instant)
     assert next_body() == b'two'
     deployment = w.deploy(b'three', strategy=LINEAR_10)
-    clock.advance(minutes=20)                              # complete by the clock alone
+    clock.advance(minutes=20)  # complete by the clock alone
     assert next_body() == b'three'
-    w.stop(deployment, AllowRevert=True)                   # reverted
+    w.stop(deployment, AllowRevert=True)  # reverted
     assert next_body() == b'two'
     deployment = w.deploy(b'four', strategy=LINEAR_10)
-    clock.advance(minutes=10, seconds=30)                  # 100 %, not complete yet
+    clock.advance(minutes=10, seconds=30)  # 100 %, not complete yet
     assert next_body() == b'four'
-    w.stop(deployment)                                     # rolled back
+    w.stop(deployment)  # rolled back
     assert next_body() == b'two'
-    assert cached.now == 1000.0                            # no cache entry aged meanwhile
-
+    assert cached.now == 1000.0  # no cache entry aged meanwhile
 
 
 def test_cache_keeps_unchanged_polls_off_dynamodb(appconfig, appconfigdata, cached, dynamo_calls):
@@ -322,15 +350,14 @@ def test_cache_keeps_unchanged_polls_off_dynamodb(appconfig, appconfigdata, cach
     del dynamo_calls[:]
     polls = 200
     for i in range(polls):
-        cached.now += 0.1   # ten polls a second
+        cached.now += 0.1  # ten polls a second
         token = poll(appconfigdata, token)[0]['NextPollConfigurationToken']
     # One read per second of polling, whatever the poll rate.
     assert len(dynamo_calls) <= polls * 0.1 / 1 + 1
     assert {c[0] for c in dynamo_calls} == {'GetItem'}
 
 
-def test_cache_sees_another_processes_deployment_within_a_second(appconfig, appconfigdata,
-                                                                 cached):
+def test_cache_sees_another_processes_deployment_within_a_second(appconfig, appconfigdata, cached):
     w = make_world(appconfig)
     w.deploy(b'one')
     token = poll(appconfigdata, start(appconfigdata, w))[0]['NextPollConfigurationToken']
@@ -339,31 +366,33 @@ def test_cache_sees_another_processes_deployment_within_a_second(appconfig, appc
         w.deploy(b'two')
     cached.now += 0.5
     response, body = poll(appconfigdata, token)
-    assert body == b''   # still the cached item: at most a second old
+    assert body == b''  # still the cached item: at most a second old
     cached.now += 0.5
     response, body = poll(appconfigdata, response['NextPollConfigurationToken'])
     assert body == b'two'
 
 
-def test_session_that_saw_a_newer_deployment_bypasses_an_older_cache(appconfig, appconfigdata,
-                                                                      cached):
+def test_session_that_saw_a_newer_deployment_bypasses_an_older_cache(
+    appconfig, appconfigdata, cached
+):
     w = make_world(appconfig)
     w.deploy(b'one')
-    poll(appconfigdata, start(appconfigdata, w))   # caches deployment 1
+    poll(appconfigdata, start(appconfigdata, w))  # caches deployment 1
     w.deploy(b'two')
     # A session another server instance already answered from deployment 2.
     session = tokens.decode(start(appconfigdata, w))
-    token = tokens.encode(session.next(clock.now(), received=('2', content.digest_of(b'two')[:16]),
-                                       generation=(2, 0)))
+    token = tokens.encode(
+        session.next(clock.now(), received=('2', content.digest_of(b'two')[:16]), generation=(2, 0))
+    )
     response, body = poll(appconfigdata, token)
-    assert body == b''   # not stepped back to version 1
+    assert body == b''  # not stepped back to version 1
 
 
 def test_content_is_read_only_when_the_client_needs_it(appconfig, appconfigdata, dynamo_calls):
     w = make_world(appconfig)
     w.deploy(b'x' * 1000)
     token = start(appconfigdata, w)
-    cache.reset()   # a cold process: StartDeployment's own read left the bytes cached
+    cache.reset()  # a cold process: StartDeployment's own read left the bytes cached
     del dynamo_calls[:]
     token = poll(appconfigdata, token)[0]['NextPollConfigurationToken']
     assert ('Query', content.Chunk.Meta.table_name) in dynamo_calls
@@ -374,8 +403,10 @@ def test_content_is_read_only_when_the_client_needs_it(appconfig, appconfigdata,
 
 # --- last polled --------------------------------------------------------------------------------
 
-def test_polls_mark_environment_and_profile_at_most_once_a_minute(appconfig, appconfigdata,
-                                                                  dynamo_calls):
+
+def test_polls_mark_environment_and_profile_at_most_once_a_minute(
+    appconfig, appconfigdata, dynamo_calls
+):
     w = make_world(appconfig)
     w.deploy(b'x')
     t0 = clock.now()
@@ -385,8 +416,9 @@ def test_polls_mark_environment_and_profile_at_most_once_a_minute(appconfig, app
     assert Environment.get(w.app, w.env).last_polled_at == t0
     assert Profile.get(w.app, w.profile).last_polled_at == t0
     updates = [c for c in dynamo_calls if c[0] == 'UpdateItem']
-    assert sorted(t for _, t in updates) == sorted([Environment.Meta.table_name,
-                                                    Profile.Meta.table_name])
+    assert sorted(t for _, t in updates) == sorted(
+        [Environment.Meta.table_name, Profile.Meta.table_name]
+    )
     del dynamo_calls[:]
     for _ in range(5):
         clock.advance(seconds=10)
@@ -404,7 +436,7 @@ def test_another_process_marked_recently_so_no_write_lands(appconfig, appconfigd
     recent = clock.now() - timedelta(seconds=20)
     Environment(w.app, w.env).update(actions=[Environment.last_polled_at.set(recent)])
     poll(appconfigdata, start(appconfigdata, w))
-    assert Environment.get(w.app, w.env).last_polled_at == recent   # the condition held it
+    assert Environment.get(w.app, w.env).last_polled_at == recent  # the condition held it
     assert Profile.get(w.app, w.profile).last_polled_at == clock.now()
 
 
@@ -420,21 +452,22 @@ def test_poll_of_a_deleted_environment_does_not_recreate_it(appconfig, appconfig
 
 
 @pytest.mark.parametrize('deleted', ['Environment', 'ConfigurationProfile'])
-def test_sessions_of_a_deleted_resource_are_refused_within_a_minute(appconfig, appconfigdata,
-                                                                     deleted):
+def test_sessions_of_a_deleted_resource_are_refused_within_a_minute(
+    appconfig, appconfigdata, deleted
+):
     w = make_world(appconfig)
     w.deploy(b'x')
     token = poll(appconfigdata, start(appconfigdata, w))[0]['NextPollConfigurationToken']
     if deleted == 'Environment':
         appconfig.delete_environment(ApplicationId=w.app, EnvironmentId=w.env)
     else:
-        Profile.get(w.app, w.profile).delete()   # the API would first want its versions gone
+        Profile.get(w.app, w.profile).delete()  # the API would first want its versions gone
     clock.advance(seconds=61)
     with pytest.raises(appconfigdata.exceptions.ResourceNotFoundException) as err:
         poll(appconfigdata, token)
     assert err.value.response['ResourceType'] == deleted
     with pytest.raises(appconfigdata.exceptions.ResourceNotFoundException):
-        poll(appconfigdata, token)   # remembered: no further writes or reads needed
+        poll(appconfigdata, token)  # remembered: no further writes or reads needed
     with pytest.raises(appconfigdata.exceptions.ResourceNotFoundException) as err:
         start(appconfigdata, w)
     assert err.value.response['ResourceType'] == deleted
@@ -445,15 +478,23 @@ def test_sessions_of_a_deleted_resource_are_refused_within_a_minute(appconfig, a
 FLAGS = {
     'version': '1',
     'flags': {
-        'checkout': {'name': 'New checkout', '_createdAt': '2024-01-01T00:00:00Z',
-                     'attributes': {'limit': {'constraints': {'type': 'number', 'maximum': 10}},
-                                    'mode': {'constraints': {'type': 'string',
-                                                             'enum': ['a', 'b']}}}},
+        'checkout': {
+            'name': 'New checkout',
+            '_createdAt': '2024-01-01T00:00:00Z',
+            'attributes': {
+                'limit': {'constraints': {'type': 'number', 'maximum': 10}},
+                'mode': {'constraints': {'type': 'string', 'enum': ['a', 'b']}},
+            },
+        },
         'banner': {'name': 'Banner', 'attributes': {'text': {'constraints': {'type': 'string'}}}},
     },
     'values': {
-        'checkout': {'enabled': True, 'limit': 5, 'mode': 'b',
-                     '_updatedAt': '2024-01-02T00:00:00Z'},
+        'checkout': {
+            'enabled': True,
+            'limit': 5,
+            'mode': 'b',
+            '_updatedAt': '2024-01-02T00:00:00Z',
+        },
         'banner': {'enabled': False, 'text': 'hidden while off'},
     },
 }
@@ -463,8 +504,10 @@ def test_feature_flags_are_delivered_flattened(appconfig, appconfigdata):
     w = make_world(appconfig, profile_type='AWS.AppConfig.FeatureFlags')
     w.deploy(json.dumps(FLAGS).encode(), label='flags-1')
     response, body = poll(appconfigdata, start(appconfigdata, w))
-    assert json.loads(body) == {'checkout': {'enabled': True, 'limit': 5, 'mode': 'b'},
-                                'banner': {'enabled': False}}
+    assert json.loads(body) == {
+        'checkout': {'enabled': True, 'limit': 5, 'mode': 'b'},
+        'banner': {'enabled': False},
+    }
     assert response['ContentType'] == 'application/json'
     assert response['VersionLabel'] == 'flags-1'
 

@@ -1,6 +1,7 @@
 """Deletion protection over HTTP: polls mark environments and profiles as active, and
 DeleteEnvironment / DeleteConfigurationProfile honour the account setting and the
 x-amzn-deletion-protection-check header."""
+
 import pytest
 
 from chalicelib import clock
@@ -31,16 +32,20 @@ def delete_env(appconfig, w, check=None):
 
 def delete_profile(appconfig, w, check=None):
     extra = {'DeletionProtectionCheck': check} if check else {}
-    return appconfig.delete_configuration_profile(ApplicationId=w.app,
-                                                  ConfigurationProfileId=w.profile, **extra)
+    return appconfig.delete_configuration_profile(
+        ApplicationId=w.app, ConfigurationProfileId=w.profile, **extra
+    )
 
 
 def remove_versions(appconfig, w):
     for item in appconfig.list_hosted_configuration_versions(
-            ApplicationId=w.app, ConfigurationProfileId=w.profile)['Items']:
+        ApplicationId=w.app, ConfigurationProfileId=w.profile
+    )['Items']:
         appconfig.delete_hosted_configuration_version(
-            ApplicationId=w.app, ConfigurationProfileId=w.profile,
-            VersionNumber=item['VersionNumber'])
+            ApplicationId=w.app,
+            ConfigurationProfileId=w.profile,
+            VersionNumber=item['VersionNumber'],
+        )
 
 
 def test_polled_environment_is_protected(appconfig, appconfigdata):
@@ -75,7 +80,7 @@ def test_protection_off_by_default_but_apply_checks(appconfig, appconfigdata):
     w = old_world(appconfig, appconfigdata)
     with pytest.raises(appconfig.exceptions.BadRequestException):
         delete_env(appconfig, w, 'APPLY')
-    delete_env(appconfig, w)   # ACCOUNT_DEFAULT with protection off
+    delete_env(appconfig, w)  # ACCOUNT_DEFAULT with protection off
 
 
 def test_period_passed_means_inactive(appconfig, appconfigdata):
@@ -91,14 +96,14 @@ def test_period_passed_means_inactive(appconfig, appconfigdata):
 
 
 def test_young_resources_skipped_unless_apply(appconfig, appconfigdata):
-    w = make_world(appconfig)   # created just now
+    w = make_world(appconfig)  # created just now
     w.deploy(b'x')
     poll(appconfigdata, start(appconfigdata, w))
     protect(appconfig)
     remove_versions(appconfig, w)
     with pytest.raises(appconfig.exceptions.BadRequestException):
         delete_profile(appconfig, w, 'APPLY')
-    delete_profile(appconfig, w)   # under an hour old: ACCOUNT_DEFAULT skips the check
+    delete_profile(appconfig, w)  # under an hour old: ACCOUNT_DEFAULT skips the check
     with pytest.raises(appconfig.exceptions.BadRequestException):
         delete_env(appconfig, w, 'APPLY')
     delete_env(appconfig, w)
@@ -112,8 +117,9 @@ def test_never_polled_can_be_deleted_even_with_apply(appconfig):
 
 def test_get_configuration_counts_as_a_poll(appconfig):
     w = old_world(appconfig, poll_it=False)
-    appconfig.get_configuration(Application=w.app, Environment=w.env, Configuration=w.profile,
-                                ClientId='c1')
+    appconfig.get_configuration(
+        Application=w.app, Environment=w.env, Configuration=w.profile, ClientId='c1'
+    )
     protect(appconfig)
     with pytest.raises(appconfig.exceptions.BadRequestException):
         delete_env(appconfig, w)
@@ -123,7 +129,7 @@ def test_many_polls_keep_the_mark_fresh_with_one_write_a_minute(appconfig, appco
     w = old_world(appconfig, appconfigdata)
     protect(appconfig, minutes=15)
     token = start(appconfigdata, w)
-    for _ in range(30):   # polling every minute for half an hour
+    for _ in range(30):  # polling every minute for half an hour
         clock.advance(minutes=1)
         token = poll(appconfigdata, token)[0]['NextPollConfigurationToken']
     clock.advance(minutes=14)

@@ -1,5 +1,6 @@
 """StartDeployment, GetDeployment, ListDeployments and the growth timelines, over HTTP with
 real boto3 clients; time is the fake clock, and the tick is run by hand where it matters."""
+
 import contextlib
 import json
 from datetime import timedelta
@@ -25,11 +26,17 @@ PREDEFINED = {
 
 
 def expected_log(growth_type, factor, duration, bake):
-    steps = growth.schedule({'GrowthType': growth_type, 'GrowthFactor': factor,
-                             'DeploymentDurationInMinutes': duration,
-                             'FinalBakeTimeInMinutes': bake})
+    steps = growth.schedule(
+        {
+            'GrowthType': growth_type,
+            'GrowthFactor': factor,
+            'DeploymentDurationInMinutes': duration,
+            'FinalBakeTimeInMinutes': bake,
+        }
+    )
     return [(timedelta(0), 'DEPLOYMENT_STARTED', 'USER', 'Deployment started')] + [
-        (s.offset, s.event_type, 'APPCONFIG', s.description) for s in steps]
+        (s.offset, s.event_type, 'APPCONFIG', s.description) for s in steps
+    ]
 
 
 def walk(world, number, with_ticks):
@@ -37,8 +44,17 @@ def walk(world, number, with_ticks):
     the deployment reads exactly what the schedule says at each of them."""
     started = world.get(number)['StartedAt']
     d = world.get(number)
-    schedule = growth.schedule({k: d[k] for k in (
-        'GrowthType', 'GrowthFactor', 'DeploymentDurationInMinutes', 'FinalBakeTimeInMinutes')})
+    schedule = growth.schedule(
+        {
+            k: d[k]
+            for k in (
+                'GrowthType',
+                'GrowthFactor',
+                'DeploymentDurationInMinutes',
+                'FinalBakeTimeInMinutes',
+            )
+        }
+    )
     origin = clock.now()
     for step in schedule:
         for at in (step.offset - timedelta(seconds=1), step.offset):
@@ -49,15 +65,24 @@ def walk(world, number, with_ticks):
                 tick_now()
             got = world.get(number)
             expected = growth.progress(schedule_strategy(d), at)
-            assert (got['State'], got['PercentageComplete']) == (expected.state,
-                                                                 expected.percentage), at
+            assert (got['State'], got['PercentageComplete']) == (
+                expected.state,
+                expected.percentage,
+            ), at
             assert len(got['EventLog']) == 1 + len(expected.due)
     assert world.get(number)['CompletedAt'] == started + schedule[-1].offset
 
 
 def schedule_strategy(d):
-    return {k: d[k] for k in ('GrowthType', 'GrowthFactor', 'DeploymentDurationInMinutes',
-                              'FinalBakeTimeInMinutes')}
+    return {
+        k: d[k]
+        for k in (
+            'GrowthType',
+            'GrowthFactor',
+            'DeploymentDurationInMinutes',
+            'FinalBakeTimeInMinutes',
+        )
+    }
 
 
 def test_examples_1_timeline(appconfig):
@@ -67,7 +92,10 @@ def test_examples_1_timeline(appconfig):
     started = w.start(strategy)
     assert started['ResponseMetadata']['HTTPStatusCode'] == 201
     assert (started['DeploymentNumber'], started['State'], started['PercentageComplete']) == (
-        1, 'DEPLOYING', 0.0)
+        1,
+        'DEPLOYING',
+        0.0,
+    )
     assert [e['EventType'] for e in started['EventLog']] == ['DEPLOYMENT_STARTED']
     assert 'CompletedAt' not in started
     assert w.environment_state() == 'Deploying'
@@ -81,16 +109,38 @@ def test_examples_1_timeline(appconfig):
     assert final['CompletedAt'] == started['StartedAt'] + minutes(15)
     assert log(final) == [
         (minutes(0), 'DEPLOYMENT_STARTED', 'USER', 'Deployment started'),
-        (minutes(3), 'PERCENTAGE_UPDATED', 'APPCONFIG', 'Configuration available to 25.00% of clients'),
-        (minutes(6), 'PERCENTAGE_UPDATED', 'APPCONFIG', 'Configuration available to 50.00% of clients'),
-        (minutes(9), 'PERCENTAGE_UPDATED', 'APPCONFIG', 'Configuration available to 75.00% of clients'),
-        (minutes(12), 'PERCENTAGE_UPDATED', 'APPCONFIG', 'Configuration available to 100.00% of clients'),
+        (
+            minutes(3),
+            'PERCENTAGE_UPDATED',
+            'APPCONFIG',
+            'Configuration available to 25.00% of clients',
+        ),
+        (
+            minutes(6),
+            'PERCENTAGE_UPDATED',
+            'APPCONFIG',
+            'Configuration available to 50.00% of clients',
+        ),
+        (
+            minutes(9),
+            'PERCENTAGE_UPDATED',
+            'APPCONFIG',
+            'Configuration available to 75.00% of clients',
+        ),
+        (
+            minutes(12),
+            'PERCENTAGE_UPDATED',
+            'APPCONFIG',
+            'Configuration available to 100.00% of clients',
+        ),
         (minutes(15), 'BAKE_TIME_STARTED', 'APPCONFIG', 'Deployment bake time started'),
         (minutes(15), 'DEPLOYMENT_COMPLETED', 'APPCONFIG', 'Deployment completed'),
     ]
     # Newest first on the wire.
-    assert [e['EventType'] for e in final['EventLog']][:2] == ['DEPLOYMENT_COMPLETED',
-                                                              'BAKE_TIME_STARTED']
+    assert [e['EventType'] for e in final['EventLog']][:2] == [
+        'DEPLOYMENT_COMPLETED',
+        'BAKE_TIME_STARTED',
+    ]
     # What the reads computed, the tick writes: identical log once materialised.
     assert tick_now()['completed'] == 1
     assert log(w.get(1)) == log(final)
@@ -103,9 +153,13 @@ def test_predefined_strategy_timelines(appconfig, strategy_id, with_ticks):
     w = World(appconfig)
     d = w.start(strategy_id)
     growth_type, factor, duration, bake = PREDEFINED[strategy_id]
-    assert (d['GrowthType'], d['GrowthFactor'], d['DeploymentDurationInMinutes'],
-            d['FinalBakeTimeInMinutes'], d['DeploymentStrategyId']) == (
-        growth_type, factor, duration, bake, strategy_id)
+    assert (
+        d['GrowthType'],
+        d['GrowthFactor'],
+        d['DeploymentDurationInMinutes'],
+        d['FinalBakeTimeInMinutes'],
+        d['DeploymentStrategyId'],
+    ) == (growth_type, factor, duration, bake, strategy_id)
     walk(w, 1, with_ticks)
     final = w.get(1)
     assert final['State'] == 'COMPLETE'
@@ -114,14 +168,17 @@ def test_predefined_strategy_timelines(appconfig, strategy_id, with_ticks):
         assert w.environment_state() == 'ReadyForDeployment'
 
 
-@pytest.mark.parametrize('growth_type, factor, duration, bake, percentages', [
-    ('LINEAR', 20, 12, 3, [20, 40, 60, 80, 100]),
-    ('LINEAR', 30, 8, 0, [30, 60, 90, 100]),
-    ('EXPONENTIAL', 10, 12, 2, [10, 20, 40, 80, 100]),
-    ('EXPONENTIAL', 2.5, 16, 0, [2.5, 5, 10, 20, 40, 80, 100]),
-    ('LINEAR', 50, 0, 5, [100]),           # duration 0: everything at once, then bake
-    ('EXPONENTIAL', 25, 6, 0, [25, 50, 100]),  # bake 0
-])
+@pytest.mark.parametrize(
+    'growth_type, factor, duration, bake, percentages',
+    [
+        ('LINEAR', 20, 12, 3, [20, 40, 60, 80, 100]),
+        ('LINEAR', 30, 8, 0, [30, 60, 90, 100]),
+        ('EXPONENTIAL', 10, 12, 2, [10, 20, 40, 80, 100]),
+        ('EXPONENTIAL', 2.5, 16, 0, [2.5, 5, 10, 20, 40, 80, 100]),
+        ('LINEAR', 50, 0, 5, [100]),  # duration 0: everything at once, then bake
+        ('EXPONENTIAL', 25, 6, 0, [25, 50, 100]),  # bake 0
+    ],
+)
 def test_custom_strategy_timelines(appconfig, growth_type, factor, duration, bake, percentages):
     w = World(appconfig)
     strategy = w.strategy(factor, duration, bake, growth_type)
@@ -129,8 +186,9 @@ def test_custom_strategy_timelines(appconfig, growth_type, factor, duration, bak
     walk(w, 1, with_ticks=True)
     final = w.get(1)
     assert log(final) == expected_log(growth_type, factor, duration, bake)
-    assert [float(e[3].split()[3].rstrip('%')) for e in log(final)
-            if e[1] == 'PERCENTAGE_UPDATED'] == [float(p) for p in percentages]
+    assert [
+        float(e[3].split()[3].rstrip('%')) for e in log(final) if e[1] == 'PERCENTAGE_UPDATED'
+    ] == [float(p) for p in percentages]
     if duration == 0:
         assert log(final)[1][0] == log(final)[2][0] == timedelta(0)
     assert w.environment_state() == 'ReadyForDeployment'
@@ -141,7 +199,10 @@ def test_duration_0_bakes_at_once(appconfig):
     d = w.start(w.strategy(100, 0, 4))
     assert (d['State'], d['PercentageComplete']) == ('BAKING', 100.0)
     assert [e['EventType'] for e in d['EventLog']] == [
-        'BAKE_TIME_STARTED', 'PERCENTAGE_UPDATED', 'DEPLOYMENT_STARTED']
+        'BAKE_TIME_STARTED',
+        'PERCENTAGE_UPDATED',
+        'DEPLOYMENT_STARTED',
+    ]
     assert w.environment_state() == 'Deploying'
     later(minutes=4)
     assert w.get(1)['State'] == 'COMPLETE'
@@ -153,7 +214,11 @@ def test_duration_0_and_bake_0_completes_in_the_start_response(appconfig):
     assert (d['State'], d['PercentageComplete']) == ('COMPLETE', 100.0)
     assert d['CompletedAt'] == d['StartedAt']
     assert [e['EventType'] for e in d['EventLog']] == [
-        'DEPLOYMENT_COMPLETED', 'BAKE_TIME_STARTED', 'PERCENTAGE_UPDATED', 'DEPLOYMENT_STARTED']
+        'DEPLOYMENT_COMPLETED',
+        'BAKE_TIME_STARTED',
+        'PERCENTAGE_UPDATED',
+        'DEPLOYMENT_STARTED',
+    ]
     assert w.environment_state() == 'ReadyForDeployment'
     assert list(Deployment.active_index.query(ACTIVE)) == []
     # The environment is free at once.
@@ -165,9 +230,14 @@ def test_fields_are_stored_and_returned(appconfig):
     version = w.version({'a': 1}, label='v-one')
     # A real (moto) key: the deployment's delivered bytes are encrypted with it.
     key_arn = boto3.client('kms', region_name='us-east-1').create_key()['KeyMetadata']['Arn']
-    d = w.start('AppConfig.AllAtOnce', version='v-one', Description='first rollout',
-                Tags={'team': 'web'}, KmsKeyIdentifier=key_arn,
-                DynamicExtensionParameters={'ext#param': 'value'})
+    d = w.start(
+        'AppConfig.AllAtOnce',
+        version='v-one',
+        Description='first rollout',
+        Tags={'team': 'web'},
+        KmsKeyIdentifier=key_arn,
+        DynamicExtensionParameters={'ext#param': 'value'},
+    )
     for got in (d, w.get(1)):
         assert got['ApplicationId'] == w.app and got['EnvironmentId'] == w.env
         assert got['ConfigurationProfileId'] == w.profile
@@ -192,19 +262,27 @@ def test_version_by_number_or_label(appconfig):
     assert (d['ConfigurationVersion'], d['VersionLabel']) == ('1', 'first')
 
 
-@pytest.mark.parametrize('change, resource', [
-    ({'ConfigurationVersion': '99'}, '99'),
-    ({'ConfigurationVersion': 'no-such-label'}, 'no-such-label'),
-    ({'DeploymentStrategyId': 'zzzz999'}, 'zzzz999'),
-    ({'ConfigurationProfileId': 'zzzz999'}, 'zzzz999'),
-    ({'EnvironmentId': 'zzzz999'}, 'zzzz999'),
-])
+@pytest.mark.parametrize(
+    'change, resource',
+    [
+        ({'ConfigurationVersion': '99'}, '99'),
+        ({'ConfigurationVersion': 'no-such-label'}, 'no-such-label'),
+        ({'DeploymentStrategyId': 'zzzz999'}, 'zzzz999'),
+        ({'ConfigurationProfileId': 'zzzz999'}, 'zzzz999'),
+        ({'EnvironmentId': 'zzzz999'}, 'zzzz999'),
+    ],
+)
 def test_unknown_references_are_not_found(appconfig, change, resource):
     w = World(appconfig)
     w.version()
-    args = {'ApplicationId': w.app, 'EnvironmentId': w.env,
-            'DeploymentStrategyId': 'AppConfig.AllAtOnce', 'ConfigurationProfileId': w.profile,
-            'ConfigurationVersion': '1', **change}
+    args = {
+        'ApplicationId': w.app,
+        'EnvironmentId': w.env,
+        'DeploymentStrategyId': 'AppConfig.AllAtOnce',
+        'ConfigurationProfileId': w.profile,
+        'ConfigurationVersion': '1',
+        **change,
+    }
     with pytest.raises(appconfig.exceptions.ResourceNotFoundException) as err:
         appconfig.start_deployment(**args)
     assert resource in err.value.response['Error']['Message']
@@ -236,8 +314,12 @@ def test_deployments_to_other_environments_run_together(appconfig):
     other = appconfig.create_environment(ApplicationId=w.app, Name='staging')['Id']
     w.start('AppConfig.Canary10Percent20Minutes')
     d = appconfig.start_deployment(
-        ApplicationId=w.app, EnvironmentId=other, DeploymentStrategyId='AppConfig.AllAtOnce',
-        ConfigurationProfileId=w.profile, ConfigurationVersion='1')
+        ApplicationId=w.app,
+        EnvironmentId=other,
+        DeploymentStrategyId='AppConfig.AllAtOnce',
+        ConfigurationProfileId=w.profile,
+        ConfigurationVersion='1',
+    )
     assert d['DeploymentNumber'] == 1 and d['EnvironmentId'] == other
 
 
@@ -263,23 +345,32 @@ def test_list_deployments_newest_first_and_paginated(appconfig):
     assert [i['DeploymentNumber'] for i in first['Items']] == [6, 5, 4, 3]
     running = first['Items'][0]
     assert (running['State'], running['PercentageComplete'], running['Type']) == (
-        'DEPLOYING', 0.0, 'USER')
+        'DEPLOYING',
+        0.0,
+        'USER',
+    )
     assert running['ConfigurationName'] == 'settings' and running['ConfigurationVersion']
     assert running['DeploymentDurationInMinutes'] == 1 and running['GrowthType'] == 'LINEAR'
     assert 'CompletedAt' not in running
     done = first['Items'][1]
     assert done['State'] == 'COMPLETE' and done['CompletedAt'] == done['StartedAt']
-    rest = appconfig.list_deployments(ApplicationId=w.app, EnvironmentId=w.env,
-                                      MaxResults=4, NextToken=first['NextToken'])
+    rest = appconfig.list_deployments(
+        ApplicationId=w.app, EnvironmentId=w.env, MaxResults=4, NextToken=first['NextToken']
+    )
     assert [i['DeploymentNumber'] for i in rest['Items']] == [2, 1]
     assert 'NextToken' not in rest
     pages = appconfig.get_paginator('list_deployments').paginate(
-        ApplicationId=w.app, EnvironmentId=w.env, PaginationConfig={'PageSize': 2})
+        ApplicationId=w.app, EnvironmentId=w.env, PaginationConfig={'PageSize': 2}
+    )
     assert [i['DeploymentNumber'] for p in pages for i in p['Items']] == [6, 5, 4, 3, 2, 1]
     # Summaries are exact for the instant too.
     later(minutes=2)
-    assert appconfig.list_deployments(ApplicationId=w.app, EnvironmentId=w.env,
-                                      MaxResults=1)['Items'][0]['State'] == 'COMPLETE'
+    assert (
+        appconfig.list_deployments(ApplicationId=w.app, EnvironmentId=w.env, MaxResults=1)['Items'][
+            0
+        ]['State']
+        == 'COMPLETE'
+    )
 
 
 def test_list_and_get_unknown(appconfig):
@@ -300,9 +391,12 @@ def test_delivery_item_tracks_the_releases(appconfig):
     assert first.deployment_number == 1 and first.state == 'DEPLOYING'
     assert first.previous is None
     body = json.dumps({'v': 1}).encode()
-    assert first.target == {'VersionNumber': str(v1), 'VersionLabel': 'one',
-                            'ContentType': 'application/json',
-                            'Digest': content.digest_of(body)}
+    assert first.target == {
+        'VersionNumber': str(v1),
+        'VersionLabel': 'one',
+        'ContentType': 'application/json',
+        'Digest': content.digest_of(body),
+    }
     assert content.get(first.target['Digest']) == body
     later(minutes=10)
     v2 = w.version({'v': 2})
@@ -321,8 +415,11 @@ def test_delivery_item_tracks_the_releases(appconfig):
 
 def test_feature_flag_profiles_deliver_the_flattened_document(appconfig):
     w = World(appconfig, profile_type='AWS.AppConfig.FeatureFlags')
-    doc = {'version': '1', 'flags': {'dark': {'name': 'dark mode'}},
-           'values': {'dark': {'enabled': True}}}
+    doc = {
+        'version': '1',
+        'flags': {'dark': {'name': 'dark mode'}},
+        'values': {'dark': {'enabled': True}},
+    }
     raw = json.dumps(doc).encode()
     version = w.version(raw=raw)
     w.start('AppConfig.AllAtOnce', version=version)
@@ -335,15 +432,20 @@ def test_strategy_is_snapshotted(appconfig):
     w = World(appconfig)
     strategy = w.strategy(50, 10)
     w.start(strategy)
-    appconfig.update_deployment_strategy(DeploymentStrategyId=strategy,
-                                         DeploymentDurationInMinutes=100, GrowthFactor=10)
+    appconfig.update_deployment_strategy(
+        DeploymentStrategyId=strategy, DeploymentDurationInMinutes=100, GrowthFactor=10
+    )
     later(minutes=10)
     d = w.get(1)
-    assert (d['DeploymentDurationInMinutes'], d['GrowthFactor'], d['State']) == (10, 50.0,
-                                                                                 'COMPLETE')
+    assert (d['DeploymentDurationInMinutes'], d['GrowthFactor'], d['State']) == (
+        10,
+        50.0,
+        'COMPLETE',
+    )
 
 
 # --- waiters ---------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def _advance_on(client, operation, seconds, with_tick=False):
@@ -358,6 +460,7 @@ def _advance_on(client, operation, seconds, with_tick=False):
             if with_tick:
                 tick_now()
         calls.append(clock.now())
+
     event = f'before-call.appconfig.{operation}'
     client.meta.events.register(event, hook, unique_id='advance-clock')
     try:
@@ -371,8 +474,11 @@ def test_deployment_complete_waiter(appconfig):
     w.start('AppConfig.Linear50PercentEvery30Seconds')
     with _advance_on(appconfig, 'GetDeployment', 30) as calls:
         appconfig.get_waiter('deployment_complete').wait(
-            ApplicationId=w.app, EnvironmentId=w.env, DeploymentNumber=1,
-            WaiterConfig={'Delay': 0, 'MaxAttempts': 20})
+            ApplicationId=w.app,
+            EnvironmentId=w.env,
+            DeploymentNumber=1,
+            WaiterConfig={'Delay': 0, 'MaxAttempts': 20},
+        )
     # LINEAR 50 % over 1 minute + 1 minute bake: COMPLETE after 2 minutes = the 5th poll.
     assert len(calls) == 5
     assert w.get(1)['State'] == 'COMPLETE'
@@ -385,8 +491,11 @@ def test_deployment_complete_waiter_fails_on_rollback(appconfig):
     w.stop(1)
     with pytest.raises(WaiterError) as err:
         appconfig.get_waiter('deployment_complete').wait(
-            ApplicationId=w.app, EnvironmentId=w.env, DeploymentNumber=1,
-            WaiterConfig={'Delay': 0, 'MaxAttempts': 3})
+            ApplicationId=w.app,
+            EnvironmentId=w.env,
+            DeploymentNumber=1,
+            WaiterConfig={'Delay': 0, 'MaxAttempts': 3},
+        )
     assert 'ROLLED_BACK' in str(err.value) or err.value.last_response['State'] == 'ROLLED_BACK'
 
 
@@ -396,8 +505,8 @@ def test_environment_ready_for_deployment_waiter(appconfig):
     assert w.environment_state() == 'Deploying'
     with _advance_on(appconfig, 'GetEnvironment', 30, with_tick=True) as calls:
         appconfig.get_waiter('environment_ready_for_deployment').wait(
-            ApplicationId=w.app, EnvironmentId=w.env,
-            WaiterConfig={'Delay': 0, 'MaxAttempts': 40})
+            ApplicationId=w.app, EnvironmentId=w.env, WaiterConfig={'Delay': 0, 'MaxAttempts': 40}
+        )
     # AllAtOnce bakes 10 minutes: ready on the poll 10 minutes after the first one.
     assert len(calls) == 21
     assert w.environment_state() == 'ReadyForDeployment'
@@ -410,15 +519,17 @@ def test_environment_waiter_fails_on_rolled_back_and_reverted(appconfig):
     assert w.environment_state() == 'RolledBack'
     waiter = appconfig.get_waiter('environment_ready_for_deployment')
     with pytest.raises(WaiterError):
-        waiter.wait(ApplicationId=w.app, EnvironmentId=w.env,
-                    WaiterConfig={'Delay': 0, 'MaxAttempts': 2})
+        waiter.wait(
+            ApplicationId=w.app, EnvironmentId=w.env, WaiterConfig={'Delay': 0, 'MaxAttempts': 2}
+        )
     w.start('AppConfig.AllAtOnce')
     later(minutes=10)
     w.stop(2, allow_revert=True)
     assert w.environment_state() == 'Reverted'
     with pytest.raises(WaiterError):
-        waiter.wait(ApplicationId=w.app, EnvironmentId=w.env,
-                    WaiterConfig={'Delay': 0, 'MaxAttempts': 2})
+        waiter.wait(
+            ApplicationId=w.app, EnvironmentId=w.env, WaiterConfig={'Delay': 0, 'MaxAttempts': 2}
+        )
 
 
 def test_environment_state_is_exact_without_a_tick(appconfig):

@@ -1,6 +1,7 @@
 """Every answer of the server is JSON with x-amzn-ErrorType and x-amzn-RequestId, whatever
 the request: any method on any path of the models (generated from the routes), requests the
 HTTP layer itself refuses, and HEAD (headers only, the connection stays usable)."""
+
 import json
 import socket
 from urllib.parse import urlsplit
@@ -10,8 +11,19 @@ import pytest
 from chalicelib.wire.model import routes
 from tests.model_requests import LABEL, send
 
-METHODS = ('GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT',
-           'FOO', 'M-SEARCH')
+METHODS = (
+    'GET',
+    'PUT',
+    'POST',
+    'DELETE',
+    'PATCH',
+    'HEAD',
+    'OPTIONS',
+    'TRACE',
+    'CONNECT',
+    'FOO',
+    'M-SEARCH',
+)
 
 
 def _paths():
@@ -82,13 +94,18 @@ def test_more_than_100_headers(endpoint):
     assert send(endpoint, 'GET', '/applications', dict(list(headers.items())[:90]))[0] == 200
 
 
-@pytest.mark.parametrize('request_bytes, status', [
-    (b'GET /applications HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n', 400),
-    (b'GET /applications HTTP/1.1\r\nHost: x\r\n' + b'X-Long: ' + b'a' * 70000 + b'\r\n\r\n',
-     431),
-    (b'GET /' + b'a' * 70000 + b' HTTP/1.1\r\nHost: x\r\n\r\n', 414),
-    (b'GET /applications HTTP/1.1 extra\r\nHost: x\r\n\r\n', 400),
-])
+@pytest.mark.parametrize(
+    'request_bytes, status',
+    [
+        (b'GET /applications HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n', 400),
+        (
+            b'GET /applications HTTP/1.1\r\nHost: x\r\n' + b'X-Long: ' + b'a' * 70000 + b'\r\n\r\n',
+            431,
+        ),
+        (b'GET /' + b'a' * 70000 + b' HTTP/1.1\r\nHost: x\r\n\r\n', 414),
+        (b'GET /applications HTTP/1.1 extra\r\nHost: x\r\n\r\n', 400),
+    ],
+)
 def test_requests_the_http_layer_refuses_are_answered_in_json(endpoint, request_bytes, status):
     got, headers, body = _response(_raw(endpoint, request_bytes))
     assert got == status
@@ -99,8 +116,11 @@ def test_requests_the_http_layer_refuses_are_answered_in_json(endpoint, request_
 
 
 def test_head_answers_headers_only_and_keeps_the_connection(endpoint):
-    raw = _raw(endpoint, b'HEAD /applications HTTP/1.1\r\nHost: x\r\n\r\n'
-                         b'GET /applications HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    raw = _raw(
+        endpoint,
+        b'HEAD /applications HTTP/1.1\r\nHost: x\r\n\r\n'
+        b'GET /applications HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    )
     head, _, rest = raw.partition(b'\r\n\r\n')
     assert head.startswith(b'HTTP/1.1 404 ')
     assert b'x-amzn-ErrorType: UnknownOperationException' in head

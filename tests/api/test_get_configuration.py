@@ -1,4 +1,5 @@
 """The deprecated GetConfiguration: names or ids, ClientId buckets, 204 when up to date."""
+
 import json
 from datetime import timedelta
 
@@ -12,8 +13,12 @@ from tests.api.polling import LINEAR_10, fresh_caches, make_world  # noqa: F401
 
 def get(client, w, client_id='client-1', by_name=False, **extra):
     response = client.get_configuration(
-        Application='shop' if by_name else w.app, Environment='prod' if by_name else w.env,
-        Configuration='cfg' if by_name else w.profile, ClientId=client_id, **extra)
+        Application='shop' if by_name else w.app,
+        Environment='prod' if by_name else w.env,
+        Configuration='cfg' if by_name else w.profile,
+        ClientId=client_id,
+        **extra,
+    )
     return response, response['Content'].read()
 
 
@@ -48,14 +53,14 @@ def test_client_id_decides_the_bucket(appconfig):
     w = make_world(appconfig)
     w.deploy(b'old')
     w.deploy(b'new', strategy=LINEAR_10)
-    clock.advance(minutes=3, seconds=30)   # 30 %
+    clock.advance(minutes=3, seconds=30)  # 30 %
     ids = [f'host-{i}' for i in range(300)]
     first = {i: get(appconfig, w, client_id=i)[1] for i in ids}
     share = sum(b == b'new' for b in first.values()) / len(ids)
     assert 0.22 <= share <= 0.38, share
     # The same caller gets the same answer every time.
     assert all(get(appconfig, w, client_id=i)[1] == first[i] for i in ids[:40])
-    clock.advance(minutes=3)   # 60 %: nobody who had the new version goes back
+    clock.advance(minutes=3)  # 60 %: nobody who had the new version goes back
     later = {i: get(appconfig, w, client_id=i)[1] for i in ids}
     assert all(later[i] == b'new' for i in ids if first[i] == b'new')
     assert sum(b == b'new' for b in later.values()) > sum(b == b'new' for b in first.values())
@@ -68,15 +73,21 @@ def test_feature_flag_profiles_are_refused(appconfig):
         get(appconfig, w)
     assert err.value.response['Error']['Message'] == (
         "Feature flag configurations must be accessed via AWS AppConfig Data's "
-        "GetLatestConfiguration API")
+        'GetLatestConfiguration API'
+    )
 
 
 @pytest.mark.parametrize('member', ['Application', 'Environment', 'Configuration'])
 def test_unknown_resources(appconfig, member):
     w = make_world(appconfig)
     w.deploy(b'x')
-    params = {'Application': w.app, 'Environment': w.env, 'Configuration': w.profile,
-              'ClientId': 'c', member: 'nope'}
+    params = {
+        'Application': w.app,
+        'Environment': w.env,
+        'Configuration': w.profile,
+        'ClientId': 'c',
+        member: 'nope',
+    }
     with pytest.raises(appconfig.exceptions.ResourceNotFoundException) as err:
         appconfig.get_configuration(**params)
     assert err.value.response['ResponseMetadata']['HTTPStatusCode'] == 404
@@ -93,8 +104,9 @@ def test_client_id_is_required(raw_appconfig, appconfig):
     w = make_world(appconfig)
     w.deploy(b'x')
     with pytest.raises(raw_appconfig.exceptions.BadRequestException):
-        raw_appconfig.get_configuration(Application=w.app, Environment=w.env,
-                                        Configuration=w.profile)
+        raw_appconfig.get_configuration(
+            Application=w.app, Environment=w.env, Configuration=w.profile
+        )
 
 
 def test_marks_the_environment_and_profile_as_polled(appconfig):

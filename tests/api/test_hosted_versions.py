@@ -18,8 +18,9 @@ def app_id(appconfig):
 
 @pytest.fixture
 def profile_id(appconfig, app_id):
-    return appconfig.create_configuration_profile(ApplicationId=app_id, Name='settings',
-                                                  LocationUri='hosted')['Id']
+    return appconfig.create_configuration_profile(
+        ApplicationId=app_id, Name='settings', LocationUri='hosted'
+    )['Id']
 
 
 @pytest.fixture
@@ -36,8 +37,9 @@ def _message(err):
 
 
 def _create(client, ids, content=b'{}', content_type='application/json', **extra):
-    return client.create_hosted_configuration_version(**ids, Content=content,
-                                                      ContentType=content_type, **extra)
+    return client.create_hosted_configuration_version(
+        **ids, Content=content, ContentType=content_type, **extra
+    )
 
 
 def _numbers(client, ids, **extra):
@@ -48,8 +50,13 @@ def _numbers(client, ids, **extra):
 def test_create_get_list_delete(appconfig, ids):
     created = _create(appconfig, ids, b'{"a": 1}', Description='first', VersionLabel='v1.0.0')
     assert created['ResponseMetadata']['HTTPStatusCode'] == 201
-    expected = {**ids, 'VersionNumber': 1, 'ContentType': 'application/json',
-                'Description': 'first', 'VersionLabel': 'v1.0.0'}
+    expected = {
+        **ids,
+        'VersionNumber': 1,
+        'ContentType': 'application/json',
+        'Description': 'first',
+        'VersionLabel': 'v1.0.0',
+    }
     assert {k: created.get(k) for k in expected} == expected
     assert created['Content'].read() == b'{"a": 1}'
     assert 'KmsKeyArn' not in created
@@ -70,15 +77,18 @@ def test_create_get_list_delete(appconfig, ids):
     assert appconfig.list_hosted_configuration_versions(**ids)['Items'] == []
 
 
-@pytest.mark.parametrize('content, content_type', [
-    (bytes(range(256)) * 4 + os.urandom(60_000), 'application/octet-stream'),
-    ('naïve café — 日本語テキスト 🚀 ✓\n'.encode('utf-8') * 50, 'text/plain; charset=utf-8'),
-    (os.urandom(1536 * 1024), 'application/x-protobuf'),
-    (b'', 'application/json'),
-    (b'key = "value"\r\n\x00trailing', 'application/toml'),
-    (json.dumps({'limit': 5}).encode(), 'application/json'),
-    (b'<config enabled="true"/>', 'application/xml'),
-])
+@pytest.mark.parametrize(
+    'content, content_type',
+    [
+        (bytes(range(256)) * 4 + os.urandom(60_000), 'application/octet-stream'),
+        ('naïve café — 日本語テキスト 🚀 ✓\n'.encode() * 50, 'text/plain; charset=utf-8'),
+        (os.urandom(1536 * 1024), 'application/x-protobuf'),
+        (b'', 'application/json'),
+        (b'key = "value"\r\n\x00trailing', 'application/toml'),
+        (json.dumps({'limit': 5}).encode(), 'application/json'),
+        (b'<config enabled="true"/>', 'application/xml'),
+    ],
+)
 def test_content_round_trips_byte_exact(appconfig, ids, content, content_type):
     created = _create(appconfig, ids, content, content_type)
     assert created['Content'].read() == content
@@ -93,7 +103,8 @@ def test_kms_key_of_the_profile_is_reported(appconfig, app_id):
     # A real (moto) key: the version's bytes are encrypted with it (more in test_kms.py).
     key_arn = boto3.client('kms', region_name='us-east-1').create_key()['KeyMetadata']['Arn']
     profile_id = appconfig.create_configuration_profile(
-        ApplicationId=app_id, Name='secret', LocationUri='hosted', KmsKeyIdentifier=key_arn)['Id']
+        ApplicationId=app_id, Name='secret', LocationUri='hosted', KmsKeyIdentifier=key_arn
+    )['Id']
     ids = {'ApplicationId': app_id, 'ConfigurationProfileId': profile_id}
     assert _create(appconfig, ids)['KmsKeyArn'] == key_arn
     assert appconfig.list_hosted_configuration_versions(**ids)['Items'][0]['KmsKeyArn'] == key_arn
@@ -114,11 +125,13 @@ def test_list_is_newest_first_across_pages(appconfig, ids):
         _create(appconfig, ids, f'{i}'.encode(), VersionLabel=f'v{i}')
     first = appconfig.list_hosted_configuration_versions(**ids, MaxResults=3)
     assert [i['VersionNumber'] for i in first['Items']] == [7, 6, 5] and first['NextToken']
-    second = appconfig.list_hosted_configuration_versions(**ids, MaxResults=3,
-                                                         NextToken=first['NextToken'])
+    second = appconfig.list_hosted_configuration_versions(
+        **ids, MaxResults=3, NextToken=first['NextToken']
+    )
     assert [i['VersionNumber'] for i in second['Items']] == [4, 3, 2]
-    third = appconfig.list_hosted_configuration_versions(**ids, MaxResults=3,
-                                                        NextToken=second['NextToken'])
+    third = appconfig.list_hosted_configuration_versions(
+        **ids, MaxResults=3, NextToken=second['NextToken']
+    )
     assert [i['VersionNumber'] for i in third['Items']] == [1] and 'NextToken' not in third
     assert _numbers(appconfig, ids, PaginationConfig={'PageSize': 2}) == [7, 6, 5, 4, 3, 2, 1]
     exact = appconfig.list_hosted_configuration_versions(**ids, MaxResults=7)
@@ -146,7 +159,8 @@ def test_label_filter_pages_hold_only_matches(appconfig, ids):
     seen, token, pages = [], None, 0
     while True:
         page = appconfig.list_hosted_configuration_versions(
-            **ids, VersionLabel='rel-*', MaxResults=2, **({'NextToken': token} if token else {}))
+            **ids, VersionLabel='rel-*', MaxResults=2, **({'NextToken': token} if token else {})
+        )
         pages += 1
         assert page['Items']
         seen += [(i['VersionNumber'], i['VersionLabel']) for i in page['Items']]
@@ -163,10 +177,14 @@ def test_labels_are_unique_within_a_profile(appconfig, app_id, ids):
     assert _status(err) == 409 and 'release' in _message(err)
     # A refused duplicate does not use up a number.
     assert _create(appconfig, ids)['VersionNumber'] == 2
-    other = appconfig.create_configuration_profile(ApplicationId=app_id, Name='other',
-                                                   LocationUri='hosted')['Id']
-    _create(appconfig, {'ApplicationId': app_id, 'ConfigurationProfileId': other},
-            VersionLabel='release')
+    other = appconfig.create_configuration_profile(
+        ApplicationId=app_id, Name='other', LocationUri='hosted'
+    )['Id']
+    _create(
+        appconfig,
+        {'ApplicationId': app_id, 'ConfigurationProfileId': other},
+        VersionLabel='release',
+    )
     appconfig.delete_hosted_configuration_version(**ids, VersionNumber=1)
     assert _create(appconfig, ids, VersionLabel='release')['VersionNumber'] == 3
 
@@ -177,8 +195,10 @@ def test_latest_version_number_lock(appconfig, ids):
     with pytest.raises(appconfig.exceptions.ConflictException) as err:
         _create(appconfig, ids, b'stale', LatestVersionNumber=1)
     assert _status(err) == 409
-    assert _message(err) == ('LatestVersionNumber 1 does not match the latest version number 2 '
-                             f'of configuration profile {ids["ConfigurationProfileId"]}.')
+    assert _message(err) == (
+        'LatestVersionNumber 1 does not match the latest version number 2 '
+        f'of configuration profile {ids["ConfigurationProfileId"]}.'
+    )
     assert _numbers(appconfig, ids) == [2, 1]
     assert _create(appconfig, ids, LatestVersionNumber=2)['VersionNumber'] == 3
 
@@ -204,8 +224,10 @@ def test_size_limit_is_configurable_up_to_4_mb(appconfig, ids, monkeypatch):
     monkeypatch.setenv('APPCONFIG_MAX_CONTENT_BYTES', str(64 * MB))
     big = os.urandom(3 * MB)
     number = _create(appconfig, ids, big, 'application/octet-stream')['VersionNumber']
-    assert appconfig.get_hosted_configuration_version(
-        **ids, VersionNumber=number)['Content'].read() == big
+    assert (
+        appconfig.get_hosted_configuration_version(**ids, VersionNumber=number)['Content'].read()
+        == big
+    )
     with pytest.raises(appconfig.exceptions.PayloadTooLargeException) as err:
         _create(appconfig, ids, b'x' * (4 * MB + 1))
     assert err.value.response['Limit'] == 4096.0
@@ -213,8 +235,8 @@ def test_size_limit_is_configurable_up_to_4_mb(appconfig, ids, monkeypatch):
 
 def test_only_hosted_profiles_take_versions(appconfig, app_id):
     profile_id = appconfig.create_configuration_profile(
-        ApplicationId=app_id, Name='ssm', LocationUri='ssm-parameter://x',
-        RetrievalRoleArn=ROLE)['Id']
+        ApplicationId=app_id, Name='ssm', LocationUri='ssm-parameter://x', RetrievalRoleArn=ROLE
+    )['Id']
     with pytest.raises(appconfig.exceptions.BadRequestException) as err:
         _create(appconfig, {'ApplicationId': app_id, 'ConfigurationProfileId': profile_id})
     assert _status(err) == 400 and 'hosted' in _message(err)
@@ -222,19 +244,25 @@ def test_only_hosted_profiles_take_versions(appconfig, app_id):
 
 def test_feature_flag_documents_are_checked(appconfig, app_id):
     profile_id = appconfig.create_configuration_profile(
-        ApplicationId=app_id, Name='flags', LocationUri='hosted',
-        Type='AWS.AppConfig.FeatureFlags')['Id']
+        ApplicationId=app_id, Name='flags', LocationUri='hosted', Type='AWS.AppConfig.FeatureFlags'
+    )['Id']
     ids = {'ApplicationId': app_id, 'ConfigurationProfileId': profile_id}
-    good = json.dumps({'version': '1', 'flags': {'checkout': {'name': 'Checkout'}},
-                       'values': {'checkout': {'enabled': True}}}).encode()
+    good = json.dumps(
+        {
+            'version': '1',
+            'flags': {'checkout': {'name': 'Checkout'}},
+            'values': {'checkout': {'enabled': True}},
+        }
+    ).encode()
     assert _create(appconfig, ids, good)['Content'].read() == good
     bad = json.dumps({'version': '2', 'flags': {'Bad Key': {}}}).encode()
     with pytest.raises(appconfig.exceptions.BadRequestException) as err:
         _create(appconfig, ids, bad)
     response = err.value.response
     assert _status(err) == 400
-    assert _message(err) == ("Error invoking extension AppConfig Feature Flags Helper: "
-                             "Malformed 'Content' provided")
+    assert _message(err) == (
+        "Error invoking extension AppConfig Feature Flags Helper: Malformed 'Content' provided"
+    )
     assert response['Reason'] == 'InvalidConfiguration'
     details = response['Details']['InvalidConfiguration']
     assert details and all('Location' in d and 'Reason' in d for d in details)
@@ -247,22 +275,27 @@ def test_deployment_engine_interface(appconfig, ids, app_id, profile_id):
     by_number = hosted_versions.load_version(app_id, profile_id, '1')
     by_label = hosted_versions.load_version(app_id, profile_id, 'v1.2.3')
     assert int(by_number.version) == int(by_label.version) == 1
-    assert by_label.version_label == 'v1.2.3' and by_label.content_type == \
-        'application/octet-stream'
+    assert (
+        by_label.version_label == 'v1.2.3' and by_label.content_type == 'application/octet-stream'
+    )
     assert by_label.size == len(data)
     assert hosted_versions.read_content(by_number) == data
     from chalicelib.errors import ResourceNotFoundException
+
     for missing in ('2', 'v9', 'v1.2'):
         with pytest.raises(ResourceNotFoundException):
             hosted_versions.load_version(app_id, profile_id, missing)
 
 
-@pytest.mark.parametrize('call', [
-    lambda c, i: _create(c, i),
-    lambda c, i: c.get_hosted_configuration_version(**i, VersionNumber=1),
-    lambda c, i: c.list_hosted_configuration_versions(**i),
-    lambda c, i: c.delete_hosted_configuration_version(**i, VersionNumber=1),
-])
+@pytest.mark.parametrize(
+    'call',
+    [
+        lambda c, i: _create(c, i),
+        lambda c, i: c.get_hosted_configuration_version(**i, VersionNumber=1),
+        lambda c, i: c.list_hosted_configuration_versions(**i),
+        lambda c, i: c.delete_hosted_configuration_version(**i, VersionNumber=1),
+    ],
+)
 def test_missing_parents_are_named(appconfig, app_id, call):
     with pytest.raises(appconfig.exceptions.ResourceNotFoundException) as err:
         call(appconfig, {'ApplicationId': 'nope123', 'ConfigurationProfileId': 'abc1234'})
@@ -274,23 +307,28 @@ def test_missing_parents_are_named(appconfig, app_id, call):
 
 def test_missing_version(appconfig, ids):
     _create(appconfig, ids)
-    for call in (appconfig.get_hosted_configuration_version,
-                 appconfig.delete_hosted_configuration_version):
+    for call in (
+        appconfig.get_hosted_configuration_version,
+        appconfig.delete_hosted_configuration_version,
+    ):
         with pytest.raises(appconfig.exceptions.ResourceNotFoundException) as err:
             call(**ids, VersionNumber=9)
         assert _status(err) == 404 and 'HostedConfigurationVersion 9' in _message(err)
         assert err.value.response['ResourceName'] == '9'
 
 
-@pytest.mark.parametrize('extra, field', [
-    ({'VersionLabel': '12345'}, 'versionLabel'),
-    ({'VersionLabel': ''}, 'versionLabel'),
-    ({'VersionLabel': 'v' * 65}, 'versionLabel'),
-    ({'Description': 'd' * 1025}, 'description'),
-    ({'ContentType': 't' * 256}, 'contentType'),
-    ({'ContentType': ''}, 'contentType'),
-    ({'ContentType': None}, 'contentType'),
-])
+@pytest.mark.parametrize(
+    'extra, field',
+    [
+        ({'VersionLabel': '12345'}, 'versionLabel'),
+        ({'VersionLabel': ''}, 'versionLabel'),
+        ({'VersionLabel': 'v' * 65}, 'versionLabel'),
+        ({'Description': 'd' * 1025}, 'description'),
+        ({'ContentType': 't' * 256}, 'contentType'),
+        ({'ContentType': ''}, 'contentType'),
+        ({'ContentType': None}, 'contentType'),
+    ],
+)
 def test_create_validation(raw_appconfig, ids, extra, field):
     params = {'Content': b'{}', 'ContentType': 'application/json', **extra}
     params = {k: v for k, v in params.items() if v is not None}
@@ -303,17 +341,24 @@ def test_create_validation(raw_appconfig, ids, extra, field):
 def test_path_validation(raw_appconfig, ids, app_id):
     with pytest.raises(raw_appconfig.exceptions.BadRequestException) as err:
         raw_appconfig.get_hosted_configuration_version(
-            ApplicationId=app_id, ConfigurationProfileId='p' * 129, VersionNumber=1)
+            ApplicationId=app_id, ConfigurationProfileId='p' * 129, VersionNumber=1
+        )
     assert 'configurationProfileId' in _message(err)
-    for params in ({'MaxResults': 0}, {'MaxResults': 51}, {'VersionLabel': 'v' * 65},
-                   {'VersionLabel': ''}, {'NextToken': 'garbage'}):
+    for params in (
+        {'MaxResults': 0},
+        {'MaxResults': 51},
+        {'VersionLabel': 'v' * 65},
+        {'VersionLabel': ''},
+        {'NextToken': 'garbage'},
+    ):
         with pytest.raises(raw_appconfig.exceptions.BadRequestException):
             raw_appconfig.list_hosted_configuration_versions(**ids, **params)
 
 
 def test_next_token_of_another_profile_is_refused(appconfig, app_id, ids):
-    other_id = appconfig.create_configuration_profile(ApplicationId=app_id, Name='other',
-                                                      LocationUri='hosted')['Id']
+    other_id = appconfig.create_configuration_profile(
+        ApplicationId=app_id, Name='other', LocationUri='hosted'
+    )['Id']
     other = {'ApplicationId': app_id, 'ConfigurationProfileId': other_id}
     for _ in range(3):
         _create(appconfig, other)
@@ -325,10 +370,15 @@ def test_next_token_of_another_profile_is_refused(appconfig, app_id, ids):
 def test_random_binary_versions_stay_distinct(appconfig, ids):
     rng = random.Random(7)
     blobs = [bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 5000))) for _ in range(5)]
-    blobs.append(blobs[0])   # identical content in two versions is stored once, read twice
-    numbers = [_create(appconfig, ids, b, 'application/octet-stream')['VersionNumber']
-               for b in blobs]
+    blobs.append(blobs[0])  # identical content in two versions is stored once, read twice
+    numbers = [
+        _create(appconfig, ids, b, 'application/octet-stream')['VersionNumber'] for b in blobs
+    ]
     appconfig.delete_hosted_configuration_version(**ids, VersionNumber=numbers[0])
     for number, blob in list(zip(numbers, blobs))[1:]:
-        assert appconfig.get_hosted_configuration_version(
-            **ids, VersionNumber=number)['Content'].read() == blob
+        assert (
+            appconfig.get_hosted_configuration_version(**ids, VersionNumber=number)[
+                'Content'
+            ].read()
+            == blob
+        )

@@ -2,6 +2,7 @@
 encryption with moto's KMS: one GenerateDataKey per version, only the data key goes to KMS),
 content is decrypted only when served, responses carry KmsKeyArn, and StartDeployment's
 KmsKeyIdentifier encrypts what the deployment delivers."""
+
 import hashlib
 import json
 from unittest import mock
@@ -20,8 +21,11 @@ from tests.api.polling import INSTANT, fresh_caches, poll, start  # noqa: F401
 
 REGION = 'us-east-1'
 SECRET = b'{"db_password": "correct horse battery staple", "pool": 5}'
-FLAGS = {'version': '1', 'flags': {'launch_rocket': {'name': 'Launch the rocket'}},
-         'values': {'launch_rocket': {'enabled': True}}}
+FLAGS = {
+    'version': '1',
+    'flags': {'launch_rocket': {'name': 'Launch the rocket'}},
+    'values': {'launch_rocket': {'enabled': True}},
+}
 
 
 @pytest.fixture
@@ -60,31 +64,43 @@ class Hosted:
         self.env = appconfig.create_environment(ApplicationId=self.app, Name='prod')['Id']
         extra = {'KmsKeyIdentifier': key} if key else {}
         self.profile = appconfig.create_configuration_profile(
-            ApplicationId=self.app, Name='cfg', LocationUri='hosted', Type=profile_type,
-            **extra)['Id']
+            ApplicationId=self.app, Name='cfg', LocationUri='hosted', Type=profile_type, **extra
+        )['Id']
         self.strategy = appconfig.create_deployment_strategy(**INSTANT)['Id']
 
     @property
     def ids(self):
-        return dict(ApplicationIdentifier=self.app, EnvironmentIdentifier=self.env,
-                    ConfigurationProfileIdentifier=self.profile)
+        return dict(
+            ApplicationIdentifier=self.app,
+            EnvironmentIdentifier=self.env,
+            ConfigurationProfileIdentifier=self.profile,
+        )
 
     def version(self, data=SECRET, content_type='application/json'):
         return self.client.create_hosted_configuration_version(
-            ApplicationId=self.app, ConfigurationProfileId=self.profile, Content=data,
-            ContentType=content_type)
+            ApplicationId=self.app,
+            ConfigurationProfileId=self.profile,
+            Content=data,
+            ContentType=content_type,
+        )
 
     def get(self, number):
         return self.client.get_hosted_configuration_version(
-            ApplicationId=self.app, ConfigurationProfileId=self.profile, VersionNumber=number)
+            ApplicationId=self.app, ConfigurationProfileId=self.profile, VersionNumber=number
+        )
 
     def item(self, number):
         return HostedVersion.get(profile_key(self.app, self.profile), number)
 
     def deploy(self, number, **extra):
         return self.client.start_deployment(
-            ApplicationId=self.app, EnvironmentId=self.env, ConfigurationProfileId=self.profile,
-            DeploymentStrategyId=self.strategy, ConfigurationVersion=str(number), **extra)
+            ApplicationId=self.app,
+            EnvironmentId=self.env,
+            ConfigurationProfileId=self.profile,
+            DeploymentStrategyId=self.strategy,
+            ConfigurationVersion=str(number),
+            **extra,
+        )
 
     def delivered_digest(self):
         return Delivery.get(delivery_key(self.app, self.env, self.profile)).target['Digest']
@@ -115,7 +131,7 @@ def test_version_is_encrypted_at_rest_and_served_in_plaintext(appconfig, kms_cal
     assert crypto.is_sealed(item.digest)
     envelope = stored(item.digest)
     assert SECRET not in envelope and b'correct horse' not in envelope
-    assert plain_chunks(SECRET) == []                  # no plaintext copy, no plaintext hash
+    assert plain_chunks(SECRET) == []  # no plaintext copy, no plaintext hash
     assert hashlib.sha256(SECRET).hexdigest() not in item.digest
     assert crypto.key_of(envelope) == key
 
@@ -123,16 +139,19 @@ def test_version_is_encrypted_at_rest_and_served_in_plaintext(appconfig, kms_cal
     assert [op for op, _ in kms_calls] == ['GenerateDataKey']
     assert kms_calls[0][1]['KeyId'] == 'alias/shop-config'
     assert kms_calls[0][1]['EncryptionContext'] == {
-        'appconfig:application': w.app, 'appconfig:configuration-profile': w.profile}
+        'appconfig:application': w.app,
+        'appconfig:configuration-profile': w.profile,
+    }
     assert not any(SECRET in repr(params).encode() for _, params in kms_calls)
 
     got = w.get(created['VersionNumber'])
     assert got['Content'].read() == SECRET and got['KmsKeyArn'] == key
     assert [op for op, _ in kms_calls] == ['GenerateDataKey', 'Decrypt']
     listed = appconfig.list_hosted_configuration_versions(
-        ApplicationId=w.app, ConfigurationProfileId=w.profile)['Items']
+        ApplicationId=w.app, ConfigurationProfileId=w.profile
+    )['Items']
     assert [v['KmsKeyArn'] for v in listed] == [key]
-    assert [op for op, _ in kms_calls] == ['GenerateDataKey', 'Decrypt']   # lists decrypt nothing
+    assert [op for op, _ in kms_calls] == ['GenerateDataKey', 'Decrypt']  # lists decrypt nothing
 
 
 def test_identical_content_is_never_shared_with_plaintext_or_other_versions(appconfig):
@@ -144,19 +163,24 @@ def test_identical_content_is_never_shared_with_plaintext_or_other_versions(appc
     digests = [w.item(first).digest, w.item(second).digest, plain.item(third).digest]
     assert len(set(digests)) == 3
     assert digests[2] == hashlib.sha256(SECRET).hexdigest()
-    assert stored(digests[0]) != stored(digests[1])     # a data key and nonce per version
+    assert stored(digests[0]) != stored(digests[1])  # a data key and nonce per version
     assert w.get(first)['Content'].read() == w.get(second)['Content'].read() == SECRET
 
 
 def test_deploying_an_encrypted_version_decrypts_once_per_process(
-        appconfig, appconfigdata, kms_calls):
+    appconfig, appconfigdata, kms_calls
+):
     key = new_key()
     w = Hosted(appconfig, key=key)
     number = w.version()['VersionNumber']
     deployment = w.deploy(number)
     assert deployment['KmsKeyArn'] == key and 'KmsKeyIdentifier' not in deployment
-    assert appconfig.get_deployment(ApplicationId=w.app, EnvironmentId=w.env,
-                                    DeploymentNumber=1)['KmsKeyArn'] == key
+    assert (
+        appconfig.get_deployment(ApplicationId=w.app, EnvironmentId=w.env, DeploymentNumber=1)[
+            'KmsKeyArn'
+        ]
+        == key
+    )
     # The delivered bytes are the version's own envelope: no second data key.
     assert w.delivered_digest() == w.item(number).digest
     assert [op for op, _ in kms_calls].count('GenerateDataKey') == 1
@@ -167,7 +191,7 @@ def test_deploying_an_encrypted_version_decrypts_once_per_process(
     assert body == SECRET and first['ContentType'] == 'application/json'
     _, again = poll(appconfigdata, start(appconfigdata, w))
     assert again == SECRET
-    assert [op for op, _ in kms_calls] == ['Decrypt']   # the second session is served from cache
+    assert [op for op, _ in kms_calls] == ['Decrypt']  # the second session is served from cache
 
 
 def test_feature_flags_are_delivered_encrypted(appconfig, appconfigdata):
@@ -188,16 +212,14 @@ def test_feature_flags_are_delivered_encrypted(appconfig, appconfigdata):
 def test_start_deployment_key_encrypts_what_is_delivered(appconfig, appconfigdata, kms_calls):
     profile_key_arn = new_key()
     deployment_key = new_key(alias='alias/deployments')
-    for key in (profile_key_arn, None):        # an encrypted version, then a plain one
+    for key in (profile_key_arn, None):  # an encrypted version, then a plain one
         w = Hosted(appconfig, key=key)
         number = w.version()['VersionNumber']
         deployment = w.deploy(number, KmsKeyIdentifier='alias/deployments')
         assert deployment['KmsKeyIdentifier'] == 'alias/deployments'
         assert deployment['KmsKeyArn'] == deployment_key
-        got = appconfig.get_deployment(ApplicationId=w.app, EnvironmentId=w.env,
-                                       DeploymentNumber=1)
-        assert (got['KmsKeyIdentifier'], got['KmsKeyArn']) == ('alias/deployments',
-                                                               deployment_key)
+        got = appconfig.get_deployment(ApplicationId=w.app, EnvironmentId=w.env, DeploymentNumber=1)
+        assert (got['KmsKeyIdentifier'], got['KmsKeyArn']) == ('alias/deployments', deployment_key)
         digest = w.delivered_digest()
         assert crypto.is_sealed(digest) and digest != w.item(number).digest
         assert crypto.key_of(stored(digest)) == deployment_key
@@ -205,7 +227,7 @@ def test_start_deployment_key_encrypts_what_is_delivered(appconfig, appconfigdat
         cache.reset()
         _, body = poll(appconfigdata, start(appconfigdata, w))
         assert body == SECRET
-    assert plain_chunks(SECRET) != []      # the plain profile's version itself is plaintext
+    assert plain_chunks(SECRET) != []  # the plain profile's version itself is plaintext
 
 
 def test_unusable_keys_are_bad_requests_and_write_nothing(appconfig):
@@ -215,31 +237,41 @@ def test_unusable_keys_are_bad_requests_and_write_nothing(appconfig):
         w.version()
     assert missing in err.value.response['Error']['Message']
     assert 'NotFoundException' in err.value.response['Error']['Message']
-    assert appconfig.list_hosted_configuration_versions(
-        ApplicationId=w.app, ConfigurationProfileId=w.profile)['Items'] == []
+    assert (
+        appconfig.list_hosted_configuration_versions(
+            ApplicationId=w.app, ConfigurationProfileId=w.profile
+        )['Items']
+        == []
+    )
 
     plain = Hosted(appconfig)
     number = plain.version()['VersionNumber']
     with pytest.raises(appconfig.exceptions.BadRequestException) as err:
         plain.deploy(number, KmsKeyIdentifier='alias/no-such-key')
     assert 'alias/no-such-key' in err.value.response['Error']['Message']
-    assert appconfig.list_deployments(ApplicationId=plain.app,
-                                      EnvironmentId=plain.env)['Items'] == []
+    assert (
+        appconfig.list_deployments(ApplicationId=plain.app, EnvironmentId=plain.env)['Items'] == []
+    )
 
 
 def test_changing_the_profile_key_affects_new_versions_only(appconfig):
     old_key, new_key_arn = new_key(), new_key()
     w = Hosted(appconfig, key=old_key)
     first = w.version()['VersionNumber']
-    appconfig.update_configuration_profile(ApplicationId=w.app, ConfigurationProfileId=w.profile,
-                                           KmsKeyIdentifier=new_key_arn)
+    appconfig.update_configuration_profile(
+        ApplicationId=w.app, ConfigurationProfileId=w.profile, KmsKeyIdentifier=new_key_arn
+    )
     second = w.version()['VersionNumber']
-    appconfig.update_configuration_profile(ApplicationId=w.app, ConfigurationProfileId=w.profile,
-                                           KmsKeyIdentifier='')
+    appconfig.update_configuration_profile(
+        ApplicationId=w.app, ConfigurationProfileId=w.profile, KmsKeyIdentifier=''
+    )
     third = w.version()
     assert 'KmsKeyArn' not in third
     assert [w.get(n).get('KmsKeyArn') for n in (first, second, third['VersionNumber'])] == [
-        old_key, new_key_arn, None]
+        old_key,
+        new_key_arn,
+        None,
+    ]
     assert crypto.key_of(stored(w.item(first).digest)) == old_key
     assert crypto.key_of(stored(w.item(second).digest)) == new_key_arn
     assert not crypto.is_sealed(w.item(third['VersionNumber']).digest)

@@ -1,4 +1,5 @@
 """CloudWatch alarm rollback (moto CloudWatch, IAM and STS in the same process as the server)."""
+
 import json
 from unittest import mock
 
@@ -20,9 +21,16 @@ def cloudwatch():
 def alarm(cloudwatch, name, actions_enabled=True, region=None):
     client = cloudwatch if region is None else boto3.client('cloudwatch', region_name=region)
     client.put_metric_alarm(
-        AlarmName=name, MetricName='Errors', Namespace='Shop', Statistic='Sum', Period=60,
-        EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanOrEqualToThreshold',
-        ActionsEnabled=actions_enabled)
+        AlarmName=name,
+        MetricName='Errors',
+        Namespace='Shop',
+        Statistic='Sum',
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator='GreaterThanOrEqualToThreshold',
+        ActionsEnabled=actions_enabled,
+    )
     return client.describe_alarms(AlarmNames=[name])['MetricAlarms'][0]['AlarmArn']
 
 
@@ -32,8 +40,10 @@ def set_state(cloudwatch, name, state):
 
 def rolled_back_by(d, alarm_arn):
     events = log(d)
-    assert [(e[1], e[2]) for e in events[-2:]] == [('ROLLBACK_STARTED', 'CLOUDWATCH_ALARM'),
-                                                   ('ROLLBACK_COMPLETED', 'CLOUDWATCH_ALARM')]
+    assert [(e[1], e[2]) for e in events[-2:]] == [
+        ('ROLLBACK_STARTED', 'CLOUDWATCH_ALARM'),
+        ('ROLLBACK_COMPLETED', 'CLOUDWATCH_ALARM'),
+    ]
     assert alarm_arn in events[-2][3]
     return True
 
@@ -44,7 +54,7 @@ def test_alarm_rolls_back_while_deploying(appconfig, cloudwatch):
     w = World(appconfig, monitors=[{'AlarmArn': quiet}, {'AlarmArn': arn}])
     w.start(w.strategy(25, 15))
     later(minutes=4)
-    assert tick_now()['events'] == 1            # alarms OK: the deployment progresses
+    assert tick_now()['events'] == 1  # alarms OK: the deployment progresses
     set_state(cloudwatch, 'errors', 'ALARM')
     later(minutes=1)
     summary = tick_now()
@@ -70,9 +80,13 @@ def test_alarm_rolls_back_during_bake(appconfig, cloudwatch):
     tick_now()
     d = w.get(1)
     assert d['State'] == 'ROLLED_BACK' and rolled_back_by(d, arn)
-    assert [e[1] for e in log(d)] == ['DEPLOYMENT_STARTED', 'PERCENTAGE_UPDATED',
-                                      'BAKE_TIME_STARTED', 'ROLLBACK_STARTED',
-                                      'ROLLBACK_COMPLETED']
+    assert [e[1] for e in log(d)] == [
+        'DEPLOYMENT_STARTED',
+        'PERCENTAGE_UPDATED',
+        'BAKE_TIME_STARTED',
+        'ROLLBACK_STARTED',
+        'ROLLBACK_COMPLETED',
+    ]
 
 
 def test_insufficient_data_rolls_back(appconfig, cloudwatch):
@@ -112,19 +126,31 @@ def test_alarm_in_another_region_and_missing_alarms(appconfig, cloudwatch):
     w = World(appconfig, monitors=[{'AlarmArn': missing}, {'AlarmArn': arn}])
     w.start('AppConfig.Canary10Percent20Minutes')
     tick_now()
-    assert w.get(1)['State'] == 'DEPLOYING'      # a missing alarm does not roll back
+    assert w.get(1)['State'] == 'DEPLOYING'  # a missing alarm does not roll back
     boto3.client('cloudwatch', region_name='eu-west-1').set_alarm_state(
-        AlarmName='far', StateValue='ALARM', StateReason='test')
+        AlarmName='far', StateValue='ALARM', StateReason='test'
+    )
     tick_now()
     assert rolled_back_by(w.get(1), arn)
 
 
 def test_alarm_role_is_assumed(appconfig, cloudwatch):
     iam = boto3.client('iam', region_name='us-east-1')
-    role = iam.create_role(RoleName='appconfig-monitor', AssumeRolePolicyDocument=json.dumps({
-        'Version': '2012-10-17', 'Statement': [{
-            'Effect': 'Allow', 'Principal': {'Service': 'appconfig.amazonaws.com'},
-            'Action': 'sts:AssumeRole'}]}))['Role']['Arn']
+    role = iam.create_role(
+        RoleName='appconfig-monitor',
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                'Version': '2012-10-17',
+                'Statement': [
+                    {
+                        'Effect': 'Allow',
+                        'Principal': {'Service': 'appconfig.amazonaws.com'},
+                        'Action': 'sts:AssumeRole',
+                    }
+                ],
+            }
+        ),
+    )['Role']['Arn']
     arn = alarm(cloudwatch, 'errors')
     w = World(appconfig, monitors=[{'AlarmArn': arn, 'AlarmRoleArn': role}])
     w.start('AppConfig.Canary10Percent20Minutes')

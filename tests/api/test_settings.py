@@ -4,8 +4,10 @@ import urllib.request
 
 import pytest
 
-DEFAULTS = {'DeletionProtection': {'Enabled': False, 'ProtectionPeriodInMinutes': 60},
-            'VendedMetrics': {'Enabled': False}}
+DEFAULTS = {
+    'DeletionProtection': {'Enabled': False, 'ProtectionPeriodInMinutes': 60},
+    'VendedMetrics': {'Enabled': False},
+}
 
 
 def settings(response):
@@ -21,12 +23,15 @@ def test_defaults_before_any_update(appconfig):
 def test_update_merges(appconfig):
     first = appconfig.update_account_settings(DeletionProtection={'Enabled': True})
     assert first['ResponseMetadata']['HTTPStatusCode'] == 200
-    assert settings(first) == {**DEFAULTS, 'DeletionProtection': {
-        'Enabled': True, 'ProtectionPeriodInMinutes': 60}}
-    second = appconfig.update_account_settings(
-        DeletionProtection={'ProtectionPeriodInMinutes': 30})
-    expected = {'DeletionProtection': {'Enabled': True, 'ProtectionPeriodInMinutes': 30},
-                'VendedMetrics': {'Enabled': False}}
+    assert settings(first) == {
+        **DEFAULTS,
+        'DeletionProtection': {'Enabled': True, 'ProtectionPeriodInMinutes': 60},
+    }
+    second = appconfig.update_account_settings(DeletionProtection={'ProtectionPeriodInMinutes': 30})
+    expected = {
+        'DeletionProtection': {'Enabled': True, 'ProtectionPeriodInMinutes': 30},
+        'VendedMetrics': {'Enabled': False},
+    }
     assert settings(second) == expected
     third = appconfig.update_account_settings(VendedMetrics={'Enabled': True})
     expected['VendedMetrics'] = {'Enabled': True}
@@ -39,8 +44,10 @@ def test_update_merges(appconfig):
 
 def test_update_with_nothing_returns_current(appconfig):
     appconfig.update_account_settings(DeletionProtection={'ProtectionPeriodInMinutes': 1440})
-    expected = {**DEFAULTS, 'DeletionProtection': {'Enabled': False,
-                                                   'ProtectionPeriodInMinutes': 1440}}
+    expected = {
+        **DEFAULTS,
+        'DeletionProtection': {'Enabled': False, 'ProtectionPeriodInMinutes': 1440},
+    }
     assert settings(appconfig.update_account_settings()) == expected
     assert settings(appconfig.update_account_settings(DeletionProtection={})) == expected
 
@@ -48,18 +55,27 @@ def test_update_with_nothing_returns_current(appconfig):
 def test_period_bounds_accepted(appconfig):
     for period in (15, 1440):
         updated = appconfig.update_account_settings(
-            DeletionProtection={'Enabled': True, 'ProtectionPeriodInMinutes': period})
-        assert updated['DeletionProtection'] == {'Enabled': True,
-                                                 'ProtectionPeriodInMinutes': period}
+            DeletionProtection={'Enabled': True, 'ProtectionPeriodInMinutes': period}
+        )
+        assert updated['DeletionProtection'] == {
+            'Enabled': True,
+            'ProtectionPeriodInMinutes': period,
+        }
 
 
 REJECTED_UPDATE_CHANGES_NOTHING_CASES = [
-    ({'DeletionProtection': {'Enabled': True, 'ProtectionPeriodInMinutes': 14}},
-     'protectionPeriodInMinutes'),
-    ({'DeletionProtection': {'Enabled': True, 'ProtectionPeriodInMinutes': 1441}},
-     'protectionPeriodInMinutes'),
-    ({'DeletionProtection': {'Enabled': True, 'ProtectionPeriodInMinutes': 'an hour'}},
-     'protectionPeriodInMinutes'),
+    (
+        {'DeletionProtection': {'Enabled': True, 'ProtectionPeriodInMinutes': 14}},
+        'protectionPeriodInMinutes',
+    ),
+    (
+        {'DeletionProtection': {'Enabled': True, 'ProtectionPeriodInMinutes': 1441}},
+        'protectionPeriodInMinutes',
+    ),
+    (
+        {'DeletionProtection': {'Enabled': True, 'ProtectionPeriodInMinutes': 'an hour'}},
+        'protectionPeriodInMinutes',
+    ),
     ({'DeletionProtection': {'Enabled': 'yes'}}, 'enabled'),
     ({'VendedMetrics': {'Enabled': 'yes'}, 'DeletionProtection': {'Enabled': True}}, 'enabled'),
 ]
@@ -68,8 +84,11 @@ REJECTED_UPDATE_CHANGES_NOTHING_CASES = [
 def test_rejected_update_changes_nothing(appconfig, raw_appconfig, subtests):
     for params, field in REJECTED_UPDATE_CHANGES_NOTHING_CASES:
         with subtests.test(params=params, field=field):
-            before = settings(appconfig.update_account_settings(
-                DeletionProtection={'ProtectionPeriodInMinutes': 45}))
+            before = settings(
+                appconfig.update_account_settings(
+                    DeletionProtection={'ProtectionPeriodInMinutes': 45}
+                )
+            )
             with pytest.raises(raw_appconfig.exceptions.BadRequestException) as err:
                 raw_appconfig.update_account_settings(**params)
             assert err.value.response['ResponseMetadata']['HTTPStatusCode'] == 400
@@ -80,8 +99,11 @@ def test_rejected_update_changes_nothing(appconfig, raw_appconfig, subtests):
 def patch_settings(endpoint, doc):
     """PATCH /settings by hand, as a client botocore cannot imitate would."""
     request = urllib.request.Request(
-        f'{endpoint}/settings', method='PATCH', headers={'Content-Type': 'application/json'},
-        data=json.dumps(doc).encode())
+        f'{endpoint}/settings',
+        method='PATCH',
+        headers={'Content-Type': 'application/json'},
+        data=json.dumps(doc).encode(),
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.headers, json.loads(response.read())
@@ -92,19 +114,27 @@ def patch_settings(endpoint, doc):
 def test_null_members_are_ignored(appconfig, endpoint):
     # Explicit nulls mean "not given".
     appconfig.update_account_settings(DeletionProtection={'Enabled': True})
-    status, _, body = patch_settings(endpoint, {
-        'DeletionProtection': {'Enabled': None, 'ProtectionPeriodInMinutes': 20},
-        'VendedMetrics': None})
+    status, _, body = patch_settings(
+        endpoint,
+        {
+            'DeletionProtection': {'Enabled': None, 'ProtectionPeriodInMinutes': 20},
+            'VendedMetrics': None,
+        },
+    )
     assert status == 200
-    assert body == {'DeletionProtection': {'Enabled': True, 'ProtectionPeriodInMinutes': 20},
-                    'VendedMetrics': {'Enabled': False}}
+    assert body == {
+        'DeletionProtection': {'Enabled': True, 'ProtectionPeriodInMinutes': 20},
+        'VendedMetrics': {'Enabled': False},
+    }
 
 
 WRONG_JSON_TYPES_CASES = [
     ({'DeletionProtection': 'on'}, 'deletionProtection'),
     ({'DeletionProtection': {'Enabled': 1}}, 'enabled'),
-    ({'DeletionProtection': {'Enabled': True, 'ProtectionPeriodInMinutes': 30.5}},
-     'protectionPeriodInMinutes'),
+    (
+        {'DeletionProtection': {'Enabled': True, 'ProtectionPeriodInMinutes': 30.5}},
+        'protectionPeriodInMinutes',
+    ),
     ({'DeletionProtection': {'Enabled': True}, 'VendedMetrics': ['on']}, 'vendedMetrics'),
 ]
 
@@ -121,6 +151,7 @@ def test_wrong_json_types(appconfig, endpoint, subtests):
 
 def test_deletion_protection_helper(appconfig):
     from chalicelib.ops.settings import deletion_protection
+
     assert deletion_protection() == (False, 60)
     appconfig.update_account_settings(DeletionProtection={'Enabled': True})
     assert deletion_protection() == (True, 60)
@@ -131,11 +162,16 @@ def test_deletion_protection_helper(appconfig):
 def test_strategies_and_settings_share_the_account_item(appconfig):
     appconfig.update_account_settings(DeletionProtection={'Enabled': True})
     ident = appconfig.create_deployment_strategy(
-        Name='s', DeploymentDurationInMinutes=1, GrowthFactor=50)['Id']
-    expected = {**DEFAULTS, 'DeletionProtection': {'Enabled': True,
-                                                   'ProtectionPeriodInMinutes': 60}}
+        Name='s', DeploymentDurationInMinutes=1, GrowthFactor=50
+    )['Id']
+    expected = {
+        **DEFAULTS,
+        'DeletionProtection': {'Enabled': True, 'ProtectionPeriodInMinutes': 60},
+    }
     assert settings(appconfig.get_account_settings()) == expected
     appconfig.update_account_settings(VendedMetrics={'Enabled': True})
     appconfig.delete_deployment_strategy(DeploymentStrategyId=ident)
     assert settings(appconfig.get_account_settings()) == {
-        **expected, 'VendedMetrics': {'Enabled': True}}
+        **expected,
+        'VendedMetrics': {'Enabled': True},
+    }

@@ -4,6 +4,7 @@ names, with the RetrievalRoleArn's credentials, and the bytes are snapshotted: t
 keeps serving them after the source changes or disappears. The sources are moto's S3, SSM,
 Secrets Manager, STS and KMS, set up with real boto3 clients.
 """
+
 import json
 from unittest import mock
 
@@ -44,8 +45,7 @@ def aws_calls():
         service = self.meta.service_model.service_name
         if service not in SERVICES:
             credentials = getattr(self._request_signer, '_credentials', None)
-            calls.append((service, operation, params,
-                          getattr(credentials, 'access_key', None)))
+            calls.append((service, operation, params, getattr(credentials, 'access_key', None)))
         return real(self, operation, params)
 
     with mock.patch.object(botocore.client.BaseClient, '_make_api_call', recording):
@@ -66,18 +66,27 @@ class Source:
         self.env = appconfig.create_environment(ApplicationId=self.app, Name='prod')['Id']
         args = {'RetrievalRoleArn': role} if role else {}
         self.profile = appconfig.create_configuration_profile(
-            ApplicationId=self.app, Name='cfg', LocationUri=location, **args, **profile)['Id']
+            ApplicationId=self.app, Name='cfg', LocationUri=location, **args, **profile
+        )['Id']
         self.strategy = appconfig.create_deployment_strategy(**INSTANT)['Id']
 
     @property
     def ids(self):
-        return dict(ApplicationIdentifier=self.app, EnvironmentIdentifier=self.env,
-                    ConfigurationProfileIdentifier=self.profile)
+        return dict(
+            ApplicationIdentifier=self.app,
+            EnvironmentIdentifier=self.env,
+            ConfigurationProfileIdentifier=self.profile,
+        )
 
     def deploy(self, version, **extra):
         return self.client.start_deployment(
-            ApplicationId=self.app, EnvironmentId=self.env, ConfigurationProfileId=self.profile,
-            DeploymentStrategyId=self.strategy, ConfigurationVersion=str(version), **extra)
+            ApplicationId=self.app,
+            EnvironmentId=self.env,
+            ConfigurationProfileId=self.profile,
+            DeploymentStrategyId=self.strategy,
+            ConfigurationVersion=str(version),
+            **extra,
+        )
 
     def served(self, appconfigdata):
         """What a new data-plane session receives, read from the store (caches dropped)."""
@@ -86,8 +95,7 @@ class Source:
         return body, response['ContentType']
 
     def deployments(self):
-        return self.client.list_deployments(ApplicationId=self.app,
-                                            EnvironmentId=self.env)['Items']
+        return self.client.list_deployments(ApplicationId=self.app, EnvironmentId=self.env)['Items']
 
     def delivery(self):
         return Delivery.get(delivery_key(self.app, self.env, self.profile))
@@ -107,13 +115,15 @@ def versioned_bucket():
 
 # --- S3 ----------------------------------------------------------------------------------------
 
+
 def test_s3_object_version_is_deployed_through_the_role_and_snapshotted(
-        appconfig, appconfigdata, aws_calls):
+    appconfig, appconfigdata, aws_calls
+):
     s3 = versioned_bucket()
-    first = s3.put_object(Bucket=BUCKET, Key=KEY, Body=b'{"color": "red"}',
-                          ContentType='application/json')['VersionId']
-    s3.put_object(Bucket=BUCKET, Key=KEY, Body=b'{"color": "blue"}',
-                  ContentType='application/json')
+    first = s3.put_object(
+        Bucket=BUCKET, Key=KEY, Body=b'{"color": "red"}', ContentType='application/json'
+    )['VersionId']
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=b'{"color": "blue"}', ContentType='application/json')
     w = Source(appconfig, f's3://{BUCKET}/{KEY}')
 
     deployment = w.deploy(first)
@@ -126,10 +136,12 @@ def test_s3_object_version_is_deployed_through_the_role_and_snapshotted(
     # Read once, at StartDeployment, with the retrieval role's credentials.
     assumed = [c for c in aws_calls if c[1] == 'AssumeRole']
     assert [(c[2]['RoleArn'], c[2]['RoleSessionName']) for c in assumed] == [
-        (ROLE, 'appconfig-configuration-source')]
+        (ROLE, 'appconfig-configuration-source')
+    ]
     reads = [c for c in aws_calls if c[0] == 's3' and c[1] == 'GetObject']
     assert [(c[2]['Bucket'], c[2]['Key'], c[2]['VersionId']) for c in reads] == [
-        (BUCKET, KEY, first)]
+        (BUCKET, KEY, first)
+    ]
     # Signed with the assumed role's temporary key, not with the service's own.
     own = s3._request_signer._credentials.access_key
     assert reads[0][3].startswith('ASIA') and reads[0][3] != own
@@ -146,12 +158,12 @@ def test_s3_object_version_is_deployed_through_the_role_and_snapshotted(
     assert [c for c in aws_calls if c[0] == 's3' and c[1] == 'GetObject'] == reads
 
 
-def test_s3_later_versions_deploy_and_content_type_comes_from_the_object(
-        appconfig, appconfigdata):
+def test_s3_later_versions_deploy_and_content_type_comes_from_the_object(appconfig, appconfigdata):
     s3 = versioned_bucket()
     w = Source(appconfig, f's3://{BUCKET}/{KEY}')
-    yaml = s3.put_object(Bucket=BUCKET, Key=KEY, Body=b'color: red\n',
-                         ContentType='application/x-yaml')['VersionId']
+    yaml = s3.put_object(
+        Bucket=BUCKET, Key=KEY, Body=b'color: red\n', ContentType='application/x-yaml'
+    )['VersionId']
     w.deploy(yaml)
     assert w.served(appconfigdata) == (b'color: red\n', 'application/x-yaml')
     raw = s3.put_object(Bucket=BUCKET, Key=KEY, Body=b'\x00\x01binary')['VersionId']
@@ -208,6 +220,7 @@ def test_s3_object_over_one_megabyte_is_refused(appconfig):
 
 # --- SSM Parameter Store -----------------------------------------------------------------------
 
+
 def test_ssm_parameter_version_is_deployed_and_snapshotted(appconfig, appconfigdata, aws_calls):
     ssm = aws('ssm')
     for value in ('{"limit": 1}', '{"limit": 2}', '{"limit": 3}'):
@@ -252,6 +265,7 @@ def test_ssm_parameter_needs_a_version_number_that_exists(appconfig):
 
 # --- SSM documents -----------------------------------------------------------------------------
 
+
 def _document(**doc):
     # moto wants every document to carry schemaVersion, whatever its type.
     return json.dumps({'schemaVersion': '1.0', **doc})
@@ -260,16 +274,28 @@ def _document(**doc):
 def test_ssm_document_version_is_deployed_and_snapshotted(appconfig, appconfigdata):
     ssm = aws('ssm')
     first = _document(color='red')
-    ssm.create_document(Name='shop-settings', Content=first, DocumentFormat='JSON',
-                        DocumentType='ApplicationConfiguration')
-    ssm.update_document(Name='shop-settings', Content=_document(color='blue'),
-                        DocumentFormat='JSON', DocumentVersion='$LATEST')
+    ssm.create_document(
+        Name='shop-settings',
+        Content=first,
+        DocumentFormat='JSON',
+        DocumentType='ApplicationConfiguration',
+    )
+    ssm.update_document(
+        Name='shop-settings',
+        Content=_document(color='blue'),
+        DocumentFormat='JSON',
+        DocumentVersion='$LATEST',
+    )
     w = Source(appconfig, 'ssm-document://shop-settings')
     w.deploy(1)
     assert w.served(appconfigdata) == (first.encode(), 'application/json')
 
-    ssm.update_document(Name='shop-settings', Content=_document(color='green'),
-                        DocumentFormat='JSON', DocumentVersion='$LATEST')
+    ssm.update_document(
+        Name='shop-settings',
+        Content=_document(color='green'),
+        DocumentFormat='JSON',
+        DocumentVersion='$LATEST',
+    )
     ssm.update_document_default_version(Name='shop-settings', DocumentVersion='3')
     assert w.served(appconfigdata) == (first.encode(), 'application/json')
 
@@ -280,10 +306,18 @@ def test_ssm_document_version_is_deployed_and_snapshotted(appconfig, appconfigda
 
 def test_ssm_document_rules(appconfig):
     ssm = aws('ssm')
-    ssm.create_document(Name='settings', Content=_document(a=1), DocumentFormat='YAML',
-                        DocumentType='ApplicationConfiguration')
-    ssm.create_document(Name='runbook', Content=_document(mainSteps=[]), DocumentFormat='JSON',
-                        DocumentType='Command')
+    ssm.create_document(
+        Name='settings',
+        Content=_document(a=1),
+        DocumentFormat='YAML',
+        DocumentType='ApplicationConfiguration',
+    )
+    ssm.create_document(
+        Name='runbook',
+        Content=_document(mainSteps=[]),
+        DocumentFormat='JSON',
+        DocumentType='Command',
+    )
     w = Source(appconfig, 'ssm-document://settings')
     for version in ('$LATEST', '$DEFAULT'):
         with pytest.raises(appconfig.exceptions.BadRequestException) as err:
@@ -298,11 +332,16 @@ def test_ssm_document_rules(appconfig):
         Source(appconfig, 'ssm-document://runbook').deploy(1)
     assert 'ApplicationConfiguration' in refused(err)[2]
     assert w.deploy(1)['State'] == 'COMPLETE'
-    assert w.client.get_deployment(ApplicationId=w.app, EnvironmentId=w.env,
-                                   DeploymentNumber=1)['ConfigurationVersion'] == '1'
+    assert (
+        w.client.get_deployment(ApplicationId=w.app, EnvironmentId=w.env, DeploymentNumber=1)[
+            'ConfigurationVersion'
+        ]
+        == '1'
+    )
 
 
 # --- Secrets Manager ---------------------------------------------------------------------------
+
 
 def test_secret_version_is_deployed_encrypted_and_snapshotted(appconfig, appconfigdata):
     secrets = aws('secretsmanager')
@@ -357,31 +396,36 @@ def test_secret_rules(appconfig):
 
 # --- validators, ValidateConfiguration, the role --------------------------------------------
 
-SCHEMA = json.dumps({'type': 'object', 'required': ['limit'],
-                     'properties': {'limit': {'type': 'integer'}}})
+SCHEMA = json.dumps(
+    {'type': 'object', 'required': ['limit'], 'properties': {'limit': {'type': 'integer'}}}
+)
 
 
 def test_validators_check_the_bytes_read(appconfig, appconfigdata):
     ssm = aws('ssm')
     ssm.put_parameter(Name='limits', Value='{"limit": "many"}', Type='String')
     ssm.put_parameter(Name='limits', Value='{"limit": 5}', Type='String', Overwrite=True)
-    w = Source(appconfig, 'ssm-parameter://limits',
-               Validators=[{'Type': 'JSON_SCHEMA', 'Content': SCHEMA}])
+    w = Source(
+        appconfig, 'ssm-parameter://limits', Validators=[{'Type': 'JSON_SCHEMA', 'Content': SCHEMA}]
+    )
     with pytest.raises(appconfig.exceptions.BadRequestException) as err:
         w.deploy(1)
     assert err.value.response['Reason'] == 'InvalidConfiguration'
     assert 'Configuration version 1 ' in refused(err)[2]
     assert w.deployments() == []
     with pytest.raises(appconfig.exceptions.BadRequestException) as err:
-        appconfig.validate_configuration(ApplicationId=w.app, ConfigurationProfileId=w.profile,
-                                         ConfigurationVersion='1')
+        appconfig.validate_configuration(
+            ApplicationId=w.app, ConfigurationProfileId=w.profile, ConfigurationVersion='1'
+        )
     assert err.value.response['Reason'] == 'InvalidConfiguration'
     validated = appconfig.validate_configuration(
-        ApplicationId=w.app, ConfigurationProfileId=w.profile, ConfigurationVersion='2')
+        ApplicationId=w.app, ConfigurationProfileId=w.profile, ConfigurationVersion='2'
+    )
     assert validated['ResponseMetadata']['HTTPStatusCode'] == 204
     with pytest.raises(appconfig.exceptions.ResourceNotFoundException):
-        appconfig.validate_configuration(ApplicationId=w.app, ConfigurationProfileId=w.profile,
-                                         ConfigurationVersion='9')
+        appconfig.validate_configuration(
+            ApplicationId=w.app, ConfigurationProfileId=w.profile, ConfigurationVersion='9'
+        )
     w.deploy(2)
     assert w.served(appconfigdata) == (b'{"limit": 5}', 'text/plain')
 
@@ -389,23 +433,28 @@ def test_validators_check_the_bytes_read(appconfig, appconfigdata):
 def test_validate_configuration_of_a_secret_needs_no_key(appconfig):
     secrets = aws('secretsmanager')
     version = secrets.create_secret(Name='db', SecretString='{"limit": 1}')['VersionId']
-    w = Source(appconfig, 'secretsmanager://db',
-               Validators=[{'Type': 'JSON_SCHEMA', 'Content': SCHEMA}])
-    assert appconfig.validate_configuration(
-        ApplicationId=w.app, ConfigurationProfileId=w.profile,
-        ConfigurationVersion=version)['ResponseMetadata']['HTTPStatusCode'] == 204
+    w = Source(
+        appconfig, 'secretsmanager://db', Validators=[{'Type': 'JSON_SCHEMA', 'Content': SCHEMA}]
+    )
+    assert (
+        appconfig.validate_configuration(
+            ApplicationId=w.app, ConfigurationProfileId=w.profile, ConfigurationVersion=version
+        )['ResponseMetadata']['HTTPStatusCode']
+        == 204
+    )
 
 
 def test_role_that_cannot_be_assumed_is_a_bad_request(appconfig, aws_calls):
     ssm = aws('ssm')
     ssm.put_parameter(Name='limits', Value='1', Type='String')
     w = Source(appconfig, 'ssm-parameter://limits')
-    real = botocore.client.BaseClient._make_api_call     # aws_calls' recorder
+    real = botocore.client.BaseClient._make_api_call  # aws_calls' recorder
 
     def refuse_assume_role(self, operation, params):
         if operation == 'AssumeRole':
-            raise ClientError({'Error': {'Code': 'AccessDenied', 'Message': 'not trusted'}},
-                              operation)
+            raise ClientError(
+                {'Error': {'Code': 'AccessDenied', 'Message': 'not trusted'}}, operation
+            )
         return real(self, operation, params)
 
     with mock.patch.object(botocore.client.BaseClient, '_make_api_call', refuse_assume_role):
@@ -425,7 +474,10 @@ def test_role_credentials_are_reused(appconfig, aws_calls):
     w.deploy(1)
     w.deploy(2)
     assert [c[1] for c in aws_calls if c[1] in ('AssumeRole', 'GetParameter')] == [
-        'AssumeRole', 'GetParameter', 'GetParameter']
+        'AssumeRole',
+        'GetParameter',
+        'GetParameter',
+    ]
 
 
 def test_codepipeline_profiles_are_not_deployable_here(appconfig):

@@ -1,5 +1,6 @@
 """StopDeployment: rollback while DEPLOYING or BAKING, revert of a COMPLETE deployment with
 Allow-Revert within 72 hours, and the AWS CLI's stop-deployment end to end."""
+
 import json
 import os
 import subprocess
@@ -32,13 +33,19 @@ def test_stop_while_deploying(appconfig):
     assert stopped['ResponseMetadata']['HTTPStatusCode'] == 202
     # The full Deployment comes back.
     assert (stopped['DeploymentNumber'], stopped['State'], stopped['PercentageComplete']) == (
-        1, 'ROLLED_BACK', 50.0)
+        1,
+        'ROLLED_BACK',
+        50.0,
+    )
     assert stopped['ApplicationId'] == w.app and stopped['ConfigurationProfileId'] == w.profile
     assert stopped['CompletedAt'] == stopped['StartedAt'] + minutes(7)
     assert [(e[0], e[1]) for e in log(stopped)] == [
-        (minutes(0), 'DEPLOYMENT_STARTED'), (minutes(3), 'PERCENTAGE_UPDATED'),
-        (minutes(6), 'PERCENTAGE_UPDATED'), (minutes(7), 'ROLLBACK_STARTED'),
-        (minutes(7), 'ROLLBACK_COMPLETED')]
+        (minutes(0), 'DEPLOYMENT_STARTED'),
+        (minutes(3), 'PERCENTAGE_UPDATED'),
+        (minutes(6), 'PERCENTAGE_UPDATED'),
+        (minutes(7), 'ROLLBACK_STARTED'),
+        (minutes(7), 'ROLLBACK_COMPLETED'),
+    ]
     assert rollback_tail(stopped) == [('ROLLBACK_STARTED', 'USER'), ('ROLLBACK_COMPLETED', 'USER')]
     assert all(ACCOUNT in e[3] for e in log(stopped)[-2:])
     assert stopped['EventLog'][0]['EventType'] == 'ROLLBACK_COMPLETED'
@@ -62,8 +69,13 @@ def test_stop_while_baking(appconfig):
     stopped = w.stop(1)
     assert (stopped['State'], stopped['PercentageComplete']) == ('ROLLED_BACK', 100.0)
     assert [e[1] for e in log(stopped)] == [
-        'DEPLOYMENT_STARTED', 'PERCENTAGE_UPDATED', 'PERCENTAGE_UPDATED', 'BAKE_TIME_STARTED',
-        'ROLLBACK_STARTED', 'ROLLBACK_COMPLETED']
+        'DEPLOYMENT_STARTED',
+        'PERCENTAGE_UPDATED',
+        'PERCENTAGE_UPDATED',
+        'BAKE_TIME_STARTED',
+        'ROLLBACK_STARTED',
+        'ROLLBACK_COMPLETED',
+    ]
     assert w.environment_state() == 'RolledBack'
 
 
@@ -150,9 +162,10 @@ def test_a_stale_tick_after_a_stop_writes_nothing(appconfig):
     w = World(appconfig)
     w.start(w.strategy(25, 15))
     later(minutes=4)
-    stale = list(Deployment.active_index.query(ACTIVE))   # what a slow tick read
+    stale = list(Deployment.active_index.query(ACTIVE))  # what a slow tick read
     stopped = w.stop(1)
     from chalicelib.engine import tick
+
     later(minutes=20)
     assert tick.advance(stale[0], w.get(1)['StartedAt'] + minutes(20)) == ('lost_races', 0)
     assert log(w.get(1)) == log(stopped)
@@ -165,27 +178,76 @@ def test_aws_cli_stop_deployment(appconfig, endpoint, tmp_path):
     later(minutes=4)
     aws = Path(sys.executable).parent / 'aws'
     env = {k: v for k, v in os.environ.items() if not k.startswith('AWS_')}
-    env.update({'AWS_ACCESS_KEY_ID': 'dummy', 'AWS_SECRET_ACCESS_KEY': 'dummy',
-                'AWS_CONFIG_FILE': str(tmp_path / 'none'),
-                'AWS_SHARED_CREDENTIALS_FILE': str(tmp_path / 'none'), 'AWS_PAGER': ''})
+    env.update(
+        {
+            'AWS_ACCESS_KEY_ID': 'dummy',
+            'AWS_SECRET_ACCESS_KEY': 'dummy',
+            'AWS_CONFIG_FILE': str(tmp_path / 'none'),
+            'AWS_SHARED_CREDENTIALS_FILE': str(tmp_path / 'none'),
+            'AWS_PAGER': '',
+        }
+    )
     done = subprocess.run(
-        [str(aws), 'appconfig', 'stop-deployment', '--application-id', w.app,
-         '--environment-id', w.env, '--deployment-number', '1', '--endpoint-url', endpoint,
-         '--region', 'us-east-1', '--output', 'json'],
-        env=env, capture_output=True, text=True, timeout=120)
+        [
+            str(aws),
+            'appconfig',
+            'stop-deployment',
+            '--application-id',
+            w.app,
+            '--environment-id',
+            w.env,
+            '--deployment-number',
+            '1',
+            '--endpoint-url',
+            endpoint,
+            '--region',
+            'us-east-1',
+            '--output',
+            'json',
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert (out['ApplicationId'], out['EnvironmentId'], out['DeploymentNumber']) == (
-        w.app, w.env, 1)
+        w.app,
+        w.env,
+        1,
+    )
     assert (out['State'], out['PercentageComplete'], out['GrowthFactor']) == (
-        'ROLLED_BACK', 25.0, 25.0)
-    assert [e['EventType'] for e in out['EventLog']][:2] == ['ROLLBACK_COMPLETED',
-                                                            'ROLLBACK_STARTED']
+        'ROLLED_BACK',
+        25.0,
+        25.0,
+    )
+    assert [e['EventType'] for e in out['EventLog']][:2] == [
+        'ROLLBACK_COMPLETED',
+        'ROLLBACK_STARTED',
+    ]
     assert out['EventLog'][0]['TriggeredBy'] == 'USER'
     assert w.environment_state() == 'RolledBack'
     # A second stop through the CLI: the service's BadRequestException, exit status 254.
     again = subprocess.run(
-        [str(aws), 'appconfig', 'stop-deployment', '--application-id', w.app,
-         '--environment-id', w.env, '--deployment-number', '1', '--endpoint-url', endpoint,
-         '--region', 'us-east-1'], env=env, capture_output=True, text=True, timeout=120)
+        [
+            str(aws),
+            'appconfig',
+            'stop-deployment',
+            '--application-id',
+            w.app,
+            '--environment-id',
+            w.env,
+            '--deployment-number',
+            '1',
+            '--endpoint-url',
+            endpoint,
+            '--region',
+            'us-east-1',
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode != 0 and 'BadRequestException' in again.stderr

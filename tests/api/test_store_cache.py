@@ -2,6 +2,7 @@
 over HTTP: a reader of the same process never sees an answer older than a write that has
 returned, whichever writer made it (an operation, the ticker, a batch, a transaction), and
 unchanged reads cost no DynamoDB request."""
+
 import threading
 
 import pytest
@@ -19,8 +20,9 @@ class Requests:
     def __init__(self):
         self.operations = []
         self.client = connection.connection().client
-        self.client.meta.events.register('request-created.dynamodb', self._record,
-                                         unique_id='store-cache-requests')
+        self.client.meta.events.register(
+            'request-created.dynamodb', self._record, unique_id='store-cache-requests'
+        )
 
     def _record(self, operation_name, **_):
         self.operations.append(operation_name)
@@ -30,8 +32,9 @@ class Requests:
         return out
 
     def close(self):
-        self.client.meta.events.unregister('request-created.dynamodb',
-                                           unique_id='store-cache-requests')
+        self.client.meta.events.unregister(
+            'request-created.dynamodb', unique_id='store-cache-requests'
+        )
 
 
 @pytest.fixture
@@ -77,26 +80,33 @@ def test_children_versions_and_their_counters(appconfig, cached):
     w = World(appconfig)
     assert appconfig.get_environment(ApplicationId=w.app, EnvironmentId=w.env)['Name'] == 'prod'
     appconfig.update_environment(ApplicationId=w.app, EnvironmentId=w.env, Name='production')
-    assert appconfig.get_environment(ApplicationId=w.app,
-                                     EnvironmentId=w.env)['Name'] == 'production'
+    assert (
+        appconfig.get_environment(ApplicationId=w.app, EnvironmentId=w.env)['Name'] == 'production'
+    )
     # The application's child counter moved in a transaction: deleting it must still refuse.
     with pytest.raises(appconfig.exceptions.BadRequestException):
         appconfig.delete_application(ApplicationId=w.app)
 
     first = w.version({'v': 1})
-    assert appconfig.get_hosted_configuration_version(
-        ApplicationId=w.app, ConfigurationProfileId=w.profile,
-        VersionNumber=first)['Content'].read() == b'{"v": 1}'
+    assert (
+        appconfig.get_hosted_configuration_version(
+            ApplicationId=w.app, ConfigurationProfileId=w.profile, VersionNumber=first
+        )['Content'].read()
+        == b'{"v": 1}'
+    )
     second = w.version({'v': 2})
     assert second == first + 1
     listed = appconfig.list_hosted_configuration_versions(
-        ApplicationId=w.app, ConfigurationProfileId=w.profile)['Items']
+        ApplicationId=w.app, ConfigurationProfileId=w.profile
+    )['Items']
     assert [v['VersionNumber'] for v in listed] == [second, first]
     appconfig.delete_hosted_configuration_version(
-        ApplicationId=w.app, ConfigurationProfileId=w.profile, VersionNumber=first)
+        ApplicationId=w.app, ConfigurationProfileId=w.profile, VersionNumber=first
+    )
     with pytest.raises(appconfig.exceptions.ResourceNotFoundException):
         appconfig.get_hosted_configuration_version(
-            ApplicationId=w.app, ConfigurationProfileId=w.profile, VersionNumber=first)
+            ApplicationId=w.app, ConfigurationProfileId=w.profile, VersionNumber=first
+        )
 
     appconfig.delete_environment(ApplicationId=w.app, EnvironmentId=w.env)
     with pytest.raises(appconfig.exceptions.ResourceNotFoundException):
@@ -132,8 +142,10 @@ def test_deploy_tick_and_stop(appconfig, appconfigdata, cached, frozen_clock):
     assert w.environment_state() == 'RolledBack'
 
     token = appconfigdata.start_configuration_session(
-        ApplicationIdentifier=w.app, EnvironmentIdentifier=w.env,
-        ConfigurationProfileIdentifier=w.profile)['InitialConfigurationToken']
+        ApplicationIdentifier=w.app,
+        EnvironmentIdentifier=w.env,
+        ConfigurationProfileIdentifier=w.profile,
+    )['InitialConfigurationToken']
     polled = appconfigdata.get_latest_configuration(ConfigurationToken=token)
     assert polled['Configuration'].read() == b'{"v": 1}'
 
@@ -145,6 +157,7 @@ def test_writes_from_other_threads_and_batches(appconfig, cached):
     def rename():
         item = Application.get(arns.account(), app)
         item.update(actions=[Application.name.set('from a thread')])
+
     writer = threading.Thread(target=rename)
     writer.start()
     writer.join()
@@ -166,10 +179,15 @@ def test_a_failed_conditional_write_leaves_nothing_stale(appconfig, cached):
     w.version({'v': 1})
     with pytest.raises(appconfig.exceptions.ConflictException):
         appconfig.create_hosted_configuration_version(
-            ApplicationId=w.app, ConfigurationProfileId=w.profile, Content=b'{}',
-            ContentType='application/json', LatestVersionNumber=7)
+            ApplicationId=w.app,
+            ConfigurationProfileId=w.profile,
+            Content=b'{}',
+            ContentType='application/json',
+            LatestVersionNumber=7,
+        )
     listed = appconfig.list_hosted_configuration_versions(
-        ApplicationId=w.app, ConfigurationProfileId=w.profile)['Items']
+        ApplicationId=w.app, ConfigurationProfileId=w.profile
+    )['Items']
     assert [v['VersionNumber'] for v in listed] == [1]
     assert w.version({'v': 2}) == 2
 

@@ -14,8 +14,16 @@ PREDEFINED = [
     ('AppConfig.Linear20PercentEvery6Minutes', 'LINEAR', 20.0, 30, 30, 'AWS Recommended'),
 ]
 PREDEFINED_IDS = [p[0] for p in PREDEFINED]
-FIELDS = ('Id', 'Name', 'Description', 'DeploymentDurationInMinutes', 'GrowthType',
-          'GrowthFactor', 'FinalBakeTimeInMinutes', 'ReplicateTo')
+FIELDS = (
+    'Id',
+    'Name',
+    'Description',
+    'DeploymentDurationInMinutes',
+    'GrowthType',
+    'GrowthFactor',
+    'FinalBakeTimeInMinutes',
+    'ReplicateTo',
+)
 
 
 def shape(response):
@@ -23,8 +31,12 @@ def shape(response):
 
 
 def create(client, **params):
-    params = {'Name': 'Example-Deployment', 'DeploymentDurationInMinutes': 15,
-              'GrowthFactor': 25, **params}
+    params = {
+        'Name': 'Example-Deployment',
+        'DeploymentDurationInMinutes': 15,
+        'GrowthFactor': 25,
+        **params,
+    }
     return client.create_deployment_strategy(**params)
 
 
@@ -33,9 +45,15 @@ def test_predefined_readable_by_id(appconfig, subtests):
         with subtests.test(ident=ident):
             got = appconfig.get_deployment_strategy(DeploymentStrategyId=ident)
             assert shape(got) == {
-                'Id': ident, 'Name': ident, 'Description': description,
-                'DeploymentDurationInMinutes': duration, 'GrowthType': growth_type,
-                'GrowthFactor': factor, 'FinalBakeTimeInMinutes': bake, 'ReplicateTo': 'NONE'}
+                'Id': ident,
+                'Name': ident,
+                'Description': description,
+                'DeploymentDurationInMinutes': duration,
+                'GrowthType': growth_type,
+                'GrowthFactor': factor,
+                'FinalBakeTimeInMinutes': bake,
+                'ReplicateTo': 'NONE',
+            }
 
 
 def test_create_applies_defaults(appconfig):
@@ -43,23 +61,42 @@ def test_create_applies_defaults(appconfig):
     assert created['ResponseMetadata']['HTTPStatusCode'] == 201
     assert re.fullmatch(r'[a-z0-9]{7}', created['Id'])
     assert shape(created) == {
-        'Id': created['Id'], 'Name': 'Example-Deployment', 'DeploymentDurationInMinutes': 15,
-        'GrowthType': 'LINEAR', 'GrowthFactor': 25.0, 'FinalBakeTimeInMinutes': 0,
-        'ReplicateTo': 'NONE'}
+        'Id': created['Id'],
+        'Name': 'Example-Deployment',
+        'DeploymentDurationInMinutes': 15,
+        'GrowthType': 'LINEAR',
+        'GrowthFactor': 25.0,
+        'FinalBakeTimeInMinutes': 0,
+        'ReplicateTo': 'NONE',
+    }
     assert 'Tags' not in created and 'Description' not in created
-    assert shape(appconfig.get_deployment_strategy(DeploymentStrategyId=created['Id'])) == \
-        shape(created)
+    assert shape(appconfig.get_deployment_strategy(DeploymentStrategyId=created['Id'])) == shape(
+        created
+    )
 
 
 def test_create_with_every_field(appconfig):
-    created = create(appconfig, Name='canary', Description='slow and careful',
-                     DeploymentDurationInMinutes=1440, GrowthFactor=12.5,
-                     GrowthType='EXPONENTIAL', FinalBakeTimeInMinutes=1440,
-                     ReplicateTo='SSM_DOCUMENT', Tags={'team': 'payments'})
-    expected = {'Id': created['Id'], 'Name': 'canary', 'Description': 'slow and careful',
-                'DeploymentDurationInMinutes': 1440, 'GrowthType': 'EXPONENTIAL',
-                'GrowthFactor': 12.5, 'FinalBakeTimeInMinutes': 1440,
-                'ReplicateTo': 'SSM_DOCUMENT'}
+    created = create(
+        appconfig,
+        Name='canary',
+        Description='slow and careful',
+        DeploymentDurationInMinutes=1440,
+        GrowthFactor=12.5,
+        GrowthType='EXPONENTIAL',
+        FinalBakeTimeInMinutes=1440,
+        ReplicateTo='SSM_DOCUMENT',
+        Tags={'team': 'payments'},
+    )
+    expected = {
+        'Id': created['Id'],
+        'Name': 'canary',
+        'Description': 'slow and careful',
+        'DeploymentDurationInMinutes': 1440,
+        'GrowthType': 'EXPONENTIAL',
+        'GrowthFactor': 12.5,
+        'FinalBakeTimeInMinutes': 1440,
+        'ReplicateTo': 'SSM_DOCUMENT',
+    }
     assert shape(created) == expected
     assert shape(appconfig.get_deployment_strategy(DeploymentStrategyId=created['Id'])) == expected
 
@@ -67,11 +104,18 @@ def test_create_with_every_field(appconfig):
 def test_update_reproduces_the_reference_sample(appconfig):
     created = create(appconfig, ReplicateTo='SSM_DOCUMENT')
     updated = appconfig.update_deployment_strategy(
-        DeploymentStrategyId=created['Id'], FinalBakeTimeInMinutes=20)
+        DeploymentStrategyId=created['Id'], FinalBakeTimeInMinutes=20
+    )
     assert updated['ResponseMetadata']['HTTPStatusCode'] == 200
-    expected = {'Id': created['Id'], 'Name': 'Example-Deployment',
-                'DeploymentDurationInMinutes': 15, 'GrowthType': 'LINEAR', 'GrowthFactor': 25.0,
-                'FinalBakeTimeInMinutes': 20, 'ReplicateTo': 'SSM_DOCUMENT'}
+    expected = {
+        'Id': created['Id'],
+        'Name': 'Example-Deployment',
+        'DeploymentDurationInMinutes': 15,
+        'GrowthType': 'LINEAR',
+        'GrowthFactor': 25.0,
+        'FinalBakeTimeInMinutes': 20,
+        'ReplicateTo': 'SSM_DOCUMENT',
+    }
     assert shape(updated) == expected
     assert shape(appconfig.get_deployment_strategy(DeploymentStrategyId=created['Id'])) == expected
 
@@ -79,11 +123,23 @@ def test_update_reproduces_the_reference_sample(appconfig):
 def test_update_every_field_returns_the_full_strategy(appconfig):
     created = create(appconfig, Description='before')
     updated = appconfig.update_deployment_strategy(
-        DeploymentStrategyId=created['Id'], Description='after', DeploymentDurationInMinutes=0,
-        FinalBakeTimeInMinutes=1440, GrowthFactor=100.0, GrowthType='EXPONENTIAL')
-    expected = {'Id': created['Id'], 'Name': 'Example-Deployment', 'Description': 'after',
-                'DeploymentDurationInMinutes': 0, 'GrowthType': 'EXPONENTIAL',
-                'GrowthFactor': 100.0, 'FinalBakeTimeInMinutes': 1440, 'ReplicateTo': 'NONE'}
+        DeploymentStrategyId=created['Id'],
+        Description='after',
+        DeploymentDurationInMinutes=0,
+        FinalBakeTimeInMinutes=1440,
+        GrowthFactor=100.0,
+        GrowthType='EXPONENTIAL',
+    )
+    expected = {
+        'Id': created['Id'],
+        'Name': 'Example-Deployment',
+        'Description': 'after',
+        'DeploymentDurationInMinutes': 0,
+        'GrowthType': 'EXPONENTIAL',
+        'GrowthFactor': 100.0,
+        'FinalBakeTimeInMinutes': 1440,
+        'ReplicateTo': 'NONE',
+    }
     assert shape(updated) == expected
     assert shape(appconfig.get_deployment_strategy(DeploymentStrategyId=created['Id'])) == expected
 
@@ -91,18 +147,27 @@ def test_update_every_field_returns_the_full_strategy(appconfig):
 def test_update_boundaries_and_empty_description(appconfig):
     ident = create(appconfig, Description='x')['Id']
     updated = appconfig.update_deployment_strategy(
-        DeploymentStrategyId=ident, Description='', DeploymentDurationInMinutes=1440,
-        FinalBakeTimeInMinutes=0, GrowthFactor=1.0)
-    assert (updated['Description'], updated['DeploymentDurationInMinutes'],
-            updated['FinalBakeTimeInMinutes'], updated['GrowthFactor']) == ('', 1440, 0, 1.0)
+        DeploymentStrategyId=ident,
+        Description='',
+        DeploymentDurationInMinutes=1440,
+        FinalBakeTimeInMinutes=0,
+        GrowthFactor=1.0,
+    )
+    assert (
+        updated['Description'],
+        updated['DeploymentDurationInMinutes'],
+        updated['FinalBakeTimeInMinutes'],
+        updated['GrowthFactor'],
+    ) == ('', 1440, 0, 1.0)
     long = appconfig.update_deployment_strategy(DeploymentStrategyId=ident, Description='d' * 1024)
     assert long['Description'] == 'd' * 1024
 
 
 def test_update_with_nothing_to_change(appconfig):
     created = create(appconfig)
-    assert shape(appconfig.update_deployment_strategy(DeploymentStrategyId=created['Id'])) == \
-        shape(created)
+    assert shape(appconfig.update_deployment_strategy(DeploymentStrategyId=created['Id'])) == shape(
+        created
+    )
 
 
 REJECTED_UPDATE_CHANGES_NOTHING_CASES = [
@@ -127,7 +192,8 @@ def test_rejected_update_changes_nothing(appconfig, raw_appconfig, subtests):
             with pytest.raises(raw_appconfig.exceptions.BadRequestException) as err:
                 raw_appconfig.update_deployment_strategy(
                     DeploymentStrategyId=created['Id'],
-                    **{'Description': 'changed', 'FinalBakeTimeInMinutes': 5, **params})
+                    **{'Description': 'changed', 'FinalBakeTimeInMinutes': 5, **params},
+                )
             assert err.value.response['ResponseMetadata']['HTTPStatusCode'] == 400
             assert field in err.value.response['Error']['Message']
             got = appconfig.get_deployment_strategy(DeploymentStrategyId=created['Id'])
@@ -150,9 +216,11 @@ def test_update_wrong_json_types(appconfig, endpoint, subtests):
             # Types botocore cannot send: a hand-written request, as another client might send.
             created = create(appconfig, Description='kept')
             request = urllib.request.Request(
-                f"{endpoint}/deploymentstrategies/{created['Id']}", method='PATCH',
+                f'{endpoint}/deploymentstrategies/{created["Id"]}',
+                method='PATCH',
                 data=json.dumps({'Description': 'changed', **body}).encode(),
-                headers={'Content-Type': 'application/json'})
+                headers={'Content-Type': 'application/json'},
+            )
             with pytest.raises(urllib.error.HTTPError) as err:
                 urllib.request.urlopen(request, timeout=10)
             assert err.value.code == 400
@@ -162,8 +230,15 @@ def test_update_wrong_json_types(appconfig, endpoint, subtests):
             assert shape(got) == {**shape(created), 'Description': 'kept'}
 
 
-STRATEGY_ID_PATTERN_CASES = ['abc', 'abcdefgh', 'ABCDEFG', 'abc-def', 'AppConfig.Short',
-                             'AppConfig.' + 'x' * 41, 'AppConfig.All-At-Once']
+STRATEGY_ID_PATTERN_CASES = [
+    'abc',
+    'abcdefgh',
+    'ABCDEFG',
+    'abc-def',
+    'AppConfig.Short',
+    'AppConfig.' + 'x' * 41,
+    'AppConfig.All-At-Once',
+]
 
 
 def test_strategy_id_pattern(raw_appconfig, subtests):
@@ -171,8 +246,9 @@ def test_strategy_id_pattern(raw_appconfig, subtests):
         with subtests.test(ident=ident):
             calls = [
                 lambda: raw_appconfig.get_deployment_strategy(DeploymentStrategyId=ident),
-                lambda: raw_appconfig.update_deployment_strategy(DeploymentStrategyId=ident,
-                                                                 FinalBakeTimeInMinutes=1),
+                lambda: raw_appconfig.update_deployment_strategy(
+                    DeploymentStrategyId=ident, FinalBakeTimeInMinutes=1
+                ),
                 lambda: raw_appconfig.delete_deployment_strategy(DeploymentStrategyId=ident),
             ]
             for call in calls:
@@ -189,8 +265,9 @@ def test_unknown_strategy(appconfig, subtests):
         with subtests.test(ident=ident):
             calls = [
                 lambda: appconfig.get_deployment_strategy(DeploymentStrategyId=ident),
-                lambda: appconfig.update_deployment_strategy(DeploymentStrategyId=ident,
-                                                             FinalBakeTimeInMinutes=1),
+                lambda: appconfig.update_deployment_strategy(
+                    DeploymentStrategyId=ident, FinalBakeTimeInMinutes=1
+                ),
                 lambda: appconfig.delete_deployment_strategy(DeploymentStrategyId=ident),
             ]
             for call in calls:
@@ -207,21 +284,28 @@ def test_predefined_cannot_change(appconfig, subtests):
             with pytest.raises(appconfig.exceptions.BadRequestException) as err:
                 appconfig.delete_deployment_strategy(DeploymentStrategyId=ident)
             assert err.value.response['ResponseMetadata']['HTTPStatusCode'] == 400
-            assert err.value.response['Error']['Message'] == \
-                f'Cannot delete predefined Deployment Strategy {ident}.'
+            assert (
+                err.value.response['Error']['Message']
+                == f'Cannot delete predefined Deployment Strategy {ident}.'
+            )
             with pytest.raises(appconfig.exceptions.BadRequestException) as err:
-                appconfig.update_deployment_strategy(DeploymentStrategyId=ident,
-                                                     FinalBakeTimeInMinutes=0)
-            assert err.value.response['Error']['Message'] == \
-                f'Cannot update predefined Deployment Strategy {ident}.'
+                appconfig.update_deployment_strategy(
+                    DeploymentStrategyId=ident, FinalBakeTimeInMinutes=0
+                )
+            assert (
+                err.value.response['Error']['Message']
+                == f'Cannot update predefined Deployment Strategy {ident}.'
+            )
             assert appconfig.get_deployment_strategy(DeploymentStrategyId=ident)['Id'] == ident
 
 
 def test_delete_uses_the_models_path(appconfig):
     ident = create(appconfig)['Id']
     urls = []
-    appconfig.meta.events.register('before-send.appconfig.DeleteDeploymentStrategy',
-                                   lambda request, **_: urls.append(request.url))
+    appconfig.meta.events.register(
+        'before-send.appconfig.DeleteDeploymentStrategy',
+        lambda request, **_: urls.append(request.url),
+    )
     deleted = appconfig.delete_deployment_strategy(DeploymentStrategyId=ident)
     assert deleted['ResponseMetadata']['HTTPStatusCode'] == 204
     assert urls[0].endswith(f'/deployementstrategies/{ident}')
@@ -273,8 +357,11 @@ def test_quota_of_twenty_custom_strategies(appconfig):
         create(appconfig, Name='one too many')
     assert err.value.response['ResponseMetadata']['HTTPStatusCode'] == 402
     assert '20' in err.value.response['Error']['Message']
-    listed = [s['Id'] for p in appconfig.get_paginator('list_deployment_strategies').paginate()
-              for s in p['Items']]
+    listed = [
+        s['Id']
+        for p in appconfig.get_paginator('list_deployment_strategies').paginate()
+        for s in p['Items']
+    ]
     assert sorted(listed) == sorted(PREDEFINED_IDS + ids)
     appconfig.delete_deployment_strategy(DeploymentStrategyId=ids[0])
     assert create(appconfig, Name='fits again')['Name'] == 'fits again'
@@ -287,7 +374,8 @@ def test_list_predefined_only(appconfig):
     exact = appconfig.list_deployment_strategies(MaxResults=len(PREDEFINED))
     assert [s['Id'] for s in exact['Items']] == PREDEFINED_IDS and 'NextToken' not in exact
     assert shape(listed['Items'][0]) == shape(
-        appconfig.get_deployment_strategy(DeploymentStrategyId='AppConfig.AllAtOnce'))
+        appconfig.get_deployment_strategy(DeploymentStrategyId='AppConfig.AllAtOnce')
+    )
 
 
 def test_list_pages_across_predefined_and_custom(appconfig, subtests):
@@ -308,7 +396,8 @@ def test_list_pages_across_predefined_and_custom(appconfig, subtests):
             assert seen == PREDEFINED_IDS + custom
             assert pages == -(-len(seen) // page_size)
             paginated = appconfig.get_paginator('list_deployment_strategies').paginate(
-                PaginationConfig={'PageSize': page_size})
+                PaginationConfig={'PageSize': page_size}
+            )
             assert [s['Id'] for p in paginated for s in p['Items']] == seen
 
 
@@ -319,8 +408,12 @@ def test_list_shows_custom_fields(appconfig):
 
 
 # eyJwcmVkZWZpbmVkIjo5fQ== is {"predefined":9}; then {"predefined":"1"} and {"foo":1}.
-BAD_NEXT_TOKEN_CASES = ['not-a-token', 'eyJwcmVkZWZpbmVkIjo5fQ==', 'eyJwcmVkZWZpbmVkIjoiMSJ9',
-                        'eyJmb28iOjF9']
+BAD_NEXT_TOKEN_CASES = [
+    'not-a-token',
+    'eyJwcmVkZWZpbmVkIjo5fQ==',
+    'eyJwcmVkZWZpbmVkIjoiMSJ9',
+    'eyJmb28iOjF9',
+]
 
 
 def test_bad_next_token(appconfig, subtests):
@@ -340,11 +433,18 @@ def test_max_results_bounds(raw_appconfig):
 
 def test_load_for_the_deployment_engine(appconfig):
     from chalicelib.ops.strategies import load
+
     created = create(appconfig, GrowthType='EXPONENTIAL', FinalBakeTimeInMinutes=3)
     assert load(created['Id']) == {
-        'Id': created['Id'], 'Name': 'Example-Deployment', 'Description': None,
-        'DeploymentDurationInMinutes': 15, 'GrowthType': 'EXPONENTIAL', 'GrowthFactor': 25.0,
-        'FinalBakeTimeInMinutes': 3, 'ReplicateTo': 'NONE'}
+        'Id': created['Id'],
+        'Name': 'Example-Deployment',
+        'Description': None,
+        'DeploymentDurationInMinutes': 15,
+        'GrowthType': 'EXPONENTIAL',
+        'GrowthFactor': 25.0,
+        'FinalBakeTimeInMinutes': 3,
+        'ReplicateTo': 'NONE',
+    }
     assert load('AppConfig.Canary10Percent20Minutes')['GrowthType'] == 'EXPONENTIAL'
     for unknown in ('zzzz', 'AppConfig.Nope12345'):
         with pytest.raises(ResourceNotFoundException):

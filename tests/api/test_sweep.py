@@ -1,5 +1,6 @@
 """Every operation of both service models is served: called through boto3 with only its
 required members (dummy values), none answers NotImplementedException or a 5xx."""
+
 import pytest
 from botocore.exceptions import ClientError
 

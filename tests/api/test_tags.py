@@ -9,29 +9,48 @@ PREFIX = f'arn:aws:appconfig:us-east-1:{ACCOUNT}:'
 def _environment(application_id, tags=None):
     # Stored directly so these tests depend on nothing but the tagging code.
     from chalicelib.store.environments import Environment
-    env = Environment(application_id, 'env1234', name='prod', tags=tags or {},
-                      created_at=clock.now())
+
+    env = Environment(
+        application_id, 'env1234', name='prod', tags=tags or {}, created_at=clock.now()
+    )
     env.save()
     return env.id
 
 
 def _profile(application_id, tags=None):
     from chalicelib.store.profiles import Profile
-    profile = Profile(application_id, 'prof123', name='main', location_uri='hosted',
-                      tags=tags or {}, created_at=clock.now())
+
+    profile = Profile(
+        application_id,
+        'prof123',
+        name='main',
+        location_uri='hosted',
+        tags=tags or {},
+        created_at=clock.now(),
+    )
     profile.save()
     return profile.id
 
 
 def _deployment(application_id, tags=None):
     from chalicelib.store.deployments import Deployment, env_key
+
     environment_id = _environment(application_id)
     item = Deployment(
-        env_key(application_id, environment_id), 1, application_id=application_id,
-        environment_id=environment_id, profile_id='prof123', configuration_name='main',
-        configuration_location_uri='hosted', configuration_version='1',
-        strategy_id='AppConfig.AllAtOnce', strategy={}, state='COMPLETE',
-        started_at=clock.now(), tags=tags or {})
+        env_key(application_id, environment_id),
+        1,
+        application_id=application_id,
+        environment_id=environment_id,
+        profile_id='prof123',
+        configuration_name='main',
+        configuration_location_uri='hosted',
+        configuration_version='1',
+        strategy_id='AppConfig.AllAtOnce',
+        strategy={},
+        state='COMPLETE',
+        started_at=clock.now(),
+        tags=tags or {},
+    )
     item.save()
     return f'{environment_id}/deployment/1'
 
@@ -40,9 +59,12 @@ def make(appconfig, kind, tags=None):
     """Create a resource of ``kind`` (with creation tags) and return its ARN."""
     if kind == 'deploymentstrategy':
         created = appconfig.create_deployment_strategy(
-            Name='s', DeploymentDurationInMinutes=1, GrowthFactor=50, **(
-                {'Tags': tags} if tags else {}))
-        return f"{PREFIX}deploymentstrategy/{created['Id']}"
+            Name='s',
+            DeploymentDurationInMinutes=1,
+            GrowthFactor=50,
+            **({'Tags': tags} if tags else {}),
+        )
+        return f'{PREFIX}deploymentstrategy/{created["Id"]}'
     app = appconfig.create_application(Name='app', **({'Tags': tags} if tags else {}))['Id']
     if kind == 'application':
         return f'{PREFIX}application/{app}'
@@ -53,8 +75,7 @@ def make(appconfig, kind, tags=None):
     return f'{PREFIX}application/{app}/configurationprofile/{_profile(app, tags)}'
 
 
-KINDS = ['application', 'environment', 'configurationprofile', 'deployment',
-         'deploymentstrategy']
+KINDS = ['application', 'environment', 'configurationprofile', 'deployment', 'deploymentstrategy']
 
 
 def tags_of(appconfig, arn):
@@ -90,16 +111,32 @@ def test_creation_tags_are_listed(appconfig, subtests):
 
 def test_tags_leave_the_resource_alone(appconfig):
     created = appconfig.create_deployment_strategy(
-        Name='s', Description='d', DeploymentDurationInMinutes=3, GrowthFactor=20,
-        FinalBakeTimeInMinutes=4)
-    arn = f"{PREFIX}deploymentstrategy/{created['Id']}"
+        Name='s',
+        Description='d',
+        DeploymentDurationInMinutes=3,
+        GrowthFactor=20,
+        FinalBakeTimeInMinutes=4,
+    )
+    arn = f'{PREFIX}deploymentstrategy/{created["Id"]}'
     appconfig.tag_resource(ResourceArn=arn, Tags={'a': '1'})
     appconfig.untag_resource(ResourceArn=arn, TagKeys=['a'])
     got = appconfig.get_deployment_strategy(DeploymentStrategyId=created['Id'])
-    assert {k: got[k] for k in ('Name', 'Description', 'DeploymentDurationInMinutes',
-                                'GrowthFactor', 'FinalBakeTimeInMinutes')} == {
-        'Name': 's', 'Description': 'd', 'DeploymentDurationInMinutes': 3, 'GrowthFactor': 20.0,
-        'FinalBakeTimeInMinutes': 4}
+    assert {
+        k: got[k]
+        for k in (
+            'Name',
+            'Description',
+            'DeploymentDurationInMinutes',
+            'GrowthFactor',
+            'FinalBakeTimeInMinutes',
+        )
+    } == {
+        'Name': 's',
+        'Description': 'd',
+        'DeploymentDurationInMinutes': 3,
+        'GrowthFactor': 20.0,
+        'FinalBakeTimeInMinutes': 4,
+    }
 
 
 def test_keys_that_look_like_dynamodb_types(appconfig):
@@ -143,7 +180,7 @@ def test_aws_prefix_refused(appconfig, subtests):
             arn = make(appconfig, 'application', tags={'keep': '1'})
             with pytest.raises(appconfig.exceptions.BadRequestException) as err:
                 appconfig.tag_resource(ResourceArn=arn, Tags={'fine': '1', key: 'v'})
-            assert "aws:" in err.value.response['Error']['Message']
+            assert 'aws:' in err.value.response['Error']['Message']
             with pytest.raises(appconfig.exceptions.BadRequestException):
                 appconfig.untag_resource(ResourceArn=arn, TagKeys=['keep', key])
             assert tags_of(appconfig, arn) == {'keep': '1'}
@@ -162,9 +199,11 @@ def test_unknown_resource(appconfig, subtests):
     for resource, name in UNKNOWN_RESOURCE_CASES:
         with subtests.test(resource=resource, name=name):
             arn = PREFIX + resource
-            calls = [lambda: appconfig.list_tags_for_resource(ResourceArn=arn),
-                     lambda: appconfig.tag_resource(ResourceArn=arn, Tags={'a': 'b'}),
-                     lambda: appconfig.untag_resource(ResourceArn=arn, TagKeys=['a'])]
+            calls = [
+                lambda: appconfig.list_tags_for_resource(ResourceArn=arn),
+                lambda: appconfig.tag_resource(ResourceArn=arn, Tags={'a': 'b'}),
+                lambda: appconfig.untag_resource(ResourceArn=arn, TagKeys=['a']),
+            ]
             for call in calls:
                 with pytest.raises(appconfig.exceptions.ResourceNotFoundException) as err:
                     call()
@@ -176,7 +215,7 @@ def test_unknown_resource(appconfig, subtests):
 def test_environment_of_another_application(appconfig):
     arn = make(appconfig, 'environment')
     other = appconfig.create_application(Name='other')['Id']
-    wrong = f"{PREFIX}application/{other}/environment/{arn.rsplit('/', 1)[1]}"
+    wrong = f'{PREFIX}application/{other}/environment/{arn.rsplit("/", 1)[1]}'
     with pytest.raises(appconfig.exceptions.ResourceNotFoundException):
         appconfig.tag_resource(ResourceArn=wrong, Tags={'a': 'b'})
 
@@ -199,9 +238,11 @@ MALFORMED_ARN_CASES = [
 def test_malformed_arn(appconfig, subtests):
     for arn in MALFORMED_ARN_CASES:
         with subtests.test(arn=arn):
-            calls = [lambda: appconfig.list_tags_for_resource(ResourceArn=arn),
-                     lambda: appconfig.tag_resource(ResourceArn=arn, Tags={'a': 'b'}),
-                     lambda: appconfig.untag_resource(ResourceArn=arn, TagKeys=['a'])]
+            calls = [
+                lambda: appconfig.list_tags_for_resource(ResourceArn=arn),
+                lambda: appconfig.tag_resource(ResourceArn=arn, Tags={'a': 'b'}),
+                lambda: appconfig.untag_resource(ResourceArn=arn, TagKeys=['a']),
+            ]
             for call in calls:
                 with pytest.raises(appconfig.exceptions.BadRequestException) as err:
                     call()
@@ -221,19 +262,27 @@ VALIDATION_CASES = [
     (lambda c, arn: c.tag_resource(ResourceArn=arn, Tags={'': 'v'}), 'tags'),
     (lambda c, arn: c.tag_resource(ResourceArn=arn, Tags={'k' * 129: 'v'}), 'tags'),
     (lambda c, arn: c.tag_resource(ResourceArn=arn, Tags={'k': 'v' * 257}), 'tags'),
-    (lambda c, arn: c.tag_resource(ResourceArn=arn, Tags={f'k{i}': 'v' for i in range(51)}),
-     'tags'),
+    (
+        lambda c, arn: c.tag_resource(ResourceArn=arn, Tags={f'k{i}': 'v' for i in range(51)}),
+        'tags',
+    ),
     (lambda c, arn: c.tag_resource(ResourceArn=arn, Tags={'k': 5}), 'tags'),
     (lambda c, arn: c.untag_resource(ResourceArn=arn), 'tagKeys'),
     (lambda c, arn: c.untag_resource(ResourceArn=arn, TagKeys=['']), 'tagKeys'),
     (lambda c, arn: c.untag_resource(ResourceArn=arn, TagKeys=['k' * 129]), 'tagKeys'),
-    (lambda c, arn: c.untag_resource(ResourceArn=arn, TagKeys=[f'k{i}' for i in range(51)]),
-     'tagKeys'),
+    (
+        lambda c, arn: c.untag_resource(ResourceArn=arn, TagKeys=[f'k{i}' for i in range(51)]),
+        'tagKeys',
+    ),
     (lambda c, arn: c.list_tags_for_resource(ResourceArn='arn:aws:appconfig'), 'resourceArn'),
-    (lambda c, arn: c.list_tags_for_resource(ResourceArn='not an arn at all, clearly'),
-     'resourceArn'),
-    (lambda c, arn: c.tag_resource(ResourceArn=arn + '/' + 'x' * 2048, Tags={'a': 'b'}),
-     'resourceArn'),
+    (
+        lambda c, arn: c.list_tags_for_resource(ResourceArn='not an arn at all, clearly'),
+        'resourceArn',
+    ),
+    (
+        lambda c, arn: c.tag_resource(ResourceArn=arn + '/' + 'x' * 2048, Tags={'a': 'b'}),
+        'resourceArn',
+    ),
 ]
 
 
@@ -253,6 +302,7 @@ def test_concurrent_tagger_loses_nothing(appconfig, monkeypatch):
     conditional write fails, the change is redone on the new tags, and both survive."""
     from chalicelib.ops import tags as tags_op
     from chalicelib.store.applications import Application
+
     arn = make(appconfig, 'application', tags={'first': '1'})
     app_id = arn.rsplit('/', 1)[1]
     real_read, reads, interference = tags_op._read, [], {}
@@ -281,6 +331,7 @@ def test_concurrent_tagger_loses_nothing(appconfig, monkeypatch):
 def test_deleted_while_tagging(appconfig, monkeypatch):
     from chalicelib.ops import tags as tags_op
     from chalicelib.store.strategies import Strategy
+
     arn = make(appconfig, 'deploymentstrategy')
     ident = arn.rsplit('/', 1)[1]
     real_read = tags_op._read
@@ -298,15 +349,20 @@ def test_deleted_while_tagging(appconfig, monkeypatch):
 def test_extensions_and_associations(appconfig):
     app = appconfig.create_application(Name='tagged')['Id']
     queue = 'arn:aws:sqs:us-east-1:123456789012:events'
-    ext = appconfig.create_extension(Name='notify', Tags={'team': 'a'}, Actions={
-        'ON_DEPLOYMENT_COMPLETE': [{'Name': 'n', 'Uri': queue}]})
+    ext = appconfig.create_extension(
+        Name='notify',
+        Tags={'team': 'a'},
+        Actions={'ON_DEPLOYMENT_COMPLETE': [{'Name': 'n', 'Uri': queue}]},
+    )
     assert tags_of(appconfig, ext['Arn']) == {'team': 'a'}
     appconfig.tag_resource(ResourceArn=ext['Arn'], Tags={'env': 'prod'})
     appconfig.untag_resource(ResourceArn=ext['Arn'], TagKeys=['team'])
     assert tags_of(appconfig, ext['Arn']) == {'env': 'prod'}
     association = appconfig.create_extension_association(
-        ExtensionIdentifier=ext['Id'], ResourceIdentifier=f'{PREFIX}application/{app}',
-        Tags={'k': 'v'})
+        ExtensionIdentifier=ext['Id'],
+        ResourceIdentifier=f'{PREFIX}application/{app}',
+        Tags={'k': 'v'},
+    )
     assert tags_of(appconfig, association['Arn']) == {'k': 'v'}
     appconfig.tag_resource(ResourceArn=association['Arn'], Tags={'k2': 'v2'})
     assert tags_of(appconfig, association['Arn']) == {'k': 'v', 'k2': 'v2'}

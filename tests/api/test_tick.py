@@ -1,4 +1,5 @@
 """The tick: idempotent, finds work through the active index only, publishes to EventBridge."""
+
 import json
 from datetime import timedelta
 
@@ -19,14 +20,16 @@ class DynamoCalls:
         self.operations = []
         self.clients = {id(client): client for client in clients}
         for client in self.clients.values():
-            client.meta.events.register('request-created.dynamodb', self._record,
-                                        unique_id='count-dynamodb-calls')
+            client.meta.events.register(
+                'request-created.dynamodb', self._record, unique_id='count-dynamodb-calls'
+            )
 
     def close(self):
         # The store's clients outlive the test.
         for client in self.clients.values():
-            client.meta.events.unregister('request-created.dynamodb',
-                                          unique_id='count-dynamodb-calls')
+            client.meta.events.unregister(
+                'request-created.dynamodb', unique_id='count-dynamodb-calls'
+            )
 
     def _record(self, request, operation_name, **_):
         self.operations.append(operation_name)
@@ -47,7 +50,9 @@ def test_two_ticks_at_the_same_instant_write_each_event_once(appconfig):
     assert (first['events'], first['completed'], second['active']) == (3, 1, 0)
     kinds = [e[1] for e in log(w.get(1))]
     assert kinds == ['DEPLOYMENT_STARTED'] + ['PERCENTAGE_UPDATED'] * 4 + [
-        'BAKE_TIME_STARTED', 'DEPLOYMENT_COMPLETED']
+        'BAKE_TIME_STARTED',
+        'DEPLOYMENT_COMPLETED',
+    ]
 
 
 def test_overlapping_ticks_never_duplicate(appconfig):
@@ -71,7 +76,10 @@ def test_overlapping_ticks_never_duplicate(appconfig):
     assert len(w.get(1)['EventLog']) == 7
     env = Environment.get(w.app, w.env)
     assert (env.state, env.active_deployment, env.latest_deployment) == (
-        'ReadyForDeployment', None, 1)
+        'ReadyForDeployment',
+        None,
+        1,
+    )
 
 
 def test_replaying_an_earlier_instant_writes_nothing(appconfig):
@@ -86,6 +94,7 @@ def test_replaying_an_earlier_instant_writes_nothing(appconfig):
 @pytest.fixture
 def dynamo_calls():
     from chalicelib.store.tables import clients
+
     calls = DynamoCalls(clients())
     yield calls
     calls.close()
@@ -95,14 +104,14 @@ def test_the_tick_queries_the_active_index_only(appconfig, dynamo_calls):
     calls = dynamo_calls
     w = World(appconfig)
     strategy = w.strategy(100, 0, 0)
-    for _ in range(3):                       # finished history
+    for _ in range(3):  # finished history
         w.start(strategy)
     calls.take()
     summary = tick_now()
     assert summary['active'] == 0 and calls.take() == ['Query']
     w.start('AppConfig.Canary10Percent20Minutes')
     calls.take()
-    assert tick_now()['active'] == 1 and calls.take() == ['Query']     # nothing due
+    assert tick_now()['active'] == 1 and calls.take() == ['Query']  # nothing due
     later(minutes=4)
     assert tick_now()['events'] == 1 and calls.take() == ['Query', 'UpdateItem']
     later(minutes=30)
@@ -113,17 +122,28 @@ def test_the_tick_queries_the_active_index_only(appconfig, dynamo_calls):
 
 def test_run_summary_and_the_scheduled_function(appconfig):
     import app
+
     w = World(appconfig)
     w.start('AppConfig.AllAtOnce')
     later(minutes=10)
-    summary = app.tick({'version': '0', 'id': 'e1', 'account': '123456789012',
-                        'region': 'us-east-1', 'detail-type': 'Scheduled Event',
-                        'source': 'aws.events', 'time': '2026-01-01T00:00:00Z',
-                        'resources': [], 'detail': {}}, None)
-    assert {k: summary[k] for k in ('active', 'events', 'completed', 'rolled_back',
-                                    'lost_races', 'errors')} == {
-        'active': 1, 'events': 1, 'completed': 1, 'rolled_back': 0, 'lost_races': 0,
-        'errors': 0}
+    summary = app.tick(
+        {
+            'version': '0',
+            'id': 'e1',
+            'account': '123456789012',
+            'region': 'us-east-1',
+            'detail-type': 'Scheduled Event',
+            'source': 'aws.events',
+            'time': '2026-01-01T00:00:00Z',
+            'resources': [],
+            'detail': {},
+        },
+        None,
+    )
+    assert {
+        k: summary[k]
+        for k in ('active', 'events', 'completed', 'rolled_back', 'lost_races', 'errors')
+    } == {'active': 1, 'events': 1, 'completed': 1, 'rolled_back': 0, 'lost_races': 0, 'errors': 0}
     assert summary['seconds'] >= 0
     assert w.environment_state() == 'ReadyForDeployment'
 
@@ -142,6 +162,7 @@ def test_a_broken_deployment_does_not_stop_the_others(appconfig, monkeypatch):
         if len(calls) == 1:
             raise RuntimeError('boom')
         return real(item, now, clients, check_alarms)
+
     monkeypatch.setattr(tick, 'settle', flaky)
     summary = tick.run()
     assert (summary['errors'], summary['completed']) == (1, 1)
@@ -155,12 +176,17 @@ def event_queue(monkeypatch):
     sqs = boto3.client('sqs', region_name='us-east-1')
     events.create_event_bus(Name='appconfig-local')
     queue = sqs.create_queue(QueueName='deployment-events')['QueueUrl']
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=['QueueArn'])[
-        'Attributes']['QueueArn']
-    events.put_rule(Name='all', EventBusName='appconfig-local',
-                    EventPattern=json.dumps({'source': ['appconfig.local']}))
-    events.put_targets(Rule='all', EventBusName='appconfig-local',
-                       Targets=[{'Id': 'q', 'Arn': queue_arn}])
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=['QueueArn'])['Attributes'][
+        'QueueArn'
+    ]
+    events.put_rule(
+        Name='all',
+        EventBusName='appconfig-local',
+        EventPattern=json.dumps({'source': ['appconfig.local']}),
+    )
+    events.put_targets(
+        Rule='all', EventBusName='appconfig-local', Targets=[{'Id': 'q', 'Arn': queue_arn}]
+    )
     monkeypatch.setenv('APPCONFIG_EVENT_BUS', 'appconfig-local')
 
     def drain():
@@ -172,6 +198,7 @@ def event_queue(monkeypatch):
             for m in batch:
                 got.append(json.loads(m['Body']))
                 sqs.delete_message(QueueUrl=queue, ReceiptHandle=m['ReceiptHandle'])
+
     return drain
 
 
@@ -183,30 +210,44 @@ def test_events_are_published_to_eventbridge_once(appconfig, event_queue):
     tick_now()
     got = event_queue()
     assert [(e['source'], e['detail-type']) for e in got] == [
-        ('appconfig.local', 'AppConfig Deployment Event')] * 5
+        ('appconfig.local', 'AppConfig Deployment Event')
+    ] * 5
     details = [e['detail'] for e in got]
     assert [(d['EventType'], d['PercentageComplete']) for d in details] == [
-        ('DEPLOYMENT_STARTED', 0.0), ('PERCENTAGE_UPDATED', 50.0),
-        ('PERCENTAGE_UPDATED', 100.0), ('BAKE_TIME_STARTED', 100.0),
-        ('DEPLOYMENT_COMPLETED', 100.0)]
+        ('DEPLOYMENT_STARTED', 0.0),
+        ('PERCENTAGE_UPDATED', 50.0),
+        ('PERCENTAGE_UPDATED', 100.0),
+        ('BAKE_TIME_STARTED', 100.0),
+        ('DEPLOYMENT_COMPLETED', 100.0),
+    ]
     first = details[0]
-    assert (first['ApplicationId'], first['EnvironmentId'], first['ConfigurationProfileId'],
-            first['DeploymentNumber'], first['ConfigurationVersion']) == (
-        w.app, w.env, w.profile, 1, '1')
+    assert (
+        first['ApplicationId'],
+        first['EnvironmentId'],
+        first['ConfigurationProfileId'],
+        first['DeploymentNumber'],
+        first['ConfigurationVersion'],
+    ) == (w.app, w.env, w.profile, 1, '1')
     assert first['TriggeredBy'] == 'USER' and details[1]['TriggeredBy'] == 'APPCONFIG'
     assert details[-1]['State'] == 'COMPLETE'
     # A stop publishes its rollback events.
     w.start('AppConfig.Canary10Percent20Minutes')
     w.stop(2)
     assert [e['detail']['EventType'] for e in event_queue()] == [
-        'DEPLOYMENT_STARTED', 'ROLLBACK_STARTED', 'ROLLBACK_COMPLETED']
+        'DEPLOYMENT_STARTED',
+        'ROLLBACK_STARTED',
+        'ROLLBACK_COMPLETED',
+    ]
 
 
 def test_event_source_is_configurable(appconfig, event_queue, monkeypatch):
     monkeypatch.setenv('APPCONFIG_EVENT_SOURCE', 'my.appconfig')
     events = boto3.client('events', region_name='us-east-1')
-    events.put_rule(Name='all', EventBusName='appconfig-local',
-                    EventPattern=json.dumps({'source': ['my.appconfig']}))
+    events.put_rule(
+        Name='all',
+        EventBusName='appconfig-local',
+        EventPattern=json.dumps({'source': ['my.appconfig']}),
+    )
     w = World(appconfig)
     w.start('AppConfig.AllAtOnce')
     assert {e['source'] for e in event_queue()} == {'my.appconfig'}
@@ -221,12 +262,13 @@ def test_publishing_failures_do_not_undo_writes(appconfig, monkeypatch):
     assert w.get(1)['State'] == 'COMPLETE'
 
 
-
 def test_a_step_written_by_the_tick_is_published_with_its_percentage(appconfig, event_queue):
     w = World(appconfig)
-    w.start(w.strategy(50, 4))               # 50 % after 1m20s, 100 % after 2m40s
+    w.start(w.strategy(50, 4))  # 50 % after 1m20s, 100 % after 2m40s
     later(minutes=2)
     assert tick_now()['events'] == 1
     details = [e['detail'] for e in event_queue()]
     assert [(d['EventType'], d['PercentageComplete']) for d in details] == [
-        ('DEPLOYMENT_STARTED', 0.0), ('PERCENTAGE_UPDATED', 50.0)]
+        ('DEPLOYMENT_STARTED', 0.0),
+        ('PERCENTAGE_UPDATED', 50.0),
+    ]

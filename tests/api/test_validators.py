@@ -4,6 +4,7 @@ JSON_SCHEMA runs for real. LAMBDA validators would need moto's Lambda, which nee
 those tests give the engine a real boto3 Lambda client wrapped in botocore's Stubber (the
 service's answer is stubbed at the boto3 level, the request the engine sends is checked).
 """
+
 import base64
 import io
 import json
@@ -47,14 +48,18 @@ def nothing_deployed(world):
     assert list(Deployment.query(f'{world.app}#{world.env}')) == []
     env = Environment.get(world.app, world.env)
     assert (env.latest_deployment, env.active_deployment, env.state) == (
-        0, None, 'ReadyForDeployment')
+        0,
+        None,
+        'ReadyForDeployment',
+    )
 
 
 def test_valid_content_deploys(appconfig):
     w = schema_world(appconfig)
     version = w.version({'price': 3, 'name': 'tea'})
     validated = appconfig.validate_configuration(
-        ApplicationId=w.app, ConfigurationProfileId=w.profile, ConfigurationVersion=str(version))
+        ApplicationId=w.app, ConfigurationProfileId=w.profile, ConfigurationVersion=str(version)
+    )
     assert validated['ResponseMetadata']['HTTPStatusCode'] == 204
     assert w.start('AppConfig.AllAtOnce', version=version)['State'] == 'BAKING'
 
@@ -80,8 +85,9 @@ def test_missing_required_member(appconfig):
     w = schema_world(appconfig)
     version = w.version({'name': 'tea'})
     with pytest.raises(appconfig.exceptions.BadRequestException) as err:
-        appconfig.validate_configuration(ApplicationId=w.app, ConfigurationProfileId=w.profile,
-                                         ConfigurationVersion=str(version))
+        appconfig.validate_configuration(
+            ApplicationId=w.app, ConfigurationProfileId=w.profile, ConfigurationVersion=str(version)
+        )
     [detail] = details_of(err)
     assert detail['Constraint'] == 'required: ["price"]' and detail['Location'] == '$'
     assert 'price' in detail['Reason']
@@ -99,8 +105,10 @@ def test_content_that_is_not_json(appconfig):
 
 def test_schemas_default_to_draft_04(appconfig):
     # Draft-04's exclusiveMaximum is a boolean modifier of maximum (draft-06+: a number).
-    schema = {'type': 'object', 'properties': {'n': {'type': 'number', 'maximum': 10,
-                                                     'exclusiveMaximum': True}}}
+    schema = {
+        'type': 'object',
+        'properties': {'n': {'type': 'number', 'maximum': 10, 'exclusiveMaximum': True}},
+    }
     w = World(appconfig, validators=[{'Type': 'JSON_SCHEMA', 'Content': json.dumps(schema)}])
     with pytest.raises(appconfig.exceptions.BadRequestException) as err:
         w.start('AppConfig.AllAtOnce', version=w.version({'n': 10}))
@@ -119,24 +127,30 @@ def test_remote_refs_are_not_fetched():
 def test_validate_configuration_unknown_version(appconfig):
     w = schema_world(appconfig)
     with pytest.raises(appconfig.exceptions.ResourceNotFoundException):
-        appconfig.validate_configuration(ApplicationId=w.app, ConfigurationProfileId=w.profile,
-                                         ConfigurationVersion='5')
+        appconfig.validate_configuration(
+            ApplicationId=w.app, ConfigurationProfileId=w.profile, ConfigurationVersion='5'
+        )
 
 
 # --- LAMBDA ------------------------------------------------------------------------------
+
 
 def stubbed_lambda(answers):
     """A real boto3 Lambda client whose answers are stubbed; returns (client, stubber)."""
     client = boto3.client('lambda', region_name='us-east-1')
     stubber = Stubber(client)
     for answer in answers:
-        response = {'StatusCode': 200,
-                    'Payload': StreamingBody(io.BytesIO(answer['payload']),
-                                             len(answer['payload']))}
+        response = {
+            'StatusCode': 200,
+            'Payload': StreamingBody(io.BytesIO(answer['payload']), len(answer['payload'])),
+        }
         if answer.get('error'):
             response['FunctionError'] = 'Unhandled'
-        stubber.add_response('invoke', response, {
-            'FunctionName': FUNCTION, 'InvocationType': 'RequestResponse', 'Payload': ANY})
+        stubber.add_response(
+            'invoke',
+            response,
+            {'FunctionName': FUNCTION, 'InvocationType': 'RequestResponse', 'Payload': ANY},
+        )
     stubber.activate()
     return client, stubber
 
@@ -150,18 +164,24 @@ def test_lambda_validator_accepts(appconfig):
     version = w.version({'price': 1})
     client, stubber = stubbed_lambda([{'payload': b'null'}, {'payload': b'null'}])
     sent = []
-    client.meta.events.register('provide-client-params.lambda.Invoke',
-                                lambda params, **_: sent.append(json.loads(params['Payload'])))
+    client.meta.events.register(
+        'provide-client-params.lambda.Invoke',
+        lambda params, **_: sent.append(json.loads(params['Payload'])),
+    )
     with mock.patch.object(validation, 'lambda_client', return_value=client) as factory:
-        appconfig.validate_configuration(ApplicationId=w.app, ConfigurationProfileId=w.profile,
-                                         ConfigurationVersion=str(version))
+        appconfig.validate_configuration(
+            ApplicationId=w.app, ConfigurationProfileId=w.profile, ConfigurationVersion=str(version)
+        )
         assert w.start('AppConfig.AllAtOnce', version=version)['DeploymentNumber'] == 1
     factory.assert_called_with('us-east-1')
     stubber.assert_no_pending_responses()
-    assert sent[0] == {'applicationId': w.app, 'configurationProfileId': w.profile,
-                       'configurationVersion': str(version),
-                       'content': base64.b64encode(json.dumps({'price': 1}).encode()).decode(),
-                       'uri': 'hosted'}
+    assert sent[0] == {
+        'applicationId': w.app,
+        'configurationProfileId': w.profile,
+        'configurationVersion': str(version),
+        'content': base64.b64encode(json.dumps({'price': 1}).encode()).decode(),
+        'uri': 'hosted',
+    }
 
 
 def test_lambda_function_error_blocks_the_deployment(appconfig):
@@ -196,8 +216,13 @@ def test_lambda_that_cannot_be_invoked_blocks_with_the_reason(appconfig):
 
 
 def test_both_validators_report_together(appconfig):
-    w = World(appconfig, validators=[{'Type': 'JSON_SCHEMA', 'Content': json.dumps(SCHEMA)},
-                                     {'Type': 'LAMBDA', 'Content': FUNCTION}])
+    w = World(
+        appconfig,
+        validators=[
+            {'Type': 'JSON_SCHEMA', 'Content': json.dumps(SCHEMA)},
+            {'Type': 'LAMBDA', 'Content': FUNCTION},
+        ],
+    )
     version = w.version({'price': 'free'})
     client, _ = stubbed_lambda([{'payload': b'{"errorMessage": "no"}', 'error': True}])
     with mock.patch.object(validation, 'lambda_client', return_value=client):

@@ -1,5 +1,6 @@
 """Multi-variant feature flags through the real clients: `_variants` validated when a hosted
 version is created, and the default variant's projection delivered to SDK clients."""
+
 import json
 
 import boto3
@@ -13,24 +14,43 @@ FF = 'AWS.AppConfig.FeatureFlags'
 DOC = {
     'version': '1',
     'flags': {
-        'ui_refresh': {'name': 'UI refresh',
-                       'attributes': {'dark_mode_support': {'constraints': {'type': 'boolean'}}}},
-        'limits': {'name': 'Limits', 'attributes': {'per_minute': {'constraints': {'type': 'number'}}}},
+        'ui_refresh': {
+            'name': 'UI refresh',
+            'attributes': {'dark_mode_support': {'constraints': {'type': 'boolean'}}},
+        },
+        'limits': {
+            'name': 'Limits',
+            'attributes': {'per_minute': {'constraints': {'type': 'number'}}},
+        },
     },
     'values': {
-        'ui_refresh': {'_variants': [
-            {'name': 'QA', 'enabled': True, 'rule': '(ends_with $email "@qa.example.com")',
-             'attributeValues': {'dark_mode_support': True}},
-            {'name': 'Beta', 'enabled': True,
-             'rule': '(split pct::20 by::$userId seed::"beta")'},
-            {'name': 'Default Variant', 'enabled': True,
-             'attributeValues': {'dark_mode_support': False}},
-        ]},
+        'ui_refresh': {
+            '_variants': [
+                {
+                    'name': 'QA',
+                    'enabled': True,
+                    'rule': '(ends_with $email "@qa.example.com")',
+                    'attributeValues': {'dark_mode_support': True},
+                },
+                {
+                    'name': 'Beta',
+                    'enabled': True,
+                    'rule': '(split pct::20 by::$userId seed::"beta")',
+                },
+                {
+                    'name': 'Default Variant',
+                    'enabled': True,
+                    'attributeValues': {'dark_mode_support': False},
+                },
+            ]
+        },
         'limits': {'enabled': True, 'per_minute': 30},
     },
 }
-SDK_VIEW = {'ui_refresh': {'enabled': True, 'dark_mode_support': False},
-            'limits': {'enabled': True, 'per_minute': 30}}
+SDK_VIEW = {
+    'ui_refresh': {'enabled': True, 'dark_mode_support': False},
+    'limits': {'enabled': True, 'per_minute': 30},
+}
 
 
 def with_variant(index, **change):
@@ -51,17 +71,21 @@ def test_sdk_clients_get_the_default_variant(appconfig, appconfigdata):
     assert b'_variant' not in body and b'rule' not in body
     # The hosted version itself keeps the variants.
     stored = appconfig.get_hosted_configuration_version(
-        ApplicationId=w.app, ConfigurationProfileId=w.profile, VersionNumber=1)
+        ApplicationId=w.app, ConfigurationProfileId=w.profile, VersionNumber=1
+    )
     assert json.loads(stored['Content'].read()) == DOC
 
 
 def test_powertools_provider_reads_the_default_variant(appconfig, appconfigdata):
     w = make_world(appconfig, profile_type=FF)
     w.deploy(with_variant(2, enabled=False))
-    provider = parameters.AppConfigProvider(environment=w.env, application=w.app,
-                                            boto3_client=appconfigdata)
+    provider = parameters.AppConfigProvider(
+        environment=w.env, application=w.app, boto3_client=appconfigdata
+    )
     assert provider.get(w.profile, transform='json') == {
-        'ui_refresh': {'enabled': False}, 'limits': {'enabled': True, 'per_minute': 30}}
+        'ui_refresh': {'enabled': False},
+        'limits': {'enabled': True, 'per_minute': 30},
+    }
 
 
 def _refusal(appconfig, w, content):
@@ -77,9 +101,11 @@ def test_a_bad_rule_is_refused_naming_flag_variant_and_problem(appconfig):
     w = make_world(appconfig, profile_type=FF)
     (detail,) = _refusal(appconfig, w, with_variant(1, rule='(split pct::20 by::"userId")'))
     assert detail['Location'] == 'values.ui_refresh._variants[1].rule'
-    assert detail['Reason'] == ("flag 'ui_refresh', variant 'Beta': the rule is not valid: "
-                                "in (split pct::20 by::\"userId\"): by:: must be a context value, "
-                                "such as by::$userId")
+    assert detail['Reason'] == (
+        "flag 'ui_refresh', variant 'Beta': the rule is not valid: "
+        'in (split pct::20 by::"userId"): by:: must be a context value, '
+        'such as by::$userId'
+    )
     assert detail['Type'] == 'Constraint' and detail['Constraint'] == 'rule'
     # Nothing was stored: the next good version is number 1.
     assert w.version(json.dumps(DOC).encode()) == 1
@@ -90,7 +116,9 @@ def test_two_defaults_and_duplicate_names_are_refused(appconfig):
     details = _refusal(appconfig, w, with_variant(1, rule=None, name='QA'))
     by_constraint = {d['Constraint']: d for d in details}
     assert set(by_constraint) == {'defaultVariant', 'uniqueVariantName'}, details
-    assert "exactly one variant, the default, has no rule" in by_constraint['defaultVariant']['Reason']
+    assert (
+        'exactly one variant, the default, has no rule' in by_constraint['defaultVariant']['Reason']
+    )
     assert by_constraint['uniqueVariantName']['Location'] == 'values.ui_refresh._variants[1].name'
 
 
@@ -101,8 +129,9 @@ def test_too_many_variants_are_refused(appconfig):
         {'name': f'v{i}', 'enabled': True, 'rule': f'(eq $n {i})'} for i in range(32)
     ] + [{'name': 'Default', 'enabled': False}]
     details = _refusal(appconfig, w, json.dumps(doc).encode())
-    assert any(d['Location'] == 'values.ui_refresh._variants' and '32' in d['Reason']
-               for d in details), details
+    assert any(
+        d['Location'] == 'values.ui_refresh._variants' and '32' in d['Reason'] for d in details
+    ), details
 
 
 # --- Ion for the AppConfig Agent ---------------------------------------------------------------
@@ -119,24 +148,63 @@ def agent_data(endpoint):
 
     def add_accept(request, **_):
         request.headers['Accept'] = sent['accept']
+
     client.meta.events.register('before-sign.appconfigdata.GetLatestConfiguration', add_accept)
     client.sent = sent
     return client
 
 
 EXPECTED_ION = [
-    (('ui_refresh',), ('list', [
-        (('QA',), ('list', [
-            ('sexp', [('symbol', 'ends_with'), ('symbol', '$email'), ('string_raw', '@qa.example.com')]),
-            ('string', {'_variant': 'QA', 'enabled': True, 'dark_mode_support': True}),
-        ])),
-        (('Beta',), ('list', [
-            ('sexp', [('symbol', 'split'), (('pct',), ('int', 20)), (('by',), ('symbol', '$userId')),
-                      (('seed',), ('string_raw', 'beta'))]),
-            ('string', {'_variant': 'Beta', 'enabled': True}),
-        ])),
-        ('string', {'_variant': 'Default Variant', 'enabled': True, 'dark_mode_support': False}),
-    ])),
+    (
+        ('ui_refresh',),
+        (
+            'list',
+            [
+                (
+                    ('QA',),
+                    (
+                        'list',
+                        [
+                            (
+                                'sexp',
+                                [
+                                    ('symbol', 'ends_with'),
+                                    ('symbol', '$email'),
+                                    ('string_raw', '@qa.example.com'),
+                                ],
+                            ),
+                            (
+                                'string',
+                                {'_variant': 'QA', 'enabled': True, 'dark_mode_support': True},
+                            ),
+                        ],
+                    ),
+                ),
+                (
+                    ('Beta',),
+                    (
+                        'list',
+                        [
+                            (
+                                'sexp',
+                                [
+                                    ('symbol', 'split'),
+                                    (('pct',), ('int', 20)),
+                                    (('by',), ('symbol', '$userId')),
+                                    (('seed',), ('string_raw', 'beta')),
+                                ],
+                            ),
+                            ('string', {'_variant': 'Beta', 'enabled': True}),
+                        ],
+                    ),
+                ),
+                (
+                    'string',
+                    {'_variant': 'Default Variant', 'enabled': True, 'dark_mode_support': False},
+                ),
+            ],
+        ),
+    ),
     (('limits',), ('string', {'enabled': True, 'per_minute': 30})),
 ]
 
@@ -157,6 +225,7 @@ def agent_tree(body):
         else:
             node = (kind.name.lower(), value)
         return (notes, node) if notes else node
+
     assert body[:4] == b'\xe0\x01\x00\xea', 'binary Ion version marker'
     return [walk(v) for v in simpleion.loads(body, single_value=False)]
 
@@ -172,18 +241,21 @@ def test_the_agent_gets_the_documented_ion_layout(appconfig, agent_data):
     assert agent_tree(body) == EXPECTED_ION
     # An unchanged poll: no body, the same type.
     again = agent_data.get_latest_configuration(
-        ConfigurationToken=response['NextPollConfigurationToken'])
+        ConfigurationToken=response['NextPollConfigurationToken']
+    )
     assert again['Configuration'].read() == b''
     assert again['ContentType'] == ION_TYPE
 
 
 def test_the_ion_answers_match_the_evaluator(appconfig, agent_data):
     from chalicelib import flags
+
     w = make_world(appconfig, profile_type=FF)
     w.deploy(json.dumps(DOC).encode())
-    body = agent_data.get_latest_configuration(
-        ConfigurationToken=start(agent_data, w))['Configuration'].read()
-    ui, limits = (node for _, node in agent_tree(body))   # drop the flag keys
+    body = agent_data.get_latest_configuration(ConfigurationToken=start(agent_data, w))[
+        'Configuration'
+    ].read()
+    ui, limits = (node for _, node in agent_tree(body))  # drop the flag keys
     qa, _beta, (_, default) = ui[1]
     _, (_, (_rule, (_, qa_answer))) = qa
     _, limits = limits
@@ -192,13 +264,16 @@ def test_the_ion_answers_match_the_evaluator(appconfig, agent_data):
     assert limits == flags.evaluate(DOC, {}, None)['limits']
 
 
-@pytest.mark.parametrize('accept', [
-    '*/*',
-    'application/ion',                                          # not the feature-flag type
-    'application/ion;type=AWS.AppConfig.FeatureFlags;q=0',
-    'application/json, application/ion;type=AWS.AppConfig.FeatureFlags;q=0.5',
-    'application/json',
-])
+@pytest.mark.parametrize(
+    'accept',
+    [
+        '*/*',
+        'application/ion',  # not the feature-flag type
+        'application/ion;type=AWS.AppConfig.FeatureFlags;q=0',
+        'application/json, application/ion;type=AWS.AppConfig.FeatureFlags;q=0.5',
+        'application/json',
+    ],
+)
 def test_other_accept_headers_keep_json(appconfig, agent_data, accept):
     w = make_world(appconfig, profile_type=FF)
     w.deploy(json.dumps(DOC).encode())
@@ -210,12 +285,17 @@ def test_other_accept_headers_keep_json(appconfig, agent_data, accept):
 
 def test_ion_only_for_documents_with_variants_and_only_for_flags(appconfig, agent_data):
     w = make_world(appconfig, profile_type=FF)
-    basic = {'version': '1', 'flags': {'limits': DOC['flags']['limits']},
-             'values': {'limits': DOC['values']['limits']}}
+    basic = {
+        'version': '1',
+        'flags': {'limits': DOC['flags']['limits']},
+        'values': {'limits': DOC['values']['limits']},
+    }
     w.deploy(json.dumps(basic).encode())
     response = agent_data.get_latest_configuration(ConfigurationToken=start(agent_data, w))
     assert response['ContentType'] == 'application/json'
-    assert json.loads(response['Configuration'].read()) == {'limits': {'enabled': True, 'per_minute': 30}}
+    assert json.loads(response['Configuration'].read()) == {
+        'limits': {'enabled': True, 'per_minute': 30}
+    }
     freeform = make_world(appconfig, app_name='other')
     freeform.deploy(b'{"_variants": [1]}')
     response = agent_data.get_latest_configuration(ConfigurationToken=start(agent_data, freeform))

@@ -5,6 +5,7 @@ port, DynamoDB from moto, time from the project's clock (frozen, moved by the te
 tests of this tier share one xdist group, so one worker runs them all and one browser
 starts.
 """
+
 import os
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def console_url():
     from app import app
     from local import console
     from local.server import serve_in_thread
+
     with mock_aws():
         create_tables()
         clock.freeze()
@@ -44,9 +46,12 @@ def console_url():
 @pytest.fixture(scope='session')
 def browser():
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f'{CHROMIUM} is missing: `make test` installs Debian\'s chromium package '
-                    f'(or set APPCONFIG_CHROMIUM to a Chromium binary).')
+        pytest.fail(
+            f"{CHROMIUM} is missing: `make test` installs Debian's chromium package "
+            f'(or set APPCONFIG_CHROMIUM to a Chromium binary).'
+        )
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         yield browser

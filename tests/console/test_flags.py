@@ -1,5 +1,6 @@
 """A person edits a multi-variant flag in the form editor, saves it as a new version, deploys
 it and evaluates it for two contexts, getting different variants."""
+
 import json
 
 from playwright.sync_api import expect
@@ -10,8 +11,13 @@ from local.console import api
 def test_edit_a_multi_variant_flag(page, console_url):
     app_id = api.call('CreateApplication', Name='storefront')['Id']
     api.call('CreateEnvironment', ApplicationId=app_id, Name='prod')
-    profile = api.call('CreateConfigurationProfile', ApplicationId=app_id, Name='flags',
-                       LocationUri='hosted', Type='AWS.AppConfig.FeatureFlags')['Id']
+    profile = api.call(
+        'CreateConfigurationProfile',
+        ApplicationId=app_id,
+        Name='flags',
+        LocationUri='hosted',
+        Type='AWS.AppConfig.FeatureFlags',
+    )['Id']
     page.goto(f'{console_url}/applications/{app_id}/profiles/{profile}')
     page.get_by_role('link', name='Edit flags').click()
     expect(page.get_by_role('heading', level=1)).to_have_text('Feature flags of flags')
@@ -22,7 +28,7 @@ def test_edit_a_multi_variant_flag(page, console_url):
     expect(page.locator('fieldset.flag')).to_have_count(0)
     page.get_by_role('button', name='Add flag').click()
     key = page.get_by_label('Key', exact=True)
-    expect(key).to_be_focused()          # the new flag's first field
+    expect(key).to_be_focused()  # the new flag's first field
     key.fill('banner')
     page.get_by_label('Name', exact=True).fill('Banner')
     page.get_by_role('button', name='Add attribute').click()
@@ -33,7 +39,7 @@ def test_edit_a_multi_variant_flag(page, console_url):
     page.get_by_label('Variant name', exact=True).fill('Germany')
     page.get_by_label('Enabled').first.check()
     rule = page.get_by_label('Rule')
-    rule.press_sequentially('(eq $country')          # checked as it is typed
+    rule.press_sequentially('(eq $country')  # checked as it is typed
     expect(page.locator('[id="f0.v0.rule-check"]')).to_contain_text('never closed')
     expect(rule).to_have_attribute('aria-invalid', 'true')
     rule.press_sequentially(' "DE")')
@@ -48,10 +54,17 @@ def test_edit_a_multi_variant_flag(page, console_url):
 
     expect(page.get_by_role('heading', level=1)).to_have_text('flags: version 1')
     saved = json.loads(page.locator('pre.content').inner_text())
-    assert saved['values']['banner'] == {'_variants': [
-        {'name': 'Germany', 'enabled': True, 'rule': '(eq $country "DE")',
-         'attributeValues': {'text': 'Hallo'}},
-        {'name': 'Default Variant', 'enabled': True, 'attributeValues': {'text': 'Hello'}}]}
+    assert saved['values']['banner'] == {
+        '_variants': [
+            {
+                'name': 'Germany',
+                'enabled': True,
+                'rule': '(eq $country "DE")',
+                'attributeValues': {'text': 'Hallo'},
+            },
+            {'name': 'Default Variant', 'enabled': True, 'attributeValues': {'text': 'Hello'}},
+        ]
+    }
     assert saved['flags']['banner']['attributes'] == {'text': {'constraints': {'type': 'string'}}}
 
     # Deployed all at once, then evaluated as the Agent answers it, for two contexts.
@@ -71,9 +84,8 @@ def test_edit_a_multi_variant_flag(page, console_url):
     page.get_by_role('button', name='Evaluate').click()
     expect(page.locator('#answer-body')).to_contain_text('Default Variant')
     french = json.loads(page.locator('#answer-body').inner_text())
-    assert french == {'banner': {'_variant': 'Default Variant', 'enabled': True,
-                                 'text': 'Hello'}}
-    expect(page.get_by_label('Key 1')).to_have_value('country')   # the form keeps its pairs
+    assert french == {'banner': {'_variant': 'Default Variant', 'enabled': True, 'text': 'Hello'}}
+    expect(page.get_by_label('Key 1')).to_have_value('country')  # the form keeps its pairs
 
     # The editor starts from the newest version; a value the API refuses is explained.
     page.goto(f'{console_url}/applications/{app_id}/profiles/{profile}/versions/1')

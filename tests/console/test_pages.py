@@ -1,10 +1,11 @@
 """Every kind of console page, as a browser shows it: no error, every control labelled, ids
 unique, and nothing wider than a phone's screen but the tables' own scroll areas."""
+
 import pytest
 
 from local.console import demo
 
-CHECK = '''() => {
+CHECK = """() => {
   const controls = [...document.querySelectorAll('input, select, textarea')]
     .filter(el => el.type !== 'hidden');
   const unlabelled = controls.filter(el => !(el.labels && el.labels.length) &&
@@ -17,7 +18,7 @@ CHECK = '''() => {
   return {unlabelled, duplicates, nameless, h1: document.querySelectorAll('h1').length,
           alerts: document.querySelectorAll('[role=alert]').length,
           wide: document.documentElement.scrollWidth > window.innerWidth};
-}'''
+}"""
 
 
 @pytest.fixture(scope='module')
@@ -26,7 +27,7 @@ def pages(console_url):
 
 
 def test_every_page_is_labelled_and_fits(page, console_url, pages):
-    origin = console_url[:-len('/console')]
+    origin = console_url[: -len('/console')]
     for name, path in pages.items():
         if name.endswith('live'):
             continue
@@ -35,5 +36,11 @@ def test_every_page_is_labelled_and_fits(page, console_url, pages):
         for width in (1280, 390):
             page.set_viewport_size({'width': width, 'height': 800})
             found = page.evaluate(CHECK)
-            assert found == {'unlabelled': [], 'duplicates': [], 'nameless': [], 'h1': 1,
-                             'alerts': 0, 'wide': False}, (name, width)
+            assert found == {
+                'unlabelled': [],
+                'duplicates': [],
+                'nameless': [],
+                'h1': 1,
+                'alerts': 0,
+                'wide': False,
+            }, (name, width)

@@ -1,5 +1,6 @@
 """A person builds an application in the console, deploys with a LINEAR strategy, watches the
 rollout move as time passes, and stops it."""
+
 from playwright.sync_api import expect
 
 from local import clockctl
@@ -9,7 +10,8 @@ def _bar_fraction(page, scope):
     """How much of the progress bar is filled, as the eye sees it (0..1)."""
     return page.locator(scope).first.evaluate(
         'bar => bar.querySelector(".fill").getBoundingClientRect().width'
-        ' / bar.getBoundingClientRect().width')
+        ' / bar.getBoundingClientRect().width'
+    )
 
 
 def _create(page, summary, name):
@@ -52,8 +54,8 @@ def test_deploy_watch_and_stop(page):
     strategy.select_option('AppConfig.Linear20PercentEvery6Minutes')
     preview = page.locator('#steps-preview')
     expect(preview).to_contain_text('+5 min')
-    expect(preview.locator('tbody tr')).to_have_count(7)   # 5 steps, bake, complete
-    expect(preview).to_contain_text('+1 h')                # 30 min growth + 30 min bake
+    expect(preview.locator('tbody tr')).to_have_count(7)  # 5 steps, bake, complete
+    expect(preview).to_contain_text('+1 h')  # 30 min growth + 30 min bake
     page.get_by_label('Description (optional)').fill('first rollout')
     page.get_by_role('button', name='Start deployment').click()
 
@@ -74,7 +76,7 @@ def test_deploy_watch_and_stop(page):
     expect(page.locator('#clock-now')).not_to_have_attribute('datetime', started)
     expect(page.locator('#percentage')).to_have_text('20%')
     page.get_by_role('button', name='Advance the clock 15 minutes').click()
-    expect(page.locator('#percentage')).to_have_text('80%')     # 22 minutes in
+    expect(page.locator('#percentage')).to_have_text('80%')  # 22 minutes in
     assert page.evaluate('window.stillHere') is True
     assert abs(_bar_fraction(page, '#live .bar') - 0.8) < 0.02
     rows = live.locator('table.events tbody tr')
@@ -95,7 +97,7 @@ def test_deploy_watch_and_stop(page):
     expect(page.locator('#why')).to_contain_text('(triggered by User)')
     expect(page.locator('#stop')).to_be_disabled()
     expect(page.locator('#revert')).to_be_disabled()
-    expect(live.locator('tr.step-not-reached')).to_have_count(3)   # 100%, bake, done
+    expect(live.locator('tr.step-not-reached')).to_have_count(3)  # 100%, bake, done
 
     # The environment list shows it too, and the page fits a phone's width.
     page.get_by_role('navigation', name='Breadcrumb').get_by_role('link', name='shop').click()

@@ -1,4 +1,5 @@
 """e2e tier: the local runner as users start it, backed by a real DynamoDB Local."""
+
 import os
 import socket
 import subprocess
@@ -29,16 +30,24 @@ class Runner:
         process group of its own, so a test can kill it whole with os.killpg."""
         self.port = port or free_port()
         self.endpoint = f'http://127.0.0.1:{self.port}'
-        self.agent_port = free_port()   # never the fixed 2772: runners run side by side
+        self.agent_port = free_port()  # never the fixed 2772: runners run side by side
         self.agent_endpoint = f'http://127.0.0.1:{self.agent_port}'
         self.output = output
         sink = open(output, 'ab') if output else subprocess.PIPE  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, '-m', 'local.run'], cwd=ROOT,
-                env={**os.environ, 'APPCONFIG_AGENT_PORT': str(self.agent_port), **env,
-                     'PORT': str(self.port)},
-                stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+                [sys.executable, '-m', 'local.run'],
+                cwd=ROOT,
+                env={
+                    **os.environ,
+                    'APPCONFIG_AGENT_PORT': str(self.agent_port),
+                    **env,
+                    'PORT': str(self.port),
+                },
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         finally:
             if output:
                 sink.close()
@@ -85,6 +94,7 @@ class Runner:
 @pytest.fixture(scope='session')
 def dynamodb_local(tmp_path_factory):
     from local import dynamodb
+
     server = dynamodb.start(in_memory=True)
     yield server.endpoint
     server.stop()
@@ -93,8 +103,7 @@ def dynamodb_local(tmp_path_factory):
 @pytest.fixture(scope='session')
 def e2e_runner(dynamodb_local):
     """The local runner, backed by DynamoDB Local."""
-    runner = Runner({'AWS_ENDPOINT_URL_DYNAMODB': dynamodb_local,
-                     'APPCONFIG_TABLE_PREFIX': 'e2e-'})
+    runner = Runner({'AWS_ENDPOINT_URL_DYNAMODB': dynamodb_local, 'APPCONFIG_TABLE_PREFIX': 'e2e-'})
     yield runner
     runner.stop()
 
@@ -106,6 +115,11 @@ def e2e_endpoint(e2e_runner):
 
 
 def client(service, endpoint):
-    return boto3.client(service, endpoint_url=endpoint, region_name='us-east-1',
-                        aws_access_key_id='x', aws_secret_access_key='x',
-                        config=Config(retries={'max_attempts': 1}))
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name='us-east-1',
+        aws_access_key_id='x',
+        aws_secret_access_key='x',
+        config=Config(retries={'max_attempts': 1}),
+    )

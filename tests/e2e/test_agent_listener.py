@@ -1,5 +1,6 @@
 """The local runner serves the Agent's HTTP API on its own port, in the same process as the
 API, over real DynamoDB Local; APPCONFIG_AGENT_PORT=0 turns it off."""
+
 import json
 import socket
 import urllib.error
@@ -24,17 +25,26 @@ def test_the_runner_serves_the_agent_api(e2e_runner):
     app = appconfig.create_application(Name='agent-e2e')['Id']
     env = appconfig.create_environment(ApplicationId=app, Name='prod')['Id']
     profile = appconfig.create_configuration_profile(
-        ApplicationId=app, Name='flags', LocationUri='hosted',
-        Type='AWS.AppConfig.FeatureFlags')['Id']
-    doc = {'version': '1', 'flags': {'beta': {'name': 'Beta'}},
-           'values': {'beta': {'enabled': True}}}
+        ApplicationId=app, Name='flags', LocationUri='hosted', Type='AWS.AppConfig.FeatureFlags'
+    )['Id']
+    doc = {
+        'version': '1',
+        'flags': {'beta': {'name': 'Beta'}},
+        'values': {'beta': {'enabled': True}},
+    }
     version = appconfig.create_hosted_configuration_version(
-        ApplicationId=app, ConfigurationProfileId=profile, Content=json.dumps(doc).encode(),
-        ContentType='application/json')['VersionNumber']
-    appconfig.start_deployment(ApplicationId=app, EnvironmentId=env,
-                               ConfigurationProfileId=profile,
-                               ConfigurationVersion=str(version),
-                               DeploymentStrategyId='AppConfig.AllAtOnce')
+        ApplicationId=app,
+        ConfigurationProfileId=profile,
+        Content=json.dumps(doc).encode(),
+        ContentType='application/json',
+    )['VersionNumber']
+    appconfig.start_deployment(
+        ApplicationId=app,
+        EnvironmentId=env,
+        ConfigurationProfileId=profile,
+        ConfigurationVersion=str(version),
+        DeploymentStrategyId='AppConfig.AllAtOnce',
+    )
     base = f'{e2e_runner.agent_endpoint}/applications/agent-e2e/environments/prod/configurations'
     status, headers, body = _get(f'{base}/flags?flag=beta', {'Entity-Id': 'user-1'})
     assert (status, json.loads(body)) == (200, {'enabled': True})
@@ -44,8 +54,13 @@ def test_the_runner_serves_the_agent_api(e2e_runner):
 
 
 def test_agent_port_0_turns_the_listener_off(dynamodb_local):
-    runner = Runner({'AWS_ENDPOINT_URL_DYNAMODB': dynamodb_local,
-                     'APPCONFIG_TABLE_PREFIX': 'e2e-agent-off-', 'APPCONFIG_AGENT_PORT': '0'})
+    runner = Runner(
+        {
+            'AWS_ENDPOINT_URL_DYNAMODB': dynamodb_local,
+            'APPCONFIG_TABLE_PREFIX': 'e2e-agent-off-',
+            'APPCONFIG_AGENT_PORT': '0',
+        }
+    )
     try:
         with pytest.raises(OSError):
             socket.create_connection(('127.0.0.1', runner.agent_port), timeout=1).close()

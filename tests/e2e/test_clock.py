@@ -1,6 +1,7 @@
 """The manual clock of the local runner on DynamoDB Local: stored with the data, so every
 process on one DynamoDB reads the same time and a restart keeps it; and polls that see a
 finished deployment at once, as a user's test suite expects."""
+
 import pytest
 
 from local.clock_client import Clock
@@ -11,8 +12,12 @@ START = '2026-12-01T12:00:00Z'
 
 @pytest.fixture(scope='module')
 def manual_env(dynamodb_local):
-    return {'AWS_ENDPOINT_URL_DYNAMODB': dynamodb_local, 'APPCONFIG_TABLE_PREFIX': 'clock-',
-            'APPCONFIG_CLOCK': 'manual', 'APPCONFIG_CLOCK_START': START}
+    return {
+        'AWS_ENDPOINT_URL_DYNAMODB': dynamodb_local,
+        'APPCONFIG_TABLE_PREFIX': 'clock-',
+        'APPCONFIG_CLOCK': 'manual',
+        'APPCONFIG_CLOCK_START': START,
+    }
 
 
 @pytest.fixture(scope='module')
@@ -32,8 +37,7 @@ def test_two_processes_on_one_dynamodb_report_the_same_time(runner, manual_env):
         moved = a.advance('2h')
         assert b.get() == moved
         moved = b.set('2027-01-01T00:00:00Z')
-        assert a.get() == moved == {'now': '2027-01-01T00:00:00Z', 'mode': 'manual',
-                                    'speed': 0}
+        assert a.get() == moved == {'now': '2027-01-01T00:00:00Z', 'mode': 'manual', 'speed': 0}
     finally:
         b_runner.stop()
     # A restart (same DynamoDB, same settings) keeps the stored time: no jump back to START.
@@ -48,7 +52,8 @@ def _world(appconfig, name):
     app = appconfig.create_application(Name=name)['Id']
     env = appconfig.create_environment(ApplicationId=app, Name='prod')['Id']
     profile = appconfig.create_configuration_profile(
-        ApplicationId=app, Name='settings', LocationUri='hosted')['Id']
+        ApplicationId=app, Name='settings', LocationUri='hosted'
+    )['Id']
     return app, env, profile
 
 
@@ -62,27 +67,41 @@ def test_deploy_wait_poll_is_never_stale(runner, strategy):
     app, env, profile = _world(appconfig, f'never-stale-{strategy.split()[-1]}')
     if strategy == 'duration 0':
         strategy_id = appconfig.create_deployment_strategy(
-            Name='instant', DeploymentDurationInMinutes=0, GrowthFactor=100,
-            FinalBakeTimeInMinutes=0, ReplicateTo='NONE')['Id']
+            Name='instant',
+            DeploymentDurationInMinutes=0,
+            GrowthFactor=100,
+            FinalBakeTimeInMinutes=0,
+            ReplicateTo='NONE',
+        )['Id']
     else:
         strategy_id = strategy
     waiter = appconfig.get_waiter('deployment_complete')
     token = data.start_configuration_session(
-        ApplicationIdentifier=app, EnvironmentIdentifier=env,
-        ConfigurationProfileIdentifier=profile)['InitialConfigurationToken']
+        ApplicationIdentifier=app, EnvironmentIdentifier=env, ConfigurationProfileIdentifier=profile
+    )['InitialConfigurationToken']
     for i in range(20):
         body = f'{{"release": {i}}}'.encode()
         version = appconfig.create_hosted_configuration_version(
-            ApplicationId=app, ConfigurationProfileId=profile, Content=body,
-            ContentType='application/json')['VersionNumber']
+            ApplicationId=app,
+            ConfigurationProfileId=profile,
+            Content=body,
+            ContentType='application/json',
+        )['VersionNumber']
         number = appconfig.start_deployment(
-            ApplicationId=app, EnvironmentId=env, ConfigurationProfileId=profile,
+            ApplicationId=app,
+            EnvironmentId=env,
+            ConfigurationProfileId=profile,
             DeploymentStrategyId=strategy_id,
-            ConfigurationVersion=str(version))['DeploymentNumber']
+            ConfigurationVersion=str(version),
+        )['DeploymentNumber']
         if strategy != 'duration 0':
-            control.advance('10m')            # AllAtOnce bakes 10 minutes
-        waiter.wait(ApplicationId=app, EnvironmentId=env, DeploymentNumber=number,
-                    WaiterConfig={'Delay': 1, 'MaxAttempts': 5})
+            control.advance('10m')  # AllAtOnce bakes 10 minutes
+        waiter.wait(
+            ApplicationId=app,
+            EnvironmentId=env,
+            DeploymentNumber=number,
+            WaiterConfig={'Delay': 1, 'MaxAttempts': 5},
+        )
         answer = data.get_latest_configuration(ConfigurationToken=token)
         token = answer['NextPollConfigurationToken']
         assert answer['Configuration'].read() == body, f'deployment {i + 1} served stale'

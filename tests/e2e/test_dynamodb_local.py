@@ -1,4 +1,5 @@
 """DynamoDB Local as the runner starts it: a real JVM, real boto3, data on disk."""
+
 import socket
 
 import boto3
@@ -13,8 +14,12 @@ def _client(endpoint):
     # Explicit dummy credentials: -sharedDb makes them irrelevant to which
     # tables are seen, but botocore still insists on signing.
     return boto3.client(
-        'dynamodb', endpoint_url=endpoint, region_name='us-east-1',
-        aws_access_key_id='x', aws_secret_access_key='x')
+        'dynamodb',
+        endpoint_url=endpoint,
+        region_name='us-east-1',
+        aws_access_key_id='x',
+        aws_secret_access_key='x',
+    )
 
 
 def test_data_survives_a_restart(tmp_path):
@@ -27,7 +32,8 @@ def test_data_survives_a_restart(tmp_path):
             TableName=TABLE,
             KeySchema=[{'AttributeName': 'pk', 'KeyType': 'HASH'}],
             AttributeDefinitions=[{'AttributeName': 'pk', 'AttributeType': 'S'}],
-            BillingMode='PAY_PER_REQUEST')
+            BillingMode='PAY_PER_REQUEST',
+        )
         client.put_item(TableName=TABLE, Item={'pk': {'S': 'k1'}, 'v': {'S': 'hello'}})
         got = client.get_item(TableName=TABLE, Key={'pk': {'S': 'k1'}}, ConsistentRead=True)
         assert got['Item']['v'] == {'S': 'hello'}

@@ -3,13 +3,15 @@
 Several threads write through boto3 (hosted versions of random bytes, some large enough to be
 chunked, deployments, creates); at a random moment, right after a hosted version is
 acknowledged (when a commit that lagged its answer would be lost), the runner and its
-DynamoDB Local are killed with SIGKILL, then a new runner starts on the same data. Every write answered 2xx
+DynamoDB Local are killed with SIGKILL, then a new runner starts on the same data. Every write
+answered 2xx
 before the kill must be there, byte-exact; numbers stay unique; at most one deployment is in
 progress per environment; interrupted deployments complete. A few rounds, each bounded.
 
 Deployments take one scaled minute (APPCONFIG_TIME_SCALE), so completing them after a
 restart is waiting on the runner's ticker (a real process), polled with a deadline.
 """
+
 import os
 import random
 import signal
@@ -21,7 +23,7 @@ from botocore.exceptions import ClientError
 from tests.e2e.conftest import Runner, client
 
 ROUNDS = 3
-KILL_AFTER = (0.0, 1.0)   # seconds after every writer had a write acknowledged: armed
+KILL_AFTER = (0.0, 1.0)  # seconds after every writer had a write acknowledged: armed
 DEADLINE = 60
 ENVIRONMENTS = 3
 IN_PROGRESS = {'DEPLOYING', 'BAKING', 'VALIDATING', 'ROLLING_BACK'}
@@ -31,11 +33,11 @@ class Acked:
     """What the service acknowledged, appended by the writer threads."""
 
     def __init__(self):
-        self.versions = {}       # number -> bytes
-        self.deployments = []    # (environment id, number, version number)
-        self.profiles = {}       # (application id, profile id) -> name
-        self.applications = {}   # id -> name
-        self.errors = []         # (monotonic time, error) other than expected conflicts
+        self.versions = {}  # number -> bytes
+        self.deployments = []  # (environment id, number, version number)
+        self.profiles = {}  # (application id, profile id) -> name
+        self.applications = {}  # id -> name
+        self.errors = []  # (monotonic time, error) other than expected conflicts
         self.lock = threading.Lock()
 
 
@@ -50,7 +52,8 @@ def _versions(endpoint, ids, stop, acked, seed, kill=None):
         content = os.urandom(size)
         try:
             number = appconfig.create_hosted_configuration_version(
-                **ids, Content=content, ContentType='application/octet-stream')['VersionNumber']
+                **ids, Content=content, ContentType='application/octet-stream'
+            )['VersionNumber']
         except Exception as error:  # noqa: BLE001 - after the kill every call fails
             acked.errors.append((time.monotonic(), error))
             return
@@ -70,13 +73,15 @@ def _deployments(endpoint, ids, environments, strategy, stop, acked):
                 version = max(acked.versions, default=1)
             try:
                 number = appconfig.start_deployment(
-                    ApplicationId=ids['ApplicationId'], EnvironmentId=environment,
+                    ApplicationId=ids['ApplicationId'],
+                    EnvironmentId=environment,
                     ConfigurationProfileId=ids['ConfigurationProfileId'],
                     DeploymentStrategyId=strategy,
-                    ConfigurationVersion=str(version))['DeploymentNumber']
+                    ConfigurationVersion=str(version),
+                )['DeploymentNumber']
             except ClientError as error:
                 if error.response['Error']['Code'] == 'ConflictException':
-                    continue   # one is still in progress there: the invariant at work
+                    continue  # one is still in progress there: the invariant at work
                 acked.errors.append((time.monotonic(), error))
                 return
             except Exception as error:  # noqa: BLE001 - after the kill every call fails
@@ -97,7 +102,8 @@ def _creates(endpoint, stop, acked):
                 acked.applications[application] = name
             else:
                 created = appconfig.create_configuration_profile(
-                    ApplicationId=application, Name=name, LocationUri='hosted')
+                    ApplicationId=application, Name=name, LocationUri='hosted'
+                )
                 acked.profiles[(application, created['Id'])] = name
         except Exception as error:  # noqa: BLE001 - after the kill every call fails
             acked.errors.append((time.monotonic(), error))
@@ -107,12 +113,18 @@ def _creates(endpoint, stop, acked):
 def _wait_until_writing(acked, writers):
     """Until every kind of write has been acknowledged since the round began (a fresh
     runner's first requests are slow), so that the kill lands among writes in flight."""
-    before = (len(acked.versions), len(acked.deployments),
-              len(acked.profiles) + len(acked.applications))
+    before = (
+        len(acked.versions),
+        len(acked.deployments),
+        len(acked.profiles) + len(acked.applications),
+    )
     deadline = time.monotonic() + DEADLINE
     while True:
-        now = (len(acked.versions), len(acked.deployments),
-               len(acked.profiles) + len(acked.applications))
+        now = (
+            len(acked.versions),
+            len(acked.deployments),
+            len(acked.profiles) + len(acked.applications),
+        )
         if all(n > b for n, b in zip(now, before, strict=True)):
             return
         assert all(w.is_alive() for w in writers), acked.errors
@@ -150,15 +162,19 @@ def _kill(runner):
 
 
 def _check(appconfig, ids, environments, acked):
-    listed = [v['VersionNumber'] for page in appconfig.get_paginator(
-        'list_hosted_configuration_versions').paginate(**ids) for v in page['Items']]
+    listed = [
+        v['VersionNumber']
+        for page in appconfig.get_paginator('list_hosted_configuration_versions').paginate(**ids)
+        for v in page['Items']
+    ]
     assert len(listed) == len(set(listed))
     for number, content in acked.versions.items():
         got = appconfig.get_hosted_configuration_version(**ids, VersionNumber=number)
         assert got['Content'].read() == content, number
     for (application, profile), name in acked.profiles.items():
-        got = appconfig.get_configuration_profile(ApplicationId=application,
-                                                  ConfigurationProfileId=profile)
+        got = appconfig.get_configuration_profile(
+            ApplicationId=application, ConfigurationProfileId=profile
+        )
         assert got['Name'] == name
     for application, name in acked.applications.items():
         assert appconfig.get_application(ApplicationId=application)['Name'] == name
@@ -175,7 +191,8 @@ def _check(appconfig, ids, environments, acked):
 
 def _deployments_of(appconfig, ids, environment):
     pages = appconfig.get_paginator('list_deployments').paginate(
-        ApplicationId=ids['ApplicationId'], EnvironmentId=environment)
+        ApplicationId=ids['ApplicationId'], EnvironmentId=environment
+    )
     return [d for page in pages for d in page['Items']]
 
 
@@ -191,31 +208,58 @@ def _wait_for_deployments_to_complete(appconfig, ids, environments):
 
 
 def test_acknowledged_writes_survive_sigkill_of_the_whole_runner(tmp_path):
-    env = {'APPCONFIG_DATA_DIR': str(tmp_path / 'data'), 'AWS_ENDPOINT_URL_DYNAMODB': '',
-           'APPCONFIG_TIME_SCALE': '600', 'APPCONFIG_TICK_SECONDS': '0.2'}
+    env = {
+        'APPCONFIG_DATA_DIR': str(tmp_path / 'data'),
+        'AWS_ENDPOINT_URL_DYNAMODB': '',
+        'APPCONFIG_TIME_SCALE': '600',
+        'APPCONFIG_TICK_SECONDS': '0.2',
+    }
     runner = Runner(env, output=tmp_path / 'runner.log')
     try:
         appconfig = client('appconfig', runner.endpoint)
         app_id = appconfig.create_application(Name='killed')['Id']
-        profile = appconfig.create_configuration_profile(ApplicationId=app_id, Name='p',
-                                                         LocationUri='hosted')['Id']
+        profile = appconfig.create_configuration_profile(
+            ApplicationId=app_id, Name='p', LocationUri='hosted'
+        )['Id']
         ids = {'ApplicationId': app_id, 'ConfigurationProfileId': profile}
-        environments = [appconfig.create_environment(ApplicationId=app_id, Name=f'e{n}')['Id']
-                        for n in range(ENVIRONMENTS)]
+        environments = [
+            appconfig.create_environment(ApplicationId=app_id, Name=f'e{n}')['Id']
+            for n in range(ENVIRONMENTS)
+        ]
         strategy = appconfig.create_deployment_strategy(
-            Name='one-minute', DeploymentDurationInMinutes=1, GrowthFactor=50,
-            FinalBakeTimeInMinutes=0, ReplicateTo='NONE')['Id']
+            Name='one-minute',
+            DeploymentDurationInMinutes=1,
+            GrowthFactor=50,
+            FinalBakeTimeInMinutes=0,
+            ReplicateTo='NONE',
+        )['Id']
         acked = Acked()
-        appconfig.create_hosted_configuration_version(**ids, Content=b'v1',
-                                                      ContentType='application/octet-stream')
+        appconfig.create_hosted_configuration_version(
+            **ids, Content=b'v1', ContentType='application/octet-stream'
+        )
         acked.versions[1] = b'v1'
         for round_no in range(ROUNDS):
             stop, kill = threading.Event(), Kill(runner)
-            writers = [threading.Thread(target=_versions, args=(
-                runner.endpoint, ids, stop, acked, round_no * 2 + n, kill if n == 0 else None))
-                       for n in range(2)]
-            writers.append(threading.Thread(target=_deployments, args=(
-                runner.endpoint, ids, environments, strategy, stop, acked)))
+            writers = [
+                threading.Thread(
+                    target=_versions,
+                    args=(
+                        runner.endpoint,
+                        ids,
+                        stop,
+                        acked,
+                        round_no * 2 + n,
+                        kill if n == 0 else None,
+                    ),
+                )
+                for n in range(2)
+            ]
+            writers.append(
+                threading.Thread(
+                    target=_deployments,
+                    args=(runner.endpoint, ids, environments, strategy, stop, acked),
+                )
+            )
             writers.append(threading.Thread(target=_creates, args=(runner.endpoint, stop, acked)))
             for writer in writers:
                 writer.start()

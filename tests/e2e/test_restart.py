@@ -1,4 +1,5 @@
 """Data written through the API survives a restart of the local runner."""
+
 from tests.e2e.conftest import Runner, client
 
 

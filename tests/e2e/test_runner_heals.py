@@ -4,6 +4,7 @@ up loudly (exit 1, a clear message) when restarting keeps failing.
 Waiting here is on real processes (a JVM starting, a runner exiting), so the loops are
 bounded polls of the API or of the process, not sleeps standing in for the clock.
 """
+
 import json
 import os
 import re
@@ -57,13 +58,14 @@ def _unblock_restarts(data):
 
 def test_a_killed_dynamodb_local_is_restarted_and_a_crash_loop_stops_the_runner(tmp_path):
     data = tmp_path / 'data'
-    runner = Runner({'APPCONFIG_DATA_DIR': str(data), 'AWS_ENDPOINT_URL_DYNAMODB': ''},
-                    output=tmp_path / 'runner.log')
+    runner = Runner(
+        {'APPCONFIG_DATA_DIR': str(data), 'AWS_ENDPOINT_URL_DYNAMODB': ''},
+        output=tmp_path / 'runner.log',
+    )
     try:
         appconfig = client('appconfig', runner.endpoint)
         app_id = appconfig.create_application(Name='kept')['Id']
-        port = re.search(r'DynamoDB Local on http://127.0.0.1:(\d+)',
-                         runner.read_output()).group(1)
+        port = re.search(r'DynamoDB Local on http://127.0.0.1:(\d+)', runner.read_output()).group(1)
         pid = runner.dynamodb_pid()
 
         # Down, and kept down by failing restarts: the API answers the modeled error.
@@ -92,7 +94,10 @@ def test_a_killed_dynamodb_local_is_restarted_and_a_crash_loop_stops_the_runner(
         _kill(runner.dynamodb_pid())
         assert runner.proc.wait(timeout=DEADLINE) == 1
         log = runner.read_output()
-        assert re.search(r'error: DynamoDB Local failed \d+ times within 60 s .*not restarting '
-                         r'it again.* The local runner stops\.', log), log[-3000:]
+        assert re.search(
+            r'error: DynamoDB Local failed \d+ times within 60 s .*not restarting '
+            r'it again.* The local runner stops\.',
+            log,
+        ), log[-3000:]
     finally:
         runner.stop()

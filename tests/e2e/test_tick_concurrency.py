@@ -2,6 +2,7 @@
 are not atomic across threads, DynamoDB's are): every due event is written exactly once,
 whichever tick's transaction wins. The ticks run in a child process so the store's endpoint
 is this DynamoDB Local."""
+
 import json
 import os
 import subprocess
@@ -9,7 +10,7 @@ import sys
 
 from tests.e2e.conftest import ROOT
 
-CHILD = r'''
+CHILD = r"""
 import json, threading
 from datetime import timedelta
 from bench import tick as seed
@@ -32,17 +33,28 @@ for k in (1, 2):
     rounds.append(summaries)
 logs = [[e.event_type for e in d.events] for d in Deployment.scan()]
 print(json.dumps({'count': count, 'rounds': rounds, 'logs': logs}))
-'''
+"""
 
 
 def test_three_ticks_at_once_write_each_event_once(dynamodb_local):
-    env = {**os.environ, 'AWS_ENDPOINT_URL_DYNAMODB': dynamodb_local,
-           'APPCONFIG_TABLE_PREFIX': 'e2e-tickrace-', 'AWS_ACCESS_KEY_ID': 'x',
-           'AWS_SECRET_ACCESS_KEY': 'x', 'AWS_DEFAULT_REGION': 'us-east-1',
-           'AWS_REGION': 'us-east-1'}
+    env = {
+        **os.environ,
+        'AWS_ENDPOINT_URL_DYNAMODB': dynamodb_local,
+        'APPCONFIG_TABLE_PREFIX': 'e2e-tickrace-',
+        'AWS_ACCESS_KEY_ID': 'x',
+        'AWS_SECRET_ACCESS_KEY': 'x',
+        'AWS_DEFAULT_REGION': 'us-east-1',
+        'AWS_REGION': 'us-east-1',
+    }
     env.pop('APPCONFIG_EVENT_BUS', None)
-    done = subprocess.run([sys.executable, '-c', CHILD], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, '-c', CHILD],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     count = result['count']
@@ -51,5 +63,7 @@ def test_three_ticks_at_once_write_each_event_once(dynamodb_local):
         assert sum(s['errors'] for s in summaries) == 0
         assert all(s['active'] == count for s in summaries)
     assert len(result['logs']) == count
-    assert all(log == ['DEPLOYMENT_STARTED', 'PERCENTAGE_UPDATED', 'PERCENTAGE_UPDATED']
-               for log in result['logs'])
+    assert all(
+        log == ['DEPLOYMENT_STARTED', 'PERCENTAGE_UPDATED', 'PERCENTAGE_UPDATED']
+        for log in result['logs']
+    )

@@ -1,4 +1,5 @@
 """Fixtures for the tests that invoke the Chalice app as Lambda does (no HTTP server)."""
+
 import pytest
 from moto import mock_aws
 
@@ -8,6 +9,7 @@ from tests.moto_tables import create_tables
 @pytest.fixture(scope='module')
 def app():
     from app import app
+
     return app
 
 

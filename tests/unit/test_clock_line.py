@@ -1,11 +1,12 @@
 """The clock's line, kept in a store shared by processes, and reconciled at start-up."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from chalicelib import clock
 
-T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 class FakeStore:
@@ -44,7 +45,7 @@ def test_a_new_real_clock_runs_at_the_time_scale(attached):
     line = clock.use_store(FakeStore(), mode=None, speed=60)
     assert (line.mode, line.speed) == ('real', 60)
     first = clock.now()
-    assert abs(first - datetime.now(timezone.utc)) < timedelta(seconds=5)
+    assert abs(first - datetime.now(UTC)) < timedelta(seconds=5)
 
 
 def test_a_stored_clock_survives_a_restart(attached):
@@ -59,8 +60,9 @@ def test_a_stored_clock_survives_a_restart(attached):
     line = clock.use_store(store, mode='manual')
     assert (line.mode, line.resume_speed, line.version) == ('manual', 2, 9)
     paused_at = clock.now()
-    assert clock.use_store(store, start=paused_at + timedelta(hours=1)).at == \
-        paused_at + timedelta(hours=1)
+    assert clock.use_store(store, start=paused_at + timedelta(hours=1)).at == paused_at + timedelta(
+        hours=1
+    )
 
 
 def test_another_process_move_is_seen_within_the_refresh_interval(attached, monkeypatch):
@@ -86,6 +88,7 @@ def test_a_store_that_cannot_be_read_keeps_the_last_time(attached, monkeypatch):
 
     def broken():
         raise OSError('connection refused')
+
     monkeypatch.setattr(store, 'load', broken)
     monkeypatch.setattr(clock, '_loaded_at', -1e9)
     assert clock.now() == T0
@@ -95,7 +98,7 @@ def test_a_commit_loses_to_a_move_it_did_not_read(attached):
     store = FakeStore()
     clock.use_store(store, mode='manual', start=T0)
     read = clock.current()
-    store.line = read.moved(at=T0 + timedelta(minutes=1))     # another process
+    store.line = read.moved(at=T0 + timedelta(minutes=1))  # another process
     assert not clock.commit(read, read.moved(at=T0 + timedelta(minutes=2)))
     assert store.line.at == T0 + timedelta(minutes=1)
     again = clock.current()
@@ -117,16 +120,19 @@ def test_hold_keeps_the_process_at_an_instant():
 def test_the_default_clock_is_the_wall_clock():
     clock.thaw()
     assert clock.running() and clock.line().mode == 'real'
-    assert abs(clock.now() - datetime.now(timezone.utc)) < timedelta(seconds=5)
+    assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
 
 
 def test_the_stored_item_shares_the_settings_table(tables):
     from chalicelib.store import clock as stored
     from chalicelib.store.settings import AccountSettings
     from chalicelib.store.tables import models
+
     assert stored.StoredClock.Meta.table_name == AccountSettings.Meta.table_name
-    assert stored.StoredClock._get_schema()['key_schema'] == \
-        AccountSettings._get_schema()['key_schema']
+    assert (
+        stored.StoredClock._get_schema()['key_schema']
+        == AccountSettings._get_schema()['key_schema']
+    )
     assert stored.StoredClock not in models()
     assert stored.load() is None
     first = clock.Line(T0, 1.5, 0, 60, 1)
@@ -137,4 +143,5 @@ def test_the_stored_item_shares_the_settings_table(tables):
     assert stored.load() == second
     # The account's settings are not disturbed by the item beside them.
     from chalicelib.ops import settings
+
     assert settings.deletion_protection() == (False, 60)

@@ -6,6 +6,7 @@ in the path they sign) or a custom domain; every request is answered through ``a
 with the REST proxy event API Gateway delivers (tests/apigw.py). Secrets Manager and
 DynamoDB are moto's.
 """
+
 import datetime
 import json
 
@@ -34,7 +35,8 @@ def credentials_secret(monkeypatch):
     secrets = boto3.client('secretsmanager', region_name=REGION)
     arn = secrets.create_secret(
         Name='appconfig-sigv4-credentials',
-        SecretString=json.dumps({KEY: SECRET, OTHER_KEY: OTHER_SECRET}))['ARN']
+        SecretString=json.dumps({KEY: SECRET, OTHER_KEY: OTHER_SECRET}),
+    )['ARN']
     monkeypatch.setenv('APPCONFIG_AUTH', 'sigv4')
     monkeypatch.setenv('APPCONFIG_CREDENTIALS_SECRET', arn)
     monkeypatch.setenv('APPCONFIG_SIGV4_SERVICES', 'appconfig')
@@ -44,12 +46,25 @@ def credentials_secret(monkeypatch):
     cache.reset()
 
 
-def _client(app, service='appconfig', endpoint=API, key=KEY, secret=SECRET, stage='/api',
-            context_path=None, **config):
-    client = boto3.client(service, endpoint_url=endpoint, region_name=REGION,
-                          aws_access_key_id=key, aws_secret_access_key=secret,
-                          aws_session_token=None,
-                          config=Config(retries={'max_attempts': 1}, **config))
+def _client(
+    app,
+    service='appconfig',
+    endpoint=API,
+    key=KEY,
+    secret=SECRET,
+    stage='/api',
+    context_path=None,
+    **config,
+):
+    client = boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        aws_session_token=None,
+        config=Config(retries={'max_attempts': 1}, **config),
+    )
     serve_through_lambda(client, app, stage, context_path)
     return client
 
@@ -67,28 +82,37 @@ def test_signed_boto3_requests_pass(app, credentials_secret):
     appconfig = _client(app)
     created = appconfig.create_application(Name='signed', Tags={'team': 'a b/c'})
     profile = appconfig.create_configuration_profile(
-        ApplicationId=created['Id'], Name='blob', LocationUri='hosted')
+        ApplicationId=created['Id'], Name='blob', LocationUri='hosted'
+    )
     env = appconfig.create_environment(ApplicationId=created['Id'], Name='prod')
     content = bytes(range(256))
     appconfig.create_hosted_configuration_version(
-        ApplicationId=created['Id'], ConfigurationProfileId=profile['Id'], Content=content,
-        ContentType='application/octet-stream')
+        ApplicationId=created['Id'],
+        ConfigurationProfileId=profile['Id'],
+        Content=content,
+        ContentType='application/octet-stream',
+    )
     appconfig.start_deployment(
-        ApplicationId=created['Id'], EnvironmentId=env['Id'],
-        ConfigurationProfileId=profile['Id'], DeploymentStrategyId='AppConfig.AllAtOnce',
-        ConfigurationVersion='1')
+        ApplicationId=created['Id'],
+        EnvironmentId=env['Id'],
+        ConfigurationProfileId=profile['Id'],
+        DeploymentStrategyId='AppConfig.AllAtOnce',
+        ConfigurationVersion='1',
+    )
     # Query strings and percent-encoded ARN labels are part of what is signed.
-    assert [a['Id'] for a in appconfig.list_applications(MaxResults=1)['Items']] == \
-        [created['Id']]
-    arn = f"arn:aws:appconfig:{REGION}:123456789012:application/{created['Id']}"
+    assert [a['Id'] for a in appconfig.list_applications(MaxResults=1)['Items']] == [created['Id']]
+    arn = f'arn:aws:appconfig:{REGION}:123456789012:application/{created["Id"]}'
     assert appconfig.list_tags_for_resource(ResourceArn=arn)['Tags'] == {'team': 'a b/c'}
     # The data plane signs for appconfig too.
     data = _client(app, 'appconfigdata', key=OTHER_KEY, secret=OTHER_SECRET)
     token = data.start_configuration_session(
-        ApplicationIdentifier=created['Id'], EnvironmentIdentifier=env['Id'],
-        ConfigurationProfileIdentifier=profile['Id'])['InitialConfigurationToken']
-    assert data.get_latest_configuration(ConfigurationToken=token)['Configuration'].read() == \
-        content
+        ApplicationIdentifier=created['Id'],
+        EnvironmentIdentifier=env['Id'],
+        ConfigurationProfileIdentifier=profile['Id'],
+    )['InitialConfigurationToken']
+    assert (
+        data.get_latest_configuration(ConfigurationToken=token)['Configuration'].read() == content
+    )
 
 
 def test_a_custom_domain_without_stage_prefix(app, credentials_secret):
@@ -104,7 +128,7 @@ def test_wrong_secret_is_refused(app, credentials_secret):
 
 def test_the_stage_prefix_is_part_of_what_is_signed(app, credentials_secret):
     # The client signed /api/applications: checked against /applications, it fails.
-    client = _client(app, context_path=lambda path: path[len('/api'):])
+    client = _client(app, context_path=lambda path: path[len('/api') :])
     code, message = _refusal(client.list_applications)
     assert code == 'InvalidSignatureException'
     assert "should have been\n'GET\n/applications\n" in message
@@ -119,15 +143,19 @@ def test_unsigned_request_is_refused(app, credentials_secret):
     code, message = _refusal(_client(app, signature_version=UNSIGNED).list_applications)
     assert (code, message) == ('MissingAuthenticationTokenException', auth.MISSING_TOKEN)
     data = _client(app, 'appconfigdata', signature_version=UNSIGNED)
-    assert _refusal(lambda: data.get_latest_configuration(ConfigurationToken='t'))[0] == \
-        'MissingAuthenticationTokenException'
+    assert (
+        _refusal(lambda: data.get_latest_configuration(ConfigurationToken='t'))[0]
+        == 'MissingAuthenticationTokenException'
+    )
 
 
-@pytest.mark.parametrize('minutes, start', [(-6, 'Signature expired: '),
-                                            (7, 'Signature not yet current: ')])
+@pytest.mark.parametrize(
+    'minutes, start', [(-6, 'Signature expired: '), (7, 'Signature not yet current: ')]
+)
 def test_stale_signature_is_refused(app, credentials_secret, monkeypatch, minutes, start):
-    moved = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) + \
-        datetime.timedelta(minutes=minutes)
+    moved = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + datetime.timedelta(
+        minutes=minutes
+    )
     monkeypatch.setattr(botocore.auth, 'get_current_datetime', lambda *a, **k: moved)
     code, message = _refusal(_client(app).list_applications)
     assert code == 'InvalidSignatureException'
@@ -136,10 +164,13 @@ def test_stale_signature_is_refused(app, credentials_secret, monkeypatch, minute
 
 def test_execute_api_scope_is_refused(app, credentials_secret):
     from infra.sigv4_execute_api import sign_for_execute_api
+
     client = sign_for_execute_api(_client(app))
     code, message = _refusal(client.list_applications)
-    assert (code, message) == ('InvalidSignatureException',
-                               "Credential should be scoped to correct service: 'appconfig'. ")
+    assert (code, message) == (
+        'InvalidSignatureException',
+        "Credential should be scoped to correct service: 'appconfig'. ",
+    )
 
 
 def test_the_secret_is_read_once_per_ttl(app, credentials_secret, monkeypatch):
@@ -154,7 +185,8 @@ def test_the_secret_is_read_once_per_ttl(app, credentials_secret, monkeypatch):
     assert reads == [credentials_secret]
     # A key added to the secret is honoured once the cached copy expires.
     boto3.client('secretsmanager', region_name=REGION).put_secret_value(
-        SecretId=credentials_secret, SecretString=json.dumps({'AKIDNEW': 'new'}))
+        SecretId=credentials_secret, SecretString=json.dumps({'AKIDNEW': 'new'})
+    )
     newcomer = _client(app, key='AKIDNEW', secret='new')
     assert _refusal(newcomer.list_applications)[0] == 'UnrecognizedClientException'
     now[0] += auth.DEFAULT_TTL + 1
@@ -172,7 +204,8 @@ def test_an_unreadable_secret_is_an_internal_failure(app, credentials_secret, mo
 
 def test_a_secret_that_is_not_a_json_object_refuses_everyone(app, credentials_secret):
     boto3.client('secretsmanager', region_name=REGION).put_secret_value(
-        SecretId=credentials_secret, SecretString='["not", "pairs"]')
+        SecretId=credentials_secret, SecretString='["not", "pairs"]'
+    )
     cache.reset()
     assert _refusal(_client(app).list_applications, status=500)[0] == 'InternalFailure'
 
@@ -180,66 +213,126 @@ def test_a_secret_that_is_not_a_json_object_refuses_everyone(app, credentials_se
 def test_no_profile_may_deliver_the_credentials_secret(app, credentials_secret):
     appconfig = _client(app)
     application = appconfig.create_application(Name='a')['Id']
-    for uri in (f'secretsmanager://{credentials_secret}',
-                'secretsmanager://appconfig-sigv4-credentials'):
+    for uri in (
+        f'secretsmanager://{credentials_secret}',
+        'secretsmanager://appconfig-sigv4-credentials',
+    ):
         profile = appconfig.create_configuration_profile(
-            ApplicationId=application, Name='leak', LocationUri=uri,
-            RetrievalRoleArn='arn:aws:iam::123456789012:role/appconfig-reader')['Id']
+            ApplicationId=application,
+            Name='leak',
+            LocationUri=uri,
+            RetrievalRoleArn='arn:aws:iam::123456789012:role/appconfig-reader',
+        )['Id']
         version = boto3.client('secretsmanager', region_name=REGION).list_secret_version_ids(
-            SecretId=credentials_secret)['Versions'][0]['VersionId']
-        with pytest.raises(appconfig.exceptions.BadRequestException,
-                           match="holds this service's credentials"):
+            SecretId=credentials_secret
+        )['Versions'][0]['VersionId']
+        with pytest.raises(
+            appconfig.exceptions.BadRequestException, match="holds this service's credentials"
+        ):
             appconfig.validate_configuration(
-                ApplicationId=application, ConfigurationProfileId=profile,
-                ConfigurationVersion=version)
+                ApplicationId=application,
+                ConfigurationProfileId=profile,
+                ConfigurationVersion=version,
+            )
 
 
-_texts = st.text(max_size=40) | st.sampled_from([
-    '', 'AWS4-HMAC-SHA256', 'AWS4-HMAC-SHA256 Credential=', f'Credential={KEY}/20250101/',
-    'aws4_request', 'SignedHeaders=host;x-amz-date', 'Signature=' + '0' * 64, ',', '=',
-    '\u00e9\u0000', '20250101T000000Z', '99991301T256161Z', '/'])
+_texts = st.text(max_size=40) | st.sampled_from(
+    [
+        '',
+        'AWS4-HMAC-SHA256',
+        'AWS4-HMAC-SHA256 Credential=',
+        f'Credential={KEY}/20250101/',
+        'aws4_request',
+        'SignedHeaders=host;x-amz-date',
+        'Signature=' + '0' * 64,
+        ',',
+        '=',
+        '\u00e9\u0000',
+        '20250101T000000Z',
+        '99991301T256161Z',
+        '/',
+    ]
+)
 
 
-_token = st.text(st.characters(min_codepoint=33, max_codepoint=126,
-                               blacklist_characters=',/;='), min_size=1, max_size=12) | \
-    st.text(st.characters(blacklist_characters=', /;=', blacklist_categories=('Cs', 'Zs')),
-            min_size=1, max_size=6)
-_parts = _token | st.sampled_from([KEY, 'appconfig', 'us-east-1', 'aws4_request', 'host',
-                                   'x-amz-date', 'content-type', '20261201'])
+_token = st.text(
+    st.characters(min_codepoint=33, max_codepoint=126, blacklist_characters=',/;='),
+    min_size=1,
+    max_size=12,
+) | st.text(
+    st.characters(blacklist_characters=', /;=', blacklist_categories=('Cs', 'Zs')),
+    min_size=1,
+    max_size=6,
+)
+_parts = _token | st.sampled_from(
+    [
+        KEY,
+        'appconfig',
+        'us-east-1',
+        'aws4_request',
+        'host',
+        'x-amz-date',
+        'content-type',
+        '20261201',
+    ]
+)
 _well_formed = st.builds(
     'AWS4-HMAC-SHA256 Credential={}, SignedHeaders={}, Signature={}'.format,
-    st.integers(0, 4).flatmap(lambda n: st.lists(_parts, min_size=1).map('/'.join) if n == 4
-                              else st.builds('{}/{}/{}/{}/{}'.format, st.just(KEY) | _parts,
-                                             _parts, st.just('us-east-1') | _parts,
-                                             st.just('appconfig') | _parts,
-                                             st.just('aws4_request'))),
+    st.integers(0, 4).flatmap(
+        lambda n: (
+            st.lists(_parts, min_size=1).map('/'.join)
+            if n == 4
+            else st.builds(
+                '{}/{}/{}/{}/{}'.format,
+                st.just(KEY) | _parts,
+                _parts,
+                st.just('us-east-1') | _parts,
+                st.just('appconfig') | _parts,
+                st.just('aws4_request'),
+            )
+        )
+    ),
     st.lists(st.just('host') | _parts, min_size=1, max_size=4).map(';'.join),
-    _token | st.just('0' * 64))
-_now = st.just(datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%dT%H%M%SZ'))
+    _token | st.just('0' * 64),
+)
+_now = st.just(datetime.datetime.now(datetime.UTC).strftime('%Y%m%dT%H%M%SZ'))
 
 
-_garbage = st.lists(_texts, max_size=6).map(' '.join) | st.lists(
-    _texts, max_size=6).map(', '.join)
+_garbage = st.lists(_texts, max_size=6).map(' '.join) | st.lists(_texts, max_size=6).map(', '.join)
 
 
 @settings(max_examples=300, derandomize=True, database=None, deadline=None)
-@given(authorization=st.integers(0, 9).flatmap(lambda n: _well_formed if n < 8 else _garbage),
-       date=_now | _texts, token=st.none() | _texts, body_hash=st.none() | _texts,
-       signed=st.lists(_texts, max_size=4).map(';'.join))
-def test_any_authorization_header_is_refused_cleanly(authorization, date, token, body_hash,
-                                                     signed):
+@given(
+    authorization=st.integers(0, 9).flatmap(lambda n: _well_formed if n < 8 else _garbage),
+    date=_now | _texts,
+    token=st.none() | _texts,
+    body_hash=st.none() | _texts,
+    signed=st.lists(_texts, max_size=4).map(';'.join),
+)
+def test_any_authorization_header_is_refused_cleanly(authorization, date, token, body_hash, signed):
     # Whatever the client sends, the verifier answers with a front-door refusal, never an
     # exception of its own (which the app would answer as a 500).
-    headers = {'Host': 'abcdef1234.execute-api.us-east-1.amazonaws.com',
-               'Authorization': authorization or 'AWS4-HMAC-SHA256 ' + signed,
-               'X-Amz-Date': date}
+    headers = {
+        'Host': 'abcdef1234.execute-api.us-east-1.amazonaws.com',
+        'Authorization': authorization or 'AWS4-HMAC-SHA256 ' + signed,
+        'X-Amz-Date': date,
+    }
     if token is not None:
         headers['X-Amz-Security-Token'] = token
     if body_hash is not None:
         headers['X-Amz-Content-SHA256'] = body_hash
     with pytest.raises(auth.Refused) as refused:
-        auth.verify('GET', '/api/applications', [('a', date)], headers, b'{}',
-                    {KEY: (SECRET, None, 'secret')})
-    assert refused.value.code in ('MissingAuthenticationTokenException',
-                                  'IncompleteSignatureException',
-                                  'UnrecognizedClientException', 'InvalidSignatureException')
+        auth.verify(
+            'GET',
+            '/api/applications',
+            [('a', date)],
+            headers,
+            b'{}',
+            {KEY: (SECRET, None, 'secret')},
+        )
+    assert refused.value.code in (
+        'MissingAuthenticationTokenException',
+        'IncompleteSignatureException',
+        'UnrecognizedClientException',
+        'InvalidSignatureException',
+    )

@@ -1,5 +1,6 @@
 """The read barrier after a transaction: one small GetItem on an item of the transaction,
 whatever the transaction's shape (moto checks the key against the table's schema)."""
+
 import datetime
 
 import pytest
@@ -21,6 +22,7 @@ def reads(tables, monkeypatch):
         if operation == 'GetItem':
             seen.append(kwargs)
         return make_api_call(self, operation, kwargs)
+
     monkeypatch.setattr(BaseClient, '_make_api_call', spy)
     return seen
 
@@ -61,6 +63,7 @@ def test_no_barrier_without_a_custom_endpoint(tables, monkeypatch):
 
 def test_a_failed_transaction_reads_nothing(reads):
     from pynamodb.exceptions import TransactWriteError
+
     with pytest.raises(TransactWriteError), transaction() as t:
         t.save(_app('c1'), condition=Application.id.exists())
     assert reads == []

@@ -1,13 +1,16 @@
 """DynamoDB Local's class-data-sharing archive: the jar copy it needs, and how an archive
 comes to be used (local/dynamodb_cds.py)."""
+
 import zipfile
 
 import pytest
 
 from local import dynamodb_cds
 
-MANIFEST = ('Manifest-Version: 1.0\r\nMain-Class: a.b.Main\r\nClass-Path: . log4j2.xml Dyn'
-            'amoDBLocal_lib/one.jar DynamoDBLocal_lib/tw\r\n o.jar\r\n\r\n')
+MANIFEST = (
+    'Manifest-Version: 1.0\r\nMain-Class: a.b.Main\r\nClass-Path: . log4j2.xml Dyn'
+    'amoDBLocal_lib/one.jar DynamoDBLocal_lib/tw\r\n o.jar\r\n\r\n'
+)
 
 
 def _jar(tmp_path):
@@ -49,8 +52,9 @@ def test_the_copy_names_the_libraries_by_path_and_leaves_the_directory_out(dist)
         assert z.read('a/b/Main.class') == b'\xca\xfe\xba\xbe'
     assert all(len(line.encode()) <= 72 for line in manifest.split('\r\n'))
     assert 'Main-Class: a.b.Main' in manifest
-    assert _class_path(manifest) == [(folder / 'DynamoDBLocal_lib' / name).as_uri()
-                                     for name in ('one.jar', 'two.jar')]
+    assert _class_path(manifest) == [
+        (folder / 'DynamoDBLocal_lib' / name).as_uri() for name in ('one.jar', 'two.jar')
+    ]
 
 
 def test_an_archive_is_used_only_once_a_jvm_wrote_it_and_exited_cleanly(dist):
@@ -59,12 +63,12 @@ def test_an_archive_is_used_only_once_a_jvm_wrote_it_and_exited_cleanly(dist):
     dump = next(a for a in first.jvm_args if a.startswith('-XX:ArchiveClassesAtExit='))
     dump = dump.split('=', 1)[1]
     open(dump, 'wb').write(b'half')
-    first.finish(-9)                      # killed while writing: thrown away
+    first.finish(-9)  # killed while writing: thrown away
     again = dynamodb_cds.prepare(java, folder)
     assert not any(a.startswith('-XX:SharedArchiveFile=') for a in again.jvm_args)
     dump = next(a for a in again.jvm_args if a.startswith('-XX:ArchiveClassesAtExit='))
     open(dump.split('=', 1)[1], 'wb').write(b'archive')
-    again.finish(143)                     # SIGTERM: the JVM exits normally and writes it
+    again.finish(143)  # SIGTERM: the JVM exits normally and writes it
     used = dynamodb_cds.prepare(java, folder)
     assert any(a.startswith('-XX:SharedArchiveFile=') for a in used.jvm_args)
     assert not any(a.startswith('-XX:ArchiveClassesAtExit=') for a in used.jvm_args)

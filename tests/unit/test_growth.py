@@ -12,8 +12,12 @@ def m(minutes=0, seconds=0):
 
 
 def strategy(growth, duration, bake=0, growth_type='LINEAR'):
-    return {'GrowthFactor': growth, 'DeploymentDurationInMinutes': duration,
-            'FinalBakeTimeInMinutes': bake, 'GrowthType': growth_type}
+    return {
+        'GrowthFactor': growth,
+        'DeploymentDurationInMinutes': duration,
+        'FinalBakeTimeInMinutes': bake,
+        'GrowthType': growth_type,
+    }
 
 
 def pct(offset, text):
@@ -47,8 +51,12 @@ def test_examples_1_get_deployment_timeline():
     # botocore examples-1.json GetDeployment: LINEAR 25 %, 15 min, no bake.
     s = strategy(25, 15)
     assert timeline(s) == [
-        pct(m(3), '25.00'), pct(m(6), '50.00'), pct(m(9), '75.00'), pct(m(12), '100.00'),
-        bake(m(15)), done(m(15)),
+        pct(m(3), '25.00'),
+        pct(m(6), '50.00'),
+        pct(m(9), '75.00'),
+        pct(m(12), '100.00'),
+        bake(m(15)),
+        done(m(15)),
     ]
     assert [step.percentage for step in schedule(s)] == [25.0, 50.0, 75.0, 100.0, 100.0, 100.0]
     assert percentages(s) == [25.0, 50.0, 75.0, 100.0]
@@ -71,7 +79,10 @@ def test_all_at_once():
 def test_linear_50_percent_every_30_seconds():
     # N = 2, interval = 1 min / 3 = 20 s.
     assert timeline(LINEAR_50_30S) == [
-        pct(m(0, 20), '50.00'), pct(m(0, 40), '100.00'), bake(m(1)), done(m(2)),
+        pct(m(0, 20), '50.00'),
+        pct(m(0, 40), '100.00'),
+        bake(m(1)),
+        done(m(2)),
     ]
     assert state_at(LINEAR_50_30S, m(0)) == ('DEPLOYING', 0.0, 0)
     assert state_at(LINEAR_50_30S, m(0, 20) - US) == ('DEPLOYING', 0.0, 0)
@@ -88,8 +99,13 @@ def test_linear_50_percent_every_30_seconds():
 def test_canary_10_percent_20_minutes():
     # EXPONENTIAL 10: 10, 20, 40, 80, 100; N = 5, interval = 20 min / 6 = 3 min 20 s.
     assert timeline(CANARY_10_20M) == [
-        pct(m(3, 20), '10.00'), pct(m(6, 40), '20.00'), pct(m(10), '40.00'),
-        pct(m(13, 20), '80.00'), pct(m(16, 40), '100.00'), bake(m(20)), done(m(30)),
+        pct(m(3, 20), '10.00'),
+        pct(m(6, 40), '20.00'),
+        pct(m(10), '40.00'),
+        pct(m(13, 20), '80.00'),
+        pct(m(16, 40), '100.00'),
+        bake(m(20)),
+        done(m(30)),
     ]
     assert state_at(CANARY_10_20M, m(3, 20) - US) == ('DEPLOYING', 0.0, 0)
     assert state_at(CANARY_10_20M, m(3, 20)) == ('DEPLOYING', 10.0, 1)
@@ -107,8 +123,13 @@ def test_canary_10_percent_20_minutes():
 def test_linear_20_percent_every_6_minutes():
     # N = 5, interval = 30 min / 6 = 5 min.
     assert timeline(LINEAR_20_6M) == [
-        pct(m(5), '20.00'), pct(m(10), '40.00'), pct(m(15), '60.00'), pct(m(20), '80.00'),
-        pct(m(25), '100.00'), bake(m(30)), done(m(60)),
+        pct(m(5), '20.00'),
+        pct(m(10), '40.00'),
+        pct(m(15), '60.00'),
+        pct(m(20), '80.00'),
+        pct(m(25), '100.00'),
+        bake(m(30)),
+        done(m(60)),
     ]
     assert state_at(LINEAR_20_6M, m(5) - US) == ('DEPLOYING', 0.0, 0)
     assert state_at(LINEAR_20_6M, m(5)) == ('DEPLOYING', 20.0, 1)
@@ -123,8 +144,17 @@ def test_linear_20_percent_every_6_minutes():
     assert state_at(LINEAR_20_6M, m(600)) == ('COMPLETE', 100.0, 7)
 
 
-@pytest.mark.parametrize('s', [ALL_AT_ONCE, LINEAR_50_30S, CANARY_10_20M, LINEAR_20_6M,
-                               strategy(33.3, 7, 3), strategy(1, 1440, 1440, 'EXPONENTIAL')])
+@pytest.mark.parametrize(
+    's',
+    [
+        ALL_AT_ONCE,
+        LINEAR_50_30S,
+        CANARY_10_20M,
+        LINEAR_20_6M,
+        strategy(33.3, 7, 3),
+        strategy(1, 1440, 1440, 'EXPONENTIAL'),
+    ],
+)
 def test_each_step_becomes_due_exactly_at_its_offset(s):
     steps = schedule(s)
     assert [step.offset for step in steps] == sorted(step.offset for step in steps)
@@ -189,8 +219,12 @@ def test_growth_factor_12_5_is_exact():
 def test_growth_factor_33_3():
     s = strategy(33.3, 10)
     assert timeline(s) == [
-        pct(m(2), '33.30'), pct(m(4), '66.60'), pct(m(6), '99.90'), pct(m(8), '100.00'),
-        bake(m(10)), done(m(10)),
+        pct(m(2), '33.30'),
+        pct(m(4), '66.60'),
+        pct(m(6), '99.90'),
+        pct(m(8), '100.00'),
+        bake(m(10)),
+        done(m(10)),
     ]
     assert percentages(s) == [33.3, 66.6, 99.9, 100.0]
     assert state_at(s, m(7)) == ('DEPLOYING', 99.9, 3)
@@ -200,7 +234,11 @@ def test_percentage_text_rounds_down():
     # Only the real final step may read 100.00%.
     s = strategy(33.333, 5)
     assert [step.description[27:34] for step in schedule(s)[:4]] == [
-        '33.33% ', '66.66% ', '99.99% ', '100.00%']
+        '33.33% ',
+        '66.66% ',
+        '99.99% ',
+        '100.00%',
+    ]
 
 
 def test_fractional_interval_rounds_to_microseconds():
@@ -215,6 +253,7 @@ def test_fractional_interval_rounds_to_microseconds():
 
 def test_decimal_and_string_growth_factor_match_float():
     from decimal import Decimal
+
     assert schedule(strategy(Decimal('12.5'), 9)) == schedule(strategy(12.5, 9))
     assert schedule(strategy('33.3', 10)) == schedule(strategy(33.3, 10))
 
@@ -227,14 +266,23 @@ def test_start_and_before_start():
 
 
 def test_defaults_linear_and_no_bake():
-    assert schedule({'GrowthFactor': 25, 'DeploymentDurationInMinutes': 15}) == \
-        schedule(strategy(25, 15))
+    assert schedule({'GrowthFactor': 25, 'DeploymentDurationInMinutes': 15}) == schedule(
+        strategy(25, 15)
+    )
 
 
-@pytest.mark.parametrize('bad', [
-    strategy(0, 10), strategy(0.5, 10, growth_type='EXPONENTIAL'), strategy(101, 10),
-    strategy(10, -1), strategy(10, 1441), strategy(10, 10, -1), strategy(10, 10, 0, 'STEP'),
-])
+@pytest.mark.parametrize(
+    'bad',
+    [
+        strategy(0, 10),
+        strategy(0.5, 10, growth_type='EXPONENTIAL'),
+        strategy(101, 10),
+        strategy(10, -1),
+        strategy(10, 1441),
+        strategy(10, 10, -1),
+        strategy(10, 10, 0, 'STEP'),
+    ],
+)
 def test_invalid_strategy_rejected(bad):
     with pytest.raises(ValueError):
         schedule(bad)

@@ -5,6 +5,7 @@ base64-encoded (``isBase64Encoded: true``) and every response must go back base6
 API Gateway mangles content that is not UTF-8 text. Path parameters arrive already decoded.
 boto3 sends no Accept header. DynamoDB is moto's.
 """
+
 import base64
 import json
 import uuid
@@ -35,9 +36,12 @@ def _json(**doc):
 
 
 def test_json_round_trip_through_base64(app):
-    status, headers, body = invoke(app, 'CreateApplication', body=_json(
-        Name='shop ✓', Description='naïve café', Tags={'team': 'payments'}),
-        headers={'Content-Type': 'application/json'})
+    status, headers, body = invoke(
+        app,
+        'CreateApplication',
+        body=_json(Name='shop ✓', Description='naïve café', Tags={'team': 'payments'}),
+        headers={'Content-Type': 'application/json'},
+    )
     assert status == 201, body
     assert headers['content-type'] == 'application/json'
     created = json.loads(body)
@@ -45,8 +49,7 @@ def test_json_round_trip_through_base64(app):
 
     status, headers, body = invoke(app, 'GetApplication', labels={'ApplicationId': created['Id']})
     assert status == 200
-    assert json.loads(body) == {'Id': created['Id'], 'Name': 'shop ✓',
-                                'Description': 'naïve café'}
+    assert json.loads(body) == {'Id': created['Id'], 'Name': 'shop ✓', 'Description': 'naïve café'}
 
 
 def test_error_through_base64(app):
@@ -57,13 +60,21 @@ def test_error_through_base64(app):
 
 
 def test_decoded_arn_path_parameter(app):
-    _, _, body = invoke(app, 'CreateApplication', body=_json(Name='tagged'),
-                        headers={'Content-Type': 'application/json'})
-    arn = f"arn:aws:appconfig:us-east-1:{ACCOUNT}:application/{json.loads(body)['Id']}"
+    _, _, body = invoke(
+        app,
+        'CreateApplication',
+        body=_json(Name='tagged'),
+        headers={'Content-Type': 'application/json'},
+    )
+    arn = f'arn:aws:appconfig:us-east-1:{ACCOUNT}:application/{json.loads(body)["Id"]}'
     # API Gateway hands over the ARN decoded (':' and '/' as such), not %3A / %2F.
-    status, _, body = invoke(app, 'TagResource', labels={'ResourceArn': arn},
-                             body=_json(Tags={'env': 'prod'}),
-                             headers={'Content-Type': 'application/json'})
+    status, _, body = invoke(
+        app,
+        'TagResource',
+        labels={'ResourceArn': arn},
+        body=_json(Tags={'env': 'prod'}),
+        headers={'Content-Type': 'application/json'},
+    )
     assert status == 204, body
     status, _, body = invoke(app, 'ListTagsForResource', labels={'ResourceArn': arn})
     assert status == 200, body
@@ -71,13 +82,20 @@ def test_decoded_arn_path_parameter(app):
 
 
 def _hosted_profile(app):
-    _, _, body = invoke(app, 'CreateApplication', body=_json(Name='binary'),
-                        headers={'Content-Type': 'application/json'})
+    _, _, body = invoke(
+        app,
+        'CreateApplication',
+        body=_json(Name='binary'),
+        headers={'Content-Type': 'application/json'},
+    )
     application_id = json.loads(body)['Id']
-    status, _, body = invoke(app, 'CreateConfigurationProfile',
-                             labels={'ApplicationId': application_id},
-                             body=_json(Name='blob', LocationUri='hosted'),
-                             headers={'Content-Type': 'application/json'})
+    status, _, body = invoke(
+        app,
+        'CreateConfigurationProfile',
+        labels={'ApplicationId': application_id},
+        body=_json(Name='blob', LocationUri='hosted'),
+        headers={'Content-Type': 'application/json'},
+    )
     assert status == 201, body
     return application_id, json.loads(body)['Id']
 
@@ -86,16 +104,21 @@ def _hosted_profile(app):
 def test_hosted_version_bytes_round_trip(app, content_type):
     application_id, profile_id = _hosted_profile(app)
     ids = {'ApplicationId': application_id, 'ConfigurationProfileId': profile_id}
-    status, headers, body = invoke(app, 'CreateHostedConfigurationVersion', labels=ids,
-                                   body=BINARY, headers={'Content-Type': content_type,
-                                                         'Description': 'all the bytes'})
+    status, headers, body = invoke(
+        app,
+        'CreateHostedConfigurationVersion',
+        labels=ids,
+        body=BINARY,
+        headers={'Content-Type': content_type, 'Description': 'all the bytes'},
+    )
     assert status == 201, body
     assert body == BINARY
     assert headers['content-type'] == content_type
     assert headers['version-number'] == '1'
 
-    status, headers, body = invoke(app, 'GetHostedConfigurationVersion',
-                                   labels={**ids, 'VersionNumber': '1'})
+    status, headers, body = invoke(
+        app, 'GetHostedConfigurationVersion', labels={**ids, 'VersionNumber': '1'}
+    )
     assert status == 200, body
     assert body == BINARY
     assert headers['content-type'] == content_type
@@ -111,6 +134,7 @@ def observed(app, capsys):
     import io
 
     from chalicelib import observability
+
     stream = io.StringIO()
     handler = observability.logger.registered_handler
     previous, handler.stream = handler.stream, stream
@@ -118,6 +142,7 @@ def observed(app, capsys):
     # Chalice builds a scheduled function's middleware chain on its first call and keeps it;
     # another test may have called the tick before observability was installed here.
     from app import tick
+
     tick.handler = None
     tick.middleware_handlers = [f for f, kind in app.middleware_handlers if kind == 'all']
     lines = []
@@ -128,6 +153,7 @@ def observed(app, capsys):
         stream.truncate()
         lines.extend(json.loads(line) for line in out.splitlines() if line.startswith('{'))
         return lines
+
     yield read
     observability.uninstall(app)
     tick.handler = None
@@ -145,15 +171,22 @@ def _emf(lines, metric):
 
 
 def test_structured_log_and_error_metric(app, observed):
-    _, _, body = invoke(app, 'CreateApplication', body=_json(Name='observed'),
-                        headers={'Content-Type': 'application/json'})
+    _, _, body = invoke(
+        app,
+        'CreateApplication',
+        body=_json(Name='observed'),
+        headers={'Content-Type': 'application/json'},
+    )
     application_id = json.loads(body)['Id']
     _, headers, _ = invoke(app, 'GetApplication', labels={'ApplicationId': application_id})
     invoke(app, 'GetApplication', labels={'ApplicationId': 'nothere'})
     lines = observed()
     requests = [line for line in lines if line.get('message') == 'request']
     assert [(r['operation'], r['status']) for r in requests] == [
-        ('CreateApplication', 201), ('GetApplication', 200), ('GetApplication', 404)]
+        ('CreateApplication', 201),
+        ('GetApplication', 200),
+        ('GetApplication', 404),
+    ]
     assert requests[1]['application_id'] == application_id
     assert requests[1]['request_id'] == headers['x-amzn-requestid']
     assert requests[1]['api_request_id'] and requests[1]['lambda_request_id']
@@ -166,10 +199,16 @@ def test_structured_log_and_error_metric(app, observed):
 
 def test_tick_summary_metrics(app, observed):
     from app import tick
+
     scheduled = {
-        'version': '0', 'id': str(uuid.uuid4()), 'detail-type': 'Scheduled Event',
-        'source': 'aws.events', 'account': ACCOUNT, 'time': '2025-01-01T00:00:00Z',
-        'region': 'us-east-1', 'detail': {},
+        'version': '0',
+        'id': str(uuid.uuid4()),
+        'detail-type': 'Scheduled Event',
+        'source': 'aws.events',
+        'account': ACCOUNT,
+        'time': '2025-01-01T00:00:00Z',
+        'region': 'us-east-1',
+        'detail': {},
         'resources': [f'arn:aws:events:us-east-1:{ACCOUNT}:rule/appconfig-prod-tick'],
     }
     summary = tick(scheduled, LambdaContext())
@@ -183,6 +222,7 @@ def test_tick_summary_metrics(app, observed):
 
 def test_observability_is_off_outside_lambda(app, monkeypatch):
     from chalicelib import observability
+
     monkeypatch.delenv('AWS_LAMBDA_FUNCTION_NAME', raising=False)
     monkeypatch.delenv('APPCONFIG_OBSERVABILITY', raising=False)
     before = list(app.middleware_handlers)
@@ -197,34 +237,73 @@ def test_ion_answer_for_the_appconfig_agent(app):
     from amazon.ion import simpleion
 
     def call(operation, labels=None, **doc):
-        status, headers, body = invoke(app, operation, labels=labels, body=_json(**doc),
-                                       headers={'Content-Type': 'application/json'})
+        status, headers, body = invoke(
+            app,
+            operation,
+            labels=labels,
+            body=_json(**doc),
+            headers={'Content-Type': 'application/json'},
+        )
         assert status in (200, 201), body
         return json.loads(body)
 
     application_id = call('CreateApplication', Name='agent')['Id']
     app_label = {'ApplicationId': application_id}
     env_id = call('CreateEnvironment', app_label, Name='prod')['Id']
-    profile_id = call('CreateConfigurationProfile', app_label, Name='flags', LocationUri='hosted',
-                      Type='AWS.AppConfig.FeatureFlags')['Id']
-    document = {'version': '1', 'flags': {'ui': {'name': 'UI'}}, 'values': {'ui': {'_variants': [
-        {'name': 'Beta', 'enabled': True, 'rule': '(eq $tier "beta")'},
-        {'name': 'Default', 'enabled': False}]}}}
-    status, _, body = invoke(app, 'CreateHostedConfigurationVersion',
-                             labels={**app_label, 'ConfigurationProfileId': profile_id},
-                             body=_json(**document), headers={'Content-Type': 'application/json'})
+    profile_id = call(
+        'CreateConfigurationProfile',
+        app_label,
+        Name='flags',
+        LocationUri='hosted',
+        Type='AWS.AppConfig.FeatureFlags',
+    )['Id']
+    document = {
+        'version': '1',
+        'flags': {'ui': {'name': 'UI'}},
+        'values': {
+            'ui': {
+                '_variants': [
+                    {'name': 'Beta', 'enabled': True, 'rule': '(eq $tier "beta")'},
+                    {'name': 'Default', 'enabled': False},
+                ]
+            }
+        },
+    }
+    status, _, body = invoke(
+        app,
+        'CreateHostedConfigurationVersion',
+        labels={**app_label, 'ConfigurationProfileId': profile_id},
+        body=_json(**document),
+        headers={'Content-Type': 'application/json'},
+    )
     assert status == 201, body
-    strategy_id = call('CreateDeploymentStrategy', Name='now', DeploymentDurationInMinutes=0,
-                       GrowthFactor=100, FinalBakeTimeInMinutes=0, ReplicateTo='NONE')['Id']
-    call('StartDeployment', {**app_label, 'EnvironmentId': env_id},
-         ConfigurationProfileId=profile_id, DeploymentStrategyId=strategy_id,
-         ConfigurationVersion='1')
-    token = call('StartConfigurationSession', ApplicationIdentifier=application_id,
-                 EnvironmentIdentifier=env_id,
-                 ConfigurationProfileIdentifier=profile_id)['InitialConfigurationToken']
+    strategy_id = call(
+        'CreateDeploymentStrategy',
+        Name='now',
+        DeploymentDurationInMinutes=0,
+        GrowthFactor=100,
+        FinalBakeTimeInMinutes=0,
+        ReplicateTo='NONE',
+    )['Id']
+    call(
+        'StartDeployment',
+        {**app_label, 'EnvironmentId': env_id},
+        ConfigurationProfileId=profile_id,
+        DeploymentStrategyId=strategy_id,
+        ConfigurationVersion='1',
+    )
+    token = call(
+        'StartConfigurationSession',
+        ApplicationIdentifier=application_id,
+        EnvironmentIdentifier=env_id,
+        ConfigurationProfileIdentifier=profile_id,
+    )['InitialConfigurationToken']
     status, headers, body = invoke(
-        app, 'GetLatestConfiguration', query={'configuration_token': token},
-        headers={'Accept': 'application/ion;type=AWS.AppConfig.FeatureFlags;q=1.0,*/*;q=0.1'})
+        app,
+        'GetLatestConfiguration',
+        query={'configuration_token': token},
+        headers={'Accept': 'application/ion;type=AWS.AppConfig.FeatureFlags;q=1.0,*/*;q=0.1'},
+    )
     assert status == 200, body
     assert headers['content-type'] == 'application/ion;type=AWS.AppConfig.FeatureFlags'
     (flag,) = simpleion.loads(body, single_value=False)

@@ -1,6 +1,7 @@
 """Through ``app.app`` as Lambda runs it: a proxy event whose method the resource does not
 serve, or that names no resource, is answered UnknownOperationException in JSON, not with
 Chalice's own 405 or 500."""
+
 import base64
 import json
 
@@ -34,8 +35,10 @@ def test_a_method_the_resource_does_not_serve(app, method):
     for path, served in _served().items():
         if method in {r.method for r in served}:
             continue
-        event = proxy_event(served[0].operation.name, labels={
-            label: 'abc1234' for label in served[0].labels.values()})
+        event = proxy_event(
+            served[0].operation.name,
+            labels={label: 'abc1234' for label in served[0].labels.values()},
+        )
         event['httpMethod'] = event['requestContext']['httpMethod'] = method
         status, headers, body = _answer(app, event)
         assert status == 404, (path, status, body)

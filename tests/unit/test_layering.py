@@ -5,11 +5,13 @@
 A module may import its own layer and the layers below, never one above; no module uses
 another module's ``_private`` names; the import graph of chalicelib/ has no cycle
 (function-local imports count); a function-local import says why in a comment on its line or
-above its block of imports (they exist only to keep start-up cheap); and every operation of the two botocore
+above its block of imports (they exist only to keep start-up cheap); and every operation of the
+two botocore
 models resolves to exactly one function in chalicelib/ops.
 
 A new module must be given a layer in LAYERS; the README's "Layout" section explains them.
 """
+
 import ast
 import re
 from pathlib import Path
@@ -34,13 +36,26 @@ PACKAGE = ROOT / 'chalicelib'
 WIRE, OPS, ENGINE, STORE, SUPPORT = 5, 4, 3, 2, 1
 NAMES = {WIRE: 'wire', OPS: 'ops', ENGINE: 'engine', STORE: 'store', SUPPORT: 'support'}
 LAYERS = {
-    'wire': WIRE, 'observability': WIRE, 'agent': WIRE,
+    'wire': WIRE,
+    'observability': WIRE,
+    'agent': WIRE,
     'ops': OPS,
     'engine': ENGINE,
-    'store': STORE, 'crypto': STORE, 'tokens': STORE,
-    'clock': SUPPORT, 'errors': SUPPORT, 'arns': SUPPORT, 'roles': SUPPORT,
-    'constants': SUPPORT, 'cache': SUPPORT, 'flags': SUPPORT, 'flags_ion': SUPPORT,
-    'rules': SUPPORT, 'treatments': SUPPORT, 'sources': SUPPORT, 'auth': SUPPORT,
+    'store': STORE,
+    'crypto': STORE,
+    'tokens': STORE,
+    'clock': SUPPORT,
+    'errors': SUPPORT,
+    'arns': SUPPORT,
+    'roles': SUPPORT,
+    'constants': SUPPORT,
+    'cache': SUPPORT,
+    'flags': SUPPORT,
+    'flags_ion': SUPPORT,
+    'rules': SUPPORT,
+    'treatments': SUPPORT,
+    'sources': SUPPORT,
+    'auth': SUPPORT,
 }
 
 
@@ -77,8 +92,9 @@ def _imports(module, tree):
     local = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            local.update(id(n) for n in ast.walk(node) if isinstance(n, (ast.Import,
-                                                                         ast.ImportFrom)))
+            local.update(
+                id(n) for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom))
+            )
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -88,7 +104,7 @@ def _imports(module, tree):
             base = node.module or ''
             if node.level:
                 package = module if _is_package(module) else module.rsplit('.', 1)[0]
-                package = '.'.join(package.split('.')[:len(package.split('.')) - node.level + 1])
+                package = '.'.join(package.split('.')[: len(package.split('.')) - node.level + 1])
                 base = f'{package}.{base}' if base else package
             if base.split('.')[0] != 'chalicelib':
                 continue
@@ -108,18 +124,21 @@ def test_every_module_has_a_layer():
 
 
 def test_nothing_imports_upward():
-    upward = [f'{MODULES[m].relative_to(ROOT)}:{line}: {NAMES[layer(m)]} imports {target} '
-              f'({NAMES[layer(target)]})'
-              for m, found in IMPORTS.items() if layer(m)
-              for line, target, _, _ in found
-              if target != 'chalicelib' and layer(target) and layer(target) > layer(m)]
+    upward = [
+        f'{MODULES[m].relative_to(ROOT)}:{line}: {NAMES[layer(m)]} imports {target} '
+        f'({NAMES[layer(target)]})'
+        for m, found in IMPORTS.items()
+        if layer(m)
+        for line, target, _, _ in found
+        if target != 'chalicelib' and layer(target) and layer(target) > layer(m)
+    ]
     assert upward == []
 
 
 def test_no_private_names_of_other_modules():
     used = []
     for m, tree in TREES.items():
-        aliases = {}   # local name -> chalicelib module it is bound to
+        aliases = {}  # local name -> chalicelib module it is bound to
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 for line, target, names, _ in _imports(m, ast.Module([node], [])):
@@ -134,9 +153,13 @@ def test_no_private_names_of_other_modules():
                     if alias.asname and alias.name.startswith('chalicelib.'):
                         aliases[alias.asname] = alias.name
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in aliases and node.attr.startswith('_')
-                    and not node.attr.startswith('__')):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and node.attr.startswith('_')
+                and not node.attr.startswith('__')
+            ):
                 used.append(f'{m}:{node.lineno}: {aliases[node.value.id]}.{node.attr}')
     assert used == []
 
@@ -173,8 +196,10 @@ def _cycles(graph):
 
 
 def test_the_import_graph_has_no_cycle():
-    graph = {m: sorted({t for _, t, _, _ in found if t != m and t in MODULES})
-             for m, found in IMPORTS.items()}
+    graph = {
+        m: sorted({t for _, t, _, _ in found if t != m and t in MODULES})
+        for m, found in IMPORTS.items()
+    }
     assert _cycles(graph) == []
 
 
@@ -197,11 +222,13 @@ def test_function_local_imports_say_why():
                     above = node.lineno - 1
                     while above > 0 and lines[above - 1].strip().startswith(('from ', 'import ')):
                         above -= 1
-                    block = lines[above:node.lineno]
+                    block = lines[above : node.lineno]
                     if not any('#' in line for line in block) and not (
-                            above > 0 and lines[above - 1].strip().startswith('#')):
-                        silent.append(f'{MODULES[m].relative_to(ROOT)}:{node.lineno}: '
-                                      f'{here.strip()}')
+                        above > 0 and lines[above - 1].strip().startswith('#')
+                    ):
+                        silent.append(
+                            f'{MODULES[m].relative_to(ROOT)}:{node.lineno}: {here.strip()}'
+                        )
     assert silent == []
 
 
@@ -218,8 +245,9 @@ def _operation_names():
 def _ops_modules():
     """MODULES of chalicelib/ops/__init__.py, read from its source."""
     for node in TREES['chalicelib.ops'].body:
-        if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == 'MODULES'
-                                                for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, 'id', None) == 'MODULES' for t in node.targets
+        ):
             return ast.literal_eval(node.value)
     raise AssertionError('chalicelib/ops/__init__.py defines no MODULES')
 
@@ -230,14 +258,24 @@ def test_every_operation_resolves_to_exactly_one_function():
         for node in TREES[f'chalicelib.ops.{module}'].body:
             if isinstance(node, ast.FunctionDef):
                 defined.setdefault(node.name, []).append(module)
-    wrong = {op: defined.get(_snake(op), []) for op in _operation_names()
-             if len(defined.get(_snake(op), [])) != 1}
+    wrong = {
+        op: defined.get(_snake(op), [])
+        for op in _operation_names()
+        if len(defined.get(_snake(op), [])) != 1
+    }
     assert wrong == {}
 
 
-@pytest.mark.parametrize('module, expected', [
-    ('chalicelib.wire.handler', WIRE), ('chalicelib.ops.deployments', OPS),
-    ('chalicelib.engine.extensions.points', ENGINE), ('chalicelib.store.tx', STORE),
-    ('chalicelib.crypto', STORE), ('chalicelib.clock', SUPPORT)])
+@pytest.mark.parametrize(
+    'module, expected',
+    [
+        ('chalicelib.wire.handler', WIRE),
+        ('chalicelib.ops.deployments', OPS),
+        ('chalicelib.engine.extensions.points', ENGINE),
+        ('chalicelib.store.tx', STORE),
+        ('chalicelib.crypto', STORE),
+        ('chalicelib.clock', SUPPORT),
+    ],
+)
 def test_layers_are_found_by_prefix(module, expected):
     assert layer(module) == expected

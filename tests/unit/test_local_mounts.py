@@ -1,4 +1,5 @@
 """Local-only mounts answer their prefix before Chalice; everything else reaches the app."""
+
 import http.client
 import json
 
@@ -6,13 +7,15 @@ from local.server import serve_in_thread
 
 
 def _echo(method, path, query, headers, body):
-    payload = json.dumps({'method': method, 'path': path, 'query': query,
-                          'body': body.decode()}).encode()
+    payload = json.dumps(
+        {'method': method, 'path': path, 'query': query, 'body': body.decode()}
+    ).encode()
     return 200, {'Content-Type': 'application/json'}, payload
 
 
 def test_mount_answers_its_prefix_and_the_app_the_rest():
     from app import app
+
     server = serve_in_thread(app, mounts=[('/_probe', _echo)])
     try:
         conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=5)
@@ -20,7 +23,11 @@ def test_mount_answers_its_prefix_and_the_app_the_rest():
         response = conn.getresponse()
         assert response.status == 200
         assert json.loads(response.read()) == {
-            'method': 'POST', 'path': '/_probe/x', 'query': {'a': ['1', '2']}, 'body': 'hi'}
+            'method': 'POST',
+            'path': '/_probe/x',
+            'query': {'a': ['1', '2']},
+            'body': 'hi',
+        }
         # Any method reaches the mount, which decides what it serves.
         conn.request('PROPFIND', '/_probe')
         response = conn.getresponse()

@@ -7,6 +7,7 @@ with the operation, request ids and the resource ids of its path; the metric nam
 deployment started, a poll (with and without content) and an error. Outside Lambda nothing is
 installed and app.py does not even import Powertools.
 """
+
 import base64
 import io
 import json
@@ -31,6 +32,7 @@ def observed(app, capsys):
     """observability installed on the app as on Lambda; yields a reader of everything it
     wrote since (JSON log lines and EMF documents, parsed)."""
     from chalicelib import observability
+
     stream = io.StringIO()
     handler = observability.logger.registered_handler
     previous, handler.stream = handler.stream, stream
@@ -42,6 +44,7 @@ def observed(app, capsys):
         stream.seek(0)
         stream.truncate()
         return [json.loads(line) for line in out.splitlines() if line.startswith('{')]
+
     yield read
     observability.uninstall(app)
     handler.stream = previous
@@ -51,16 +54,26 @@ def call(app, operation, labels=None, body=None, query=None, headers=None):
     """One API Gateway REST proxy invocation; returns (status, headers, body bytes, the
     API Gateway request id, the Lambda request id)."""
     raw = json.dumps(body).encode() if isinstance(body, dict) else body
-    headers = {'Host': 'abc123defg.execute-api.us-east-1.amazonaws.com',
-               **({'Content-Type': 'application/json'} if isinstance(body, dict) else {}),
-               **(headers or {})}
+    headers = {
+        'Host': 'abc123defg.execute-api.us-east-1.amazonaws.com',
+        **({'Content-Type': 'application/json'} if isinstance(body, dict) else {}),
+        **(headers or {}),
+    }
     event = proxy_event(operation, labels, raw, headers, query, signed=False)
     api_request_id, context = event['requestContext']['requestId'], LambdaContext()
     response = app(event, context)
-    out = base64.b64decode(response['body']) if response.get('isBase64Encoded') \
+    out = (
+        base64.b64decode(response['body'])
+        if response.get('isBase64Encoded')
         else (response.get('body') or '').encode()
-    return (response['statusCode'], {k.lower(): v for k, v in response['headers'].items()},
-            out, api_request_id, context.aws_request_id)
+    )
+    return (
+        response['statusCode'],
+        {k.lower(): v for k, v in response['headers'].items()},
+        out,
+        api_request_id,
+        context.aws_request_id,
+    )
 
 
 def _requests(lines):
@@ -78,24 +91,32 @@ def _metrics(lines):
                 assert metric['Unit'] == 'Count'
                 value = doc[metric['Name']]
                 found.setdefault(metric['Name'], []).append(
-                    (sum(value) if isinstance(value, list) else value, dimensions))
+                    (sum(value) if isinstance(value, list) else value, dimensions)
+                )
     return found
 
 
 def _deployable(app):
     _, _, body, _, _ = call(app, 'CreateApplication', body={'Name': 'shop'})
     application_id = json.loads(body)['Id']
-    _, _, body, _, _ = call(app, 'CreateEnvironment', {'ApplicationId': application_id},
-                            body={'Name': 'prod'})
+    _, _, body, _, _ = call(
+        app, 'CreateEnvironment', {'ApplicationId': application_id}, body={'Name': 'prod'}
+    )
     environment_id = json.loads(body)['Id']
-    _, _, body, _, _ = call(app, 'CreateConfigurationProfile',
-                            {'ApplicationId': application_id},
-                            body={'Name': 'settings', 'LocationUri': 'hosted'})
+    _, _, body, _, _ = call(
+        app,
+        'CreateConfigurationProfile',
+        {'ApplicationId': application_id},
+        body={'Name': 'settings', 'LocationUri': 'hosted'},
+    )
     profile_id = json.loads(body)['Id']
     status, _, _, _, _ = call(
-        app, 'CreateHostedConfigurationVersion',
+        app,
+        'CreateHostedConfigurationVersion',
         {'ApplicationId': application_id, 'ConfigurationProfileId': profile_id},
-        body=b'{"greeting": "hello"}', headers={'Content-Type': 'application/json'})
+        body=b'{"greeting": "hello"}',
+        headers={'Content-Type': 'application/json'},
+    )
     assert status == 201
     return application_id, environment_id, profile_id
 
@@ -104,10 +125,15 @@ def test_start_deployment_log_line_and_metric(app, observed):
     application_id, environment_id, profile_id = _deployable(app)
     observed()
     status, headers, _, api_request_id, lambda_request_id = call(
-        app, 'StartDeployment',
+        app,
+        'StartDeployment',
         {'ApplicationId': application_id, 'EnvironmentId': environment_id},
-        body={'DeploymentStrategyId': 'AppConfig.AllAtOnce',
-              'ConfigurationProfileId': profile_id, 'ConfigurationVersion': '1'})
+        body={
+            'DeploymentStrategyId': 'AppConfig.AllAtOnce',
+            'ConfigurationProfileId': profile_id,
+            'ConfigurationVersion': '1',
+        },
+    )
     assert status == 201
     lines = observed()
     (logged,) = _requests(lines)
@@ -127,30 +153,50 @@ def test_start_deployment_log_line_and_metric(app, observed):
 
 def test_polls_count_served_and_delivered(app, observed):
     application_id, environment_id, profile_id = _deployable(app)
-    call(app, 'StartDeployment',
-         {'ApplicationId': application_id, 'EnvironmentId': environment_id},
-         body={'DeploymentStrategyId': 'AppConfig.AllAtOnce',
-               'ConfigurationProfileId': profile_id, 'ConfigurationVersion': '1'})
-    _, _, body, _, _ = call(app, 'StartConfigurationSession', body={
-        'ApplicationIdentifier': application_id, 'EnvironmentIdentifier': environment_id,
-        'ConfigurationProfileIdentifier': profile_id})
+    call(
+        app,
+        'StartDeployment',
+        {'ApplicationId': application_id, 'EnvironmentId': environment_id},
+        body={
+            'DeploymentStrategyId': 'AppConfig.AllAtOnce',
+            'ConfigurationProfileId': profile_id,
+            'ConfigurationVersion': '1',
+        },
+    )
+    _, _, body, _, _ = call(
+        app,
+        'StartConfigurationSession',
+        body={
+            'ApplicationIdentifier': application_id,
+            'EnvironmentIdentifier': environment_id,
+            'ConfigurationProfileIdentifier': profile_id,
+        },
+    )
     token = json.loads(body)['InitialConfigurationToken']
     observed()
 
-    status, headers, content, _, _ = call(app, 'GetLatestConfiguration',
-                                          query={'configuration_token': token})
+    status, headers, content, _, _ = call(
+        app, 'GetLatestConfiguration', query={'configuration_token': token}
+    )
     assert (status, content) == (200, b'{"greeting": "hello"}')
     first = observed()
     # Unchanged since: served, nothing delivered.
-    status, _, content, _, _ = call(app, 'GetLatestConfiguration', query={
-        'configuration_token': headers['next-poll-configuration-token']})
+    status, _, content, _, _ = call(
+        app,
+        'GetLatestConfiguration',
+        query={'configuration_token': headers['next-poll-configuration-token']},
+    )
     assert (status, content) == (200, b'')
     second = observed()
 
-    assert [r['operation'] for r in _requests(first + second)] == \
-        ['GetLatestConfiguration', 'GetLatestConfiguration']
-    assert _metrics(first) == {'PollsServed': [(1, {'service': 'appconfig'})],
-                               'ConfigurationsDelivered': [(1, {'service': 'appconfig'})]}
+    assert [r['operation'] for r in _requests(first + second)] == [
+        'GetLatestConfiguration',
+        'GetLatestConfiguration',
+    ]
+    assert _metrics(first) == {
+        'PollsServed': [(1, {'service': 'appconfig'})],
+        'ConfigurationsDelivered': [(1, {'service': 'appconfig'})],
+    }
     assert _metrics(second) == {'PollsServed': [(1, {'service': 'appconfig'})]}
 
 
@@ -161,22 +207,27 @@ def test_error_log_line_and_metric_by_code(app, observed):
     assert status == 400
     lines = observed()
     missing, invalid = _requests(lines)
-    assert (missing['operation'], missing['status'], missing['error_code']) == \
-        ('GetApplication', 404, 'ResourceNotFoundException')
+    assert (missing['operation'], missing['status'], missing['error_code']) == (
+        'GetApplication',
+        404,
+        'ResourceNotFoundException',
+    )
     assert missing['application_id'] == 'nothere'
     assert missing['request_id'] == headers['x-amzn-requestid']
     assert invalid['error_code'] == 'BadRequestException'
     errors = _metrics(lines)['Errors']
     assert sorted((value, dims['ErrorCode']) for value, dims in errors) == [
-        (1, 'BadRequestException'), (1, 'ResourceNotFoundException')]
+        (1, 'BadRequestException'),
+        (1, 'ResourceNotFoundException'),
+    ]
     assert all(dims['service'] == 'appconfig' for _, dims in errors)
 
 
-def test_requests_refused_by_the_signature_check_are_logged(app, observed, monkeypatch,
-                                                           tmp_path):
+def test_requests_refused_by_the_signature_check_are_logged(app, observed, monkeypatch, tmp_path):
     # Locally with APPCONFIG_AUTH=sigv4 and observability on. app.py installs observability
     # before the signature check; the fixture installed it late, so put it first here.
     from chalicelib import observability
+
     (entry,) = [h for h in app.middleware_handlers if h[0] is observability.middleware]
     app.middleware_handlers.remove(entry)
     app.middleware_handlers.insert(0, entry)
@@ -188,30 +239,47 @@ def test_requests_refused_by_the_signature_check_are_logged(app, observed, monke
     assert (status, headers['x-amzn-errortype']) == (403, 'MissingAuthenticationTokenException')
     lines = observed()
     (logged,) = _requests(lines)
-    assert (logged['operation'], logged['status'], logged['error_code']) == \
-        ('ListApplications', 403, 'MissingAuthenticationTokenException')
-    assert [dims['ErrorCode'] for _, dims in _metrics(lines)['Errors']] == \
-        ['MissingAuthenticationTokenException']
+    assert (logged['operation'], logged['status'], logged['error_code']) == (
+        'ListApplications',
+        403,
+        'MissingAuthenticationTokenException',
+    )
+    assert [dims['ErrorCode'] for _, dims in _metrics(lines)['Errors']] == [
+        'MissingAuthenticationTokenException'
+    ]
 
 
 def _fresh_python(code, **env):
-    base = {k: v for k, v in os.environ.items()
-            if k not in ('AWS_LAMBDA_FUNCTION_NAME', 'APPCONFIG_OBSERVABILITY')}
-    done = subprocess.run([sys.executable, '-c', code], cwd=ROOT, env={**base, **env},
-                          capture_output=True, text=True, timeout=120)
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ('AWS_LAMBDA_FUNCTION_NAME', 'APPCONFIG_OBSERVABILITY')
+    }
+    done = subprocess.run(
+        [sys.executable, '-c', code],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-CHECK = ('import json, sys; from app import app; from chalicelib import auth; '
-         'print(json.dumps({"powertools": "aws_lambda_powertools" in sys.modules, '
-         '"middleware": [f.__module__ for f, _ in app.middleware_handlers]}))')
+CHECK = (
+    'import json, sys; from app import app; from chalicelib import auth; '
+    'print(json.dumps({"powertools": "aws_lambda_powertools" in sys.modules, '
+    '"middleware": [f.__module__ for f, _ in app.middleware_handlers]}))'
+)
 
 
 def test_app_imports_no_powertools_outside_lambda():
     # Local runs and tests do not pay its import time.
-    for env in ({}, {'APPCONFIG_OBSERVABILITY': 'off',
-                     'AWS_LAMBDA_FUNCTION_NAME': 'appconfig-prod'}):
+    for env in (
+        {},
+        {'APPCONFIG_OBSERVABILITY': 'off', 'AWS_LAMBDA_FUNCTION_NAME': 'appconfig-prod'},
+    ):
         found = _fresh_python(CHECK, **env)
         assert found['powertools'] is False, env
         assert 'chalicelib.observability' not in found['middleware']
@@ -219,8 +287,7 @@ def test_app_imports_no_powertools_outside_lambda():
 
 
 def test_app_installs_it_on_lambda_first_in_line():
-    for env in ({'AWS_LAMBDA_FUNCTION_NAME': 'appconfig-prod'},
-                {'APPCONFIG_OBSERVABILITY': 'on'}):
+    for env in ({'AWS_LAMBDA_FUNCTION_NAME': 'appconfig-prod'}, {'APPCONFIG_OBSERVABILITY': 'on'}):
         found = _fresh_python(CHECK, **env)
         assert found['powertools'] is True, env
         # Outermost, so it also logs and counts what the middlewares after it refuse.

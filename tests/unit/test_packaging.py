@@ -5,6 +5,7 @@ IAM (SigV4) authorisation on each, binary media type */*, the one-minute tick, f
 python3.11 with the stage's table prefix, and the hand-written least-privilege policies.
 cfn-lint checks both templates. No AWS account is involved: packaging is local.
 """
+
 import fcntl
 import fnmatch
 import hashlib
@@ -26,8 +27,11 @@ TABLES = ROOT / 'infra' / 'tables.yaml'
 STAGE = 'prod'
 # Actions that AWS authorises only on Resource "*". None of the policies needs one today
 # (cloudwatch:DescribeAlarms accepts alarm ARNs); X-Ray tracing would add its two here.
-STAR_RESOURCE_ACTIONS = {'cloudwatch:DescribeAlarms', 'xray:PutTraceSegments',
-                         'xray:PutTelemetryRecords'}
+STAR_RESOURCE_ACTIONS = {
+    'cloudwatch:DescribeAlarms',
+    'xray:PutTraceSegments',
+    'xray:PutTelemetryRecords',
+}
 
 
 @pytest.fixture(scope='module')
@@ -44,7 +48,8 @@ def _packaged(tmp_path_factory, stage, *extra):
     # chalice caches the dependency bundle in .chalice/deployments/; pytest-xdist workers
     # take turns so none reads a bundle another is still writing.
     lock = Path(tempfile.gettempdir()) / (
-        'appconfig-package-%s.lock' % hashlib.sha256(str(ROOT).encode()).hexdigest()[:12])
+        f'appconfig-package-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]}.lock'
+    )
     with open(lock, 'w') as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         done = _chalice_package(out, env, stage, *extra)
@@ -55,10 +60,26 @@ def _packaged(tmp_path_factory, stage, *extra):
 
 def _chalice_package(out, env, stage=STAGE, *extra):
     return subprocess.run(
-        [sys.executable, '-c', 'import sys; from chalice.cli import main; sys.exit(main())',
-         '--project-dir', str(ROOT), 'package', '--stage', stage,
-         '--pkg-format', 'cloudformation', *extra, str(out)],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            '-c',
+            'import sys; from chalice.cli import main; sys.exit(main())',
+            '--project-dir',
+            str(ROOT),
+            'package',
+            '--stage',
+            stage,
+            '--pkg-format',
+            'cloudformation',
+            *extra,
+            str(out),
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope='module')
@@ -94,9 +115,13 @@ def test_every_operation_is_routed_with_iam_auth(template):
     assert body['securityDefinitions']['sigv4']['x-amazon-apigateway-authtype'] == 'awsSigv4'
     expected = {(r.path, r.method.lower()) for r in routes()}
     assert len(expected) == 58
-    packaged = {(path, method) for path, item in body['paths'].items()
-                for method in item if method != 'parameters'}
-    assert packaged == expected     # so no local-only path (/_appconfig/clock) is routed
+    packaged = {
+        (path, method)
+        for path, item in body['paths'].items()
+        for method in item
+        if method != 'parameters'
+    }
+    assert packaged == expected  # so no local-only path (/_appconfig/clock) is routed
     for path, method in expected:
         operation = body['paths'][path][method]
         assert operation['security'] == [{'sigv4': []}], f'{method.upper()} {path} is open'
@@ -132,8 +157,9 @@ def test_tick_runs_every_minute(template):
     props = tick['Properties']
     assert props['Handler'] == 'app.tick'
     assert 60 <= props['Timeout'] <= 300
-    schedules = [e['Properties']['Schedule'] for e in props['Events'].values()
-                 if e['Type'] == 'Schedule']
+    schedules = [
+        e['Properties']['Schedule'] for e in props['Events'].values() if e['Type'] == 'Schedule'
+    ]
     assert schedules == ['rate(1 minute)']
 
 
@@ -159,29 +185,42 @@ def test_policies_are_least_privilege(template):
                 for action in actions:
                     assert '*' not in action, f'{name}: wildcard action {action}'
                 if '*' in resources:
-                    assert set(actions) <= STAR_RESOURCE_ACTIONS, \
+                    assert set(actions) <= STAR_RESOURCE_ACTIONS, (
                         f'{name}: Resource "*" for {actions}'
+                    )
                 for resource in resources:
                     assert resource == '*' or not resource.startswith('arn:aws:*'), resource
 
 
 def test_policies_reach_exactly_the_stage_tables(template):
     tables = yaml.safe_load(TABLES.read_text())
-    names = [r['Properties']['TableName']['Fn::Sub'].replace('${Stage}', STAGE)
-             for r in tables['Resources'].values() if r['Type'] == 'AWS::DynamoDB::Table']
+    names = [
+        r['Properties']['TableName']['Fn::Sub'].replace('${Stage}', STAGE)
+        for r in tables['Resources'].values()
+        if r['Type'] == 'AWS::DynamoDB::Table'
+    ]
     assert names
     for name, function in _functions(template).items():
         prefix = function['Properties']['Environment']['Variables']['APPCONFIG_TABLE_PREFIX']
         document = _role_policy(template, function)
-        granted = [r for s in document['Statement'] if any(
-            a.startswith('dynamodb:') for a in _as_list(s['Action']))
-            for r in _as_list(s['Resource'])]
-        assert sorted(granted) == sorted([f'arn:aws:dynamodb:*:*:table/{prefix}*',
-                                          f'arn:aws:dynamodb:*:*:table/{prefix}*/index/*'])
+        granted = [
+            r
+            for s in document['Statement']
+            if any(a.startswith('dynamodb:') for a in _as_list(s['Action']))
+            for r in _as_list(s['Resource'])
+        ]
+        assert sorted(granted) == sorted(
+            [
+                f'arn:aws:dynamodb:*:*:table/{prefix}*',
+                f'arn:aws:dynamodb:*:*:table/{prefix}*/index/*',
+            ]
+        )
         for table in names:
             assert table.startswith(prefix)
-            assert fnmatch.fnmatchcase(f'arn:aws:dynamodb:us-east-1:123456789012:table/{table}',
-                                       granted[0].replace(':*:*:', ':us-east-1:123456789012:'))
+            assert fnmatch.fnmatchcase(
+                f'arn:aws:dynamodb:us-east-1:123456789012:table/{table}',
+                granted[0].replace(':*:*:', ':us-east-1:123456789012:'),
+            )
         actions = {a for s in document['Statement'] for a in _as_list(s['Action'])}
         # The design forbids Scan on any path, and tables come from infra/, not the code.
         assert not actions & {'dynamodb:Scan', 'dynamodb:CreateTable', 'dynamodb:DeleteTable'}
@@ -196,8 +235,9 @@ def test_deployment_package_holds_the_app(package):
     assert not [n for n in names if n.startswith('local/')]
     # The routes are derived from botocore's models at import time on Lambda too.
     for service, version in (('appconfig', '2019-10-09'), ('appconfigdata', '2021-11-11')):
-        assert any(n.startswith(f'botocore/data/{service}/{version}/service-2.json')
-                   for n in names), service
+        assert any(
+            n.startswith(f'botocore/data/{service}/{version}/service-2.json') for n in names
+        ), service
 
 
 def test_the_console_is_not_packaged(package):
@@ -215,8 +255,9 @@ def test_tables_template_is_generated_from_models():
         import generate
     finally:
         sys.path.remove(str(ROOT / 'infra'))
-    assert TABLES.read_text() == generate.render(), \
+    assert TABLES.read_text() == generate.render(), (
         'infra/tables.yaml is stale: run .venv/bin/python infra/generate.py and commit it'
+    )
 
 
 def test_tables_are_on_demand_encrypted_and_recoverable():
@@ -232,10 +273,14 @@ def test_tables_are_on_demand_encrypted_and_recoverable():
 
 
 def _lint(path):
-    from cfnlint.api import ManualArgs, lint_file   # pinned in requirements-dev.txt
+    from cfnlint.api import ManualArgs, lint_file  # pinned in requirements-dev.txt
+
     matches = lint_file(Path(path), config=ManualArgs(regions=['us-east-1']))
-    return [f'{m.rule.id} {m.message} ({m.filename}:{m.linenumber})'
-            for m in matches if m.rule.severity in ('error', 'warning')]
+    return [
+        f'{m.rule.id} {m.message} ({m.filename}:{m.linenumber})'
+        for m in matches
+        if m.rule.severity in ('error', 'warning')
+    ]
 
 
 def test_cfn_lint_packaged_template(package):
@@ -271,13 +316,18 @@ def _secret_resource(template):
 def test_sigv4_stage_routes_have_no_iam_authorizer(sigv4_template):
     body = _api(sigv4_template)['DefinitionBody']
     assert 'securityDefinitions' not in body
-    packaged = {(path, method) for path, item in body['paths'].items()
-                for method in item if method != 'parameters'}
+    packaged = {
+        (path, method)
+        for path, item in body['paths'].items()
+        for method in item
+        if method != 'parameters'
+    }
     assert packaged == {(r.path, r.method.lower()) for r in routes()}
     for path, method in packaged:
         assert 'security' not in body['paths'][path][method], f'{method.upper()} {path}'
-    assert _api(sigv4_template)['DefinitionBody'][
-        'x-amazon-apigateway-binary-media-types'] == ['*/*']
+    assert _api(sigv4_template)['DefinitionBody']['x-amazon-apigateway-binary-media-types'] == [
+        '*/*'
+    ]
 
 
 def test_sigv4_stage_functions_check_signatures_against_the_secret(sigv4_template):
@@ -299,11 +349,16 @@ def test_sigv4_stage_grants_that_one_secret_to_the_api_function_only(sigv4_templ
     # Untagged, so the configuration-source statement (tag appconfig:access) cannot reach it.
     assert 'Tags' not in resource['Properties']
     grants = []
-    documents = [(name, _role_policy(sigv4_template, f))
-                 for name, f in _functions(sigv4_template).items()]
+    documents = [
+        (name, _role_policy(sigv4_template, f)) for name, f in _functions(sigv4_template).items()
+    ]
     for name, policy in _resources(sigv4_template, 'AWS::IAM::Policy').items():
-        documents.append((tuple(r['Ref'] for r in policy['Properties']['Roles']),
-                          policy['Properties']['PolicyDocument']))
+        documents.append(
+            (
+                tuple(r['Ref'] for r in policy['Properties']['Roles']),
+                policy['Properties']['PolicyDocument'],
+            )
+        )
     for holder, document in documents:
         for statement in document['Statement']:
             for res in _as_list(statement['Resource']):
@@ -326,11 +381,11 @@ def test_sigv4_stage_policies_are_the_hand_written_ones(sigv4_template):
     for name, function in _functions(sigv4_template).items():
         written = json.loads((ROOT / '.chalice' / files[name]).read_text())
         assert _role_policy(sigv4_template, function) == written, name
-        prod = json.loads((ROOT / '.chalice' / files[name].replace('sigv4', 'prod'))
-                          .read_text())
+        prod = json.loads((ROOT / '.chalice' / files[name].replace('sigv4', 'prod')).read_text())
         # The same grants as prod, for this stage's tables, logs and tag.
-        assert json.dumps(written) == json.dumps(prod).replace('appconfig-prod', 'appconfig-sigv4') \
-            .replace('appconfig:access": "prod"', 'appconfig:access": "sigv4"')
+        assert json.dumps(written) == json.dumps(prod).replace(
+            'appconfig-prod', 'appconfig-sigv4'
+        ).replace('appconfig:access": "prod"', 'appconfig:access": "sigv4"')
 
 
 def test_cfn_lint_sigv4_template(sigv4_package):

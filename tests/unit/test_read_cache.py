@@ -1,5 +1,6 @@
 """The read cache's bookkeeping: an answer read before a write ends is never stored after it,
 and overlapping writes leave no image behind (chalicelib/store/connection.py)."""
+
 from chalicelib.store.connection import ReadCache
 
 ITEM = ('item', 'table', (('id', (('S', 'a'),)),))
@@ -61,11 +62,17 @@ def test_entries_are_bounded():
         _, reader = cache.lookup(tag, ())
         cache.store(tag, (), reader, {'Item': {}})
     assert [cache.lookup(('item', 't', i), ())[0] is not None for i in range(5)] == [
-        False, False, True, True, True]
+        False,
+        False,
+        True,
+        True,
+        True,
+    ]
 
 
 def test_a_ttl_bounds_the_age_of_an_answer(monkeypatch):
     import chalicelib.store.connection as module
+
     now = [100.0]
     monkeypatch.setattr(module.time, 'monotonic', lambda: now[0])
     cache = ReadCache(ttl=2)

@@ -1,5 +1,6 @@
 """local.dynamodb.Supervisor's restart policy, with short-lived processes standing in for
 DynamoDB Local (the e2e tier kills the real one)."""
+
 import subprocess
 import sys
 import threading
@@ -33,10 +34,12 @@ def supervised():
 
     def make(restart, **options):
         gave_up = threading.Event()
-        supervisor = Supervisor(Child(), restart, retry_pause=0.01,
-                                on_give_up=lambda why: gave_up.set(), **options)
+        supervisor = Supervisor(
+            Child(), restart, retry_pause=0.01, on_give_up=lambda why: gave_up.set(), **options
+        )
         made.append(supervisor)
         return supervisor, gave_up
+
     yield make
     for supervisor in made:
         supervisor.stop()
@@ -48,6 +51,7 @@ def test_a_dead_child_is_replaced_and_the_replacement_is_watched_too(supervised)
     def restart():
         started.append(Child())
         return started[-1]
+
     supervisor, gave_up = supervised(restart)
     for n in (1, 2):
         supervisor.server.process.kill()
@@ -63,6 +67,7 @@ def test_a_crash_loop_gives_up_once_and_stops_restarting(supervised):
     def restart():
         attempts.append(1)
         raise DynamoDBLocalError('port 8001 is already in use')
+
     supervisor, gave_up = supervised(restart, max_failures=3, window=60)
     supervisor.server.process.kill()
     assert gave_up.wait(10)
@@ -76,7 +81,7 @@ def test_failures_spread_beyond_the_window_never_give_up(supervised):
     now = [0.0]
     supervisor, gave_up = supervised(Child, max_failures=1, window=10, clock=lambda: now[0])
     for n in (1, 2, 3):
-        now[0] += 11   # each death more than a window after the previous one
+        now[0] += 11  # each death more than a window after the previous one
         supervisor.server.process.kill()
         assert _wait_for(lambda n=n: supervisor.restarts == n)
     assert not gave_up.is_set()

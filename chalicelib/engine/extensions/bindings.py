@@ -11,6 +11,7 @@ extension or association (:func:`invalidate`). So an account without association
 Query per 5 seconds, whatever the number of deployments and requests. Names of applications,
 environments and profiles shown in action payloads are cached the same way.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Bound:
     """One association with the extension version it names."""
+
     association_id: str
     resource: str
     parameters: dict
@@ -82,8 +84,10 @@ def _account_has_associations():
     """Whether the account has any association at all (one Query, cached like the rest):
     while it has none, no action point costs a request."""
     account = arns.account()
-    return _bindings.get(('account', account), lambda: next(
-        iter(Association.query(account, limit=1)), None) is not None)
+    return _bindings.get(
+        ('account', account),
+        lambda: next(iter(Association.query(account, limit=1)), None) is not None,
+    )
 
 
 def _load_bindings(application_id):
@@ -93,15 +97,20 @@ def _load_bindings(application_id):
     for item in Association.by_application.query(application_id):
         ext = catalog.load_definition(item.extension_id, int(item.extension_version))
         if ext is None:
-            log.warning('extension association %s names a missing extension %s version %s',
-                        item.id, item.extension_id, item.extension_version)
+            log.warning(
+                'extension association %s names a missing extension %s version %s',
+                item.id,
+                item.extension_id,
+                item.extension_version,
+            )
             continue
         found.append(Bound(item.id, item.resource, dict(item.parameters or {}), ext))
     return found
 
 
-def covering(application_id: str, environment_id: str | None = None,
-             profile_id: str | None = None) -> list[Bound]:
+def covering(
+    application_id: str, environment_id: str | None = None, profile_id: str | None = None
+) -> list[Bound]:
     """The associations on the application, on the environment and on the profile (each
     when given), application ones first."""
     wanted = {f'application/{application_id}'}
@@ -109,19 +118,28 @@ def covering(application_id: str, environment_id: str | None = None,
         wanted.add(f'application/{application_id}/environment/{environment_id}')
     if profile_id:
         wanted.add(f'application/{application_id}/configurationprofile/{profile_id}')
-    bound = [b for b in _bindings.get(application_id, lambda: _load_bindings(application_id)) if b.resource in wanted]
+    bound = [
+        b
+        for b in _bindings.get(application_id, lambda: _load_bindings(application_id))
+        if b.resource in wanted
+    ]
     return sorted(bound, key=lambda b: (b.level, b.association_id))
 
 
 def name(kind: str, *ids: str) -> str | None:
     """The name of an application, environment or profile (cached like the associations)."""
+
     def read():
-        model, keys = {'application': (Application, (arns.account(), ids[0])),
-                       'environment': (Environment, ids), 'profile': (Profile, ids)}[kind]
+        model, keys = {
+            'application': (Application, (arns.account(), ids[0])),
+            'environment': (Environment, ids),
+            'profile': (Profile, ids),
+        }[kind]
         try:
             return model.get(*keys).name
         except model.DoesNotExist:
             return None
+
     return _names.get((kind, ids), read)
 
 

@@ -12,6 +12,7 @@ with the AWS AppConfig for Jira app in the Atlassian Marketplace (:data:`NOT_ASS
 Cost: an AWS-authored lookup is free; a custom one is one GetItem or one Query (limit 1).
 Failure: ResourceNotFoundException from :func:`resolve` when nothing matches.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,22 +28,25 @@ EVENTBRIDGE = 'AWS.AppConfig.DeploymentNotificationsToEventBridge'
 SQS = 'AWS.AppConfig.DeploymentNotificationsToSqs'
 SNS = 'AWS.AppConfig.DeploymentNotificationsToSns'
 JIRA = 'AWS.AppConfig.JiraIntegration'
-NOTIFICATION_POINTS = ('ON_DEPLOYMENT_START', 'ON_DEPLOYMENT_COMPLETE',
-                       'ON_DEPLOYMENT_ROLLED_BACK')
+NOTIFICATION_POINTS = ('ON_DEPLOYMENT_START', 'ON_DEPLOYMENT_COMPLETE', 'ON_DEPLOYMENT_ROLLED_BACK')
 # The association parameter an AWS-authored notification extension delivers to, and the
 # target kind it must name.
 TARGET_PARAMETERS = {SQS: ('queueArn', targets.SQS), SNS: ('topicArn', targets.SNS)}
 # AWS-authored extensions that this server lists but cannot run, and why.
 NOT_ASSOCIABLE = {
-    JIRA: ('The extension AWS.AppConfig.JiraIntegration cannot be associated on this server: '
-           'it exports feature flags to Atlassian Jira and works only with the AWS AppConfig '
-           'for Jira app from the Atlassian Marketplace, which associates it itself.'),
+    JIRA: (
+        'The extension AWS.AppConfig.JiraIntegration cannot be associated on this server: '
+        'it exports feature flags to Atlassian Jira and works only with the AWS AppConfig '
+        'for Jira app from the Atlassian Marketplace, which associates it itself.'
+    ),
 }
 
 
 def _notifications(action_name, description, uri):
-    return {point: [{'Name': action_name, 'Description': description, 'Uri': uri}]
-            for point in NOTIFICATION_POINTS}
+    return {
+        point: [{'Name': action_name, 'Description': description, 'Uri': uri}]
+        for point in NOTIFICATION_POINTS
+    }
 
 
 def _authored_definitions():
@@ -57,15 +61,24 @@ def _authored_definitions():
             'includes structure and constraints. Also transforms feature flag data prior to '
             'sending to the client. This extension is automatically associated to '
             'configuration profiles with type "AWS.AppConfig.FeatureFlags".',
-            {'PRE_CREATE_HOSTED_CONFIGURATION_VERSION': [{
-                'Name': 'ValidateFeatureFlags',
-                'Description': 'Validates the feature flag document.',
-                'Uri': authored_arn(FEATURE_FLAGS)}],
-             'PRE_START_DEPLOYMENT': [{
-                 'Name': 'TransformFeatureFlags',
-                 'Description': 'Transforms the feature flag document for delivery.',
-                 'Uri': authored_arn(FEATURE_FLAGS)}]},
-            {}),
+            {
+                'PRE_CREATE_HOSTED_CONFIGURATION_VERSION': [
+                    {
+                        'Name': 'ValidateFeatureFlags',
+                        'Description': 'Validates the feature flag document.',
+                        'Uri': authored_arn(FEATURE_FLAGS),
+                    }
+                ],
+                'PRE_START_DEPLOYMENT': [
+                    {
+                        'Name': 'TransformFeatureFlags',
+                        'Description': 'Transforms the feature flag document for delivery.',
+                        'Uri': authored_arn(FEATURE_FLAGS),
+                    }
+                ],
+            },
+            {},
+        ),
         # Name and description as the service lists them (AWS CLI list-extensions example).
         # AWS does not publish its actions, and the app associates it itself: none listed.
         JIRA: (
@@ -76,38 +89,59 @@ def _authored_definitions():
             'with the AppConfig app in the Atlassian Marketplace and is automatically '
             'associated to configuration profiles configured within that app.',
             {},
-            {}),
+            {},
+        ),
         EVENTBRIDGE: (
             'AppConfig deployment events to Amazon EventBridge',
             'Sends events to Amazon EventBridge when a deployment of configuration data in '
             'AppConfig is started, completed, or rolled back. Can be associated to the '
             'following resources in AppConfig: Application, Environment, Configuration '
             'Profile.',
-            _notifications('SendEventToEventBridge',
-                           'Sends the deployment event to the default event bus.', bus),
-            {}),
+            _notifications(
+                'SendEventToEventBridge',
+                'Sends the deployment event to the default event bus.',
+                bus,
+            ),
+            {},
+        ),
         SQS: (
             'AppConfig deployment events to Amazon SQS',
             'Sends messages to the configured Amazon SQS queue when a deployment of '
             'configuration data in AppConfig is started, completed, or rolled back. Can be '
             'associated to the following resources in AppConfig: Application, Environment, '
             'Configuration Profile.',
-            _notifications('SendMessageToSqs',
-                           'Sends the deployment event to the queue in queueArn.',
-                           '${queueArn}'),
-            {'queueArn': {'Description': 'The ARN of the Amazon SQS queue to send messages to.',
-                          'Required': True, 'Dynamic': False}}),
+            _notifications(
+                'SendMessageToSqs',
+                'Sends the deployment event to the queue in queueArn.',
+                '${queueArn}',
+            ),
+            {
+                'queueArn': {
+                    'Description': 'The ARN of the Amazon SQS queue to send messages to.',
+                    'Required': True,
+                    'Dynamic': False,
+                }
+            },
+        ),
         SNS: (
             'AppConfig deployment events to Amazon SNS',
             'Sends events to the configured Amazon SNS topic when a deployment of '
             'configuration data in AppConfig is started, completed, or rolled back. Can be '
             'associated to the following resources in AppConfig: Application, Environment, '
             'Configuration Profile.',
-            _notifications('PublishToSns',
-                           'Publishes the deployment event to the topic in topicArn.',
-                           '${topicArn}'),
-            {'topicArn': {'Description': 'The ARN of the Amazon SNS topic to publish to.',
-                          'Required': True, 'Dynamic': False}}),
+            _notifications(
+                'PublishToSns',
+                'Publishes the deployment event to the topic in topicArn.',
+                '${topicArn}',
+            ),
+            {
+                'topicArn': {
+                    'Description': 'The ARN of the Amazon SNS topic to publish to.',
+                    'Required': True,
+                    'Dynamic': False,
+                }
+            },
+        ),
     }
 
 
@@ -130,6 +164,7 @@ def association_arn(association_id: str) -> str:
 @dataclass
 class Definition:
     """One version of an extension, custom or AWS-authored, in API shape."""
+
     id: str
     name: str
     version: int
@@ -138,25 +173,43 @@ class Definition:
     actions: dict
     parameters: dict
     authored: bool = False
-    item: object = field(default=None, repr=False)   # the ExtensionVersion (custom only)
+    item: object = field(default=None, repr=False)  # the ExtensionVersion (custom only)
 
     def render(self) -> dict:
-        out = {'Id': self.id, 'Name': self.name, 'VersionNumber': self.version,
-               'Arn': self.arn, 'Description': self.description,
-               'Actions': self.actions}
+        out = {
+            'Id': self.id,
+            'Name': self.name,
+            'VersionNumber': self.version,
+            'Arn': self.arn,
+            'Description': self.description,
+            'Actions': self.actions,
+        }
         if self.parameters:
             out['Parameters'] = self.parameters
         return out
 
     def summary(self) -> dict:
-        return {'Id': self.id, 'Name': self.name, 'VersionNumber': self.version,
-                'Arn': self.arn, 'Description': self.description}
+        return {
+            'Id': self.id,
+            'Name': self.name,
+            'VersionNumber': self.version,
+            'Arn': self.arn,
+            'Description': self.description,
+        }
 
 
 def authored(extension_id: str) -> Definition:
     name, description, actions, parameters = _authored_definitions()[extension_id]
-    return Definition(extension_id, name, 1, authored_arn(extension_id), description,
-                      actions, parameters, authored=True)
+    return Definition(
+        extension_id,
+        name,
+        1,
+        authored_arn(extension_id),
+        description,
+        actions,
+        parameters,
+        authored=True,
+    )
 
 
 def authored_by_name() -> dict[str, str]:
@@ -164,30 +217,43 @@ def authored_by_name() -> dict[str, str]:
 
 
 def definition(item: ExtensionVersion) -> Definition:
-    return Definition(item.id, item.name, int(item.version), custom_arn(item.id, item.version),
-                      item.description, dict(item.actions or {}), dict(item.parameters or {}),
-                      item=item)
+    return Definition(
+        item.id,
+        item.name,
+        int(item.version),
+        custom_arn(item.id, item.version),
+        item.description,
+        dict(item.actions or {}),
+        dict(item.parameters or {}),
+        item=item,
+    )
 
 
 # --- finding extensions ----------------------------------------------------------------------
 
 _EXTENSION_ARN = re.compile(
-    r'arn:aws[a-zA-Z-]*:appconfig:[^:]*:(\d{12})?:extension/([^/]+)(?:/([0-9]+))?')
+    r'arn:aws[a-zA-Z-]*:appconfig:[^:]*:(\d{12})?:extension/([^/]+)(?:/([0-9]+))?'
+)
 _ID = re.compile(r'[a-z0-9]{4,7}')
 
 
 def version_item(extension_id: str, version: int) -> ExtensionVersion | None:
     try:
-        return ExtensionVersion.get(arns.account(), version_key(extension_id, version),
-                                    consistent_read=True)
+        return ExtensionVersion.get(
+            arns.account(), version_key(extension_id, version), consistent_read=True
+        )
     except ExtensionVersion.DoesNotExist:
         return None
 
 
 def latest_item(extension_id: str) -> ExtensionVersion | None:
     items = ExtensionVersion.query(
-        arns.account(), ExtensionVersion.sort.startswith(f'{extension_id}#'),
-        scan_index_forward=False, limit=1, consistent_read=True)
+        arns.account(),
+        ExtensionVersion.sort.startswith(f'{extension_id}#'),
+        scan_index_forward=False,
+        limit=1,
+        consistent_read=True,
+    )
     return next(iter(items), None)
 
 
@@ -206,8 +272,7 @@ def identify(identifier: str) -> tuple[str, str | None, int | None]:
         account, extension_id, version = match.groups()
         version = int(version) if version else None
         if not account:
-            return ('authored', extension_id if extension_id in AUTHORED_ORDER else None,
-                    version)
+            return ('authored', extension_id if extension_id in AUTHORED_ORDER else None, version)
         if account != arns.account():
             return 'custom', None, version
         return 'custom', extension_id, version
@@ -233,11 +298,11 @@ def resolve(identifier: str, version: int | None = None) -> Definition:
         if version not in (None, 1):
             raise not_found('Extension', f'{identifier} version {version}')
         return authored(extension_id)
-    item = (latest_item(extension_id) if version is None
-            else version_item(extension_id, version))
+    item = latest_item(extension_id) if version is None else version_item(extension_id, version)
     if item is None:
-        raise not_found('Extension', identifier if version is None
-                        else f'{identifier} version {version}')
+        raise not_found(
+            'Extension', identifier if version is None else f'{identifier} version {version}'
+        )
     return definition(item)
 
 

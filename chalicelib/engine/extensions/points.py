@@ -28,13 +28,14 @@ started are its AppliedExtensions.
 Cost: nothing beyond bindings.covering() (cached) while no association has an action for the
 point; then one call per action, and one BatchWrite of the records.
 """
+
 from __future__ import annotations
 
 import base64
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
@@ -53,9 +54,16 @@ from chalicelib.store.profiles import Profile
 
 log = logging.getLogger(__name__)
 
-POINTS = ('PRE_CREATE_HOSTED_CONFIGURATION_VERSION', 'PRE_START_DEPLOYMENT',
-          'AT_DEPLOYMENT_TICK', 'ON_DEPLOYMENT_START', 'ON_DEPLOYMENT_STEP',
-          'ON_DEPLOYMENT_BAKING', 'ON_DEPLOYMENT_COMPLETE', 'ON_DEPLOYMENT_ROLLED_BACK')
+POINTS = (
+    'PRE_CREATE_HOSTED_CONFIGURATION_VERSION',
+    'PRE_START_DEPLOYMENT',
+    'AT_DEPLOYMENT_TICK',
+    'ON_DEPLOYMENT_START',
+    'ON_DEPLOYMENT_STEP',
+    'ON_DEPLOYMENT_BAKING',
+    'ON_DEPLOYMENT_COMPLETE',
+    'ON_DEPLOYMENT_ROLLED_BACK',
+)
 # The event ``Type`` each action point sends: PRE_START_DEPLOYMENT -> PreStartDeployment.
 TYPES = {p: ''.join(w.capitalize() for w in p.split('_')) for p in POINTS}
 # EventBridge detail-type: "On Deployment Complete".
@@ -72,8 +80,12 @@ EVENT_POINTS = {
 
 
 def _record(b, action, uri, invocation_id, error=None):
-    out = {'ExtensionIdentifier': b.extension.arn, 'ActionName': action.get('Name'),
-           'Uri': uri, 'InvocationId': invocation_id}
+    out = {
+        'ExtensionIdentifier': b.extension.arn,
+        'ActionName': action.get('Name'),
+        'Uri': uri,
+        'InvocationId': invocation_id,
+    }
     if action.get('RoleArn'):
         out['RoleArn'] = action['RoleArn']
     if error:
@@ -97,8 +109,10 @@ def _call(b, action, payload):
     region = found.region if found else arns.region()
     try:
         answer = targets.lambda_client(region, action.get('RoleArn')).invoke(
-            FunctionName=function, InvocationType='RequestResponse',
-            Payload=json.dumps(payload, separators=(',', ':')).encode())
+            FunctionName=function,
+            InvocationType='RequestResponse',
+            Payload=json.dumps(payload, separators=(',', ':')).encode(),
+        )
         raw = answer['Payload'].read() if answer.get('Payload') is not None else b''
     except Exception as exc:  # noqa: BLE001 - the caller decides what a failure means
         error = _error_of(exc)
@@ -127,7 +141,8 @@ def _replacement(b, answer):
     except ValueError:
         raise BadRequestException(
             f'Error invoking extension {b.extension.name}: the returned Content is not '
-            f'base64-encoded.') from None
+            f'base64-encoded.'
+        ) from None
 
 
 def _fail(b, error):
@@ -136,8 +151,8 @@ def _fail(b, error):
 
 def _iso(moment):
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat()
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
 
 
 def _save(key, entries):
@@ -148,35 +163,49 @@ def _save(key, entries):
         with Invocation.batch_write() as batch:
             for seq, (event_type, occurred_at, point, record) in enumerate(entries):
                 at = _iso(occurred_at)
-                batch.save(Invocation(
-                    key, f'r#{at}#{event_type}#{POINTS.index(point)}#{seq:04d}#'
-                         f'{record["InvocationId"]}',
-                    event_type=event_type, occurred_at=at, record=record))
+                batch.save(
+                    Invocation(
+                        key,
+                        f'r#{at}#{event_type}#{POINTS.index(point)}#{seq:04d}#'
+                        f'{record["InvocationId"]}',
+                        event_type=event_type,
+                        occurred_at=at,
+                        record=record,
+                    )
+                )
     except Exception:  # noqa: BLE001 - the invocations happened; only their record is lost
         log.exception('recording extension invocations of deployment %s failed', key)
 
 
 # --- PRE_CREATE_HOSTED_CONFIGURATION_VERSION ---------------------------------------------------
 
-def pre_create_hosted_configuration_version(profile: Profile, content: bytes, params: dict,
-                                            max_bytes: int) -> bytes:
+
+def pre_create_hosted_configuration_version(
+    profile: Profile, content: bytes, params: dict, max_bytes: int
+) -> bytes:
     """The content to store for CreateHostedConfigurationVersion on ``profile``: ``content``
     as the covering PRE_CREATE_HOSTED_CONFIGURATION_VERSION actions return it. Content over
     ``max_bytes`` is returned as it is, for the size check that follows to refuse."""
     point = 'PRE_CREATE_HOSTED_CONFIGURATION_VERSION'
-    todo = [(b, b.action(point)) for b in covering(profile.application_id, None, profile.id)
-            if b.action(point) and not b.builtin]
+    todo = [
+        (b, b.action(point))
+        for b in covering(profile.application_id, None, profile.id)
+        if b.action(point) and not b.builtin
+    ]
     if not todo:
         return content
     if len(content) > max_bytes:
-        return content    # refused by the size check that follows
+        return content  # refused by the size check that follows
     application = ref(profile.application_id, name('application', profile.application_id))
     for b, action in todo:
         payload = {
-            'InvocationId': new_id(), 'Parameters': b.parameters, 'Type': TYPES[point],
+            'InvocationId': new_id(),
+            'Parameters': b.parameters,
+            'Type': TYPES[point],
             'Application': application,
             'ConfigurationProfile': ref(profile.id, profile.name),
-            'Description': params.get('Description'), 'ContentType': params.get('ContentType'),
+            'Description': params.get('Description'),
+            'ContentType': params.get('ContentType'),
             'VersionLabel': params.get('VersionLabel'),
             'Content': base64.b64encode(content).decode(),
         }
@@ -192,9 +221,11 @@ def pre_create_hosted_configuration_version(profile: Profile, content: bytes, pa
 
 # --- PRE_START_DEPLOYMENT and the deployment's AppliedExtensions -------------------------------
 
+
 @dataclass
 class Start:
     """What PRE_START_DEPLOYMENT decided for one StartDeployment."""
+
     content: bytes
     replaced: bool = False
     applied: list = field(default_factory=list)
@@ -203,7 +234,8 @@ class Start:
 
 def _matches(ext, reference):
     return reference in (ext.name, ext.id, ext.arn) or reference.startswith(
-        f'{ext.arn.rsplit("/", 1)[0]}/')
+        f'{ext.arn.rsplit("/", 1)[0]}/'
+    )
 
 
 def _dynamic(bound, values):
@@ -219,7 +251,8 @@ def _dynamic(bound, values):
             if not spec or not spec.get('Dynamic'):
                 raise BadRequestException(
                     f'Dynamic extension parameter {key}: extension {b.extension.name} has no '
-                    f'dynamic parameter {parameter}.')
+                    f'dynamic parameter {parameter}.'
+                )
             out.setdefault(b.association_id, {})[parameter] = value
     return out
 
@@ -229,8 +262,12 @@ def _parameters(b, dynamic):
 
 
 def _applied(b, dynamic):
-    return {'ExtensionId': b.extension.id, 'ExtensionAssociationId': b.association_id,
-            'VersionNumber': b.extension.version, 'Parameters': _parameters(b, dynamic)}
+    return {
+        'ExtensionId': b.extension.id,
+        'ExtensionAssociationId': b.association_id,
+        'VersionNumber': b.extension.version,
+        'Parameters': _parameters(b, dynamic),
+    }
 
 
 def _version_number(version):
@@ -247,8 +284,9 @@ def _version_number(version):
     return None if number is None else str(number)
 
 
-def pre_start_deployment(environment: Environment, profile: Profile, version, content: bytes,
-                         params: dict) -> Start:
+def pre_start_deployment(
+    environment: Environment, profile: Profile, version, content: bytes, params: dict
+) -> Start:
     """Run the PRE_START_DEPLOYMENT actions covering a StartDeployment (before anything is
     written); returns a Start with the content to deploy. ``version`` is the version being
     deployed: a HostedVersion item, or an external source's version object."""
@@ -262,8 +300,10 @@ def pre_start_deployment(environment: Environment, profile: Profile, version, co
     application = ref(profile.application_id, name('application', profile.application_id))
     for b, action in todo:
         payload = {
-            'InvocationId': new_id(), 'Parameters': _parameters(b, dynamic),
-            'Type': TYPES[point], 'Application': application,
+            'InvocationId': new_id(),
+            'Parameters': _parameters(b, dynamic),
+            'Type': TYPES[point],
+            'Application': application,
             'Environment': ref(environment.id, environment.name),
             'ConfigurationProfile': ref(profile.id, profile.name),
             'Description': params.get('Description'),
@@ -289,18 +329,25 @@ def started(start: Start, out: dict) -> dict:
     if not start.applied and not start.records:
         return out
     key = deployment_key(out['ApplicationId'], out['EnvironmentId'], out['DeploymentNumber'])
-    first = next((e for e in out.get('EventLog') or []
-                  if e['EventType'] == 'DEPLOYMENT_STARTED'), None)
+    first = next(
+        (e for e in out.get('EventLog') or [] if e['EventType'] == 'DEPLOYMENT_STARTED'), None
+    )
     try:
         Invocation(key, 'applied', applied=start.applied).save()
     except Exception:  # noqa: BLE001 - the deployment runs; only the record is lost
         log.exception('recording the applied extensions of deployment %s failed', key)
     out['AppliedExtensions'] = list(start.applied)
     if first is not None and start.records:
-        _save(key, [('DEPLOYMENT_STARTED', first['OccurredAt'], 'PRE_START_DEPLOYMENT', r)
-                    for r in start.records])
+        _save(
+            key,
+            [
+                ('DEPLOYMENT_STARTED', first['OccurredAt'], 'PRE_START_DEPLOYMENT', r)
+                for r in start.records
+            ],
+        )
         first['ActionInvocations'] = list(start.records) + list(
-            first.get('ActionInvocations') or [])
+            first.get('ActionInvocations') or []
+        )
     return out
 
 
@@ -328,6 +375,7 @@ def annotate(item: Deployment, out: dict) -> dict:
 
 # --- deployments: context, ON_* and AT_DEPLOYMENT_TICK -----------------------------------------
 
+
 @dataclass
 class Context:
     key: str
@@ -351,14 +399,18 @@ def _deployment_context(item, bound):
     try:
         dynamic = _dynamic(bound, getattr(full, 'dynamic_extension_parameters', None))
     except BadRequestException:
-        dynamic = {}    # associations changed since the deployment started
+        dynamic = {}  # associations changed since the deployment started
     a, e, p = item.application_id, item.environment_id, item.profile_id
     return Context(
-        deployment_key(a, e, item.number), ref(a, name('application', a)),
-        ref(e, name('environment', a, e)), ref(p, getattr(full, 'configuration_name', None)
-                                                  or name('profile', a, p)),
-        int(item.number), getattr(full, 'description', None), item.configuration_version,
-        dynamic)
+        deployment_key(a, e, item.number),
+        ref(a, name('application', a)),
+        ref(e, name('environment', a, e)),
+        ref(p, getattr(full, 'configuration_name', None) or name('profile', a, p)),
+        int(item.number),
+        getattr(full, 'description', None),
+        item.configuration_version,
+        dynamic,
+    )
 
 
 def _deliver(b, point, action, ctx):
@@ -370,21 +422,37 @@ def _deliver(b, point, action, ctx):
     else:
         uri = action.get('Uri')
     message = targets.Message(
-        common={'InvocationId': invocation_id, 'Parameters': parameters, 'Type': TYPES[point],
-                'Application': ctx.application, 'Environment': ctx.environment,
-                'ConfigurationProfile': ctx.profile},
-        number=ctx.number, description=ctx.description,
-        configuration_version=ctx.configuration_version, group=ctx.key,
-        invocation_id=invocation_id, detail_type=DETAIL_TYPES[point], type_name=TYPES[point],
-        resource=b.association_arn, source=events.source())
+        common={
+            'InvocationId': invocation_id,
+            'Parameters': parameters,
+            'Type': TYPES[point],
+            'Application': ctx.application,
+            'Environment': ctx.environment,
+            'ConfigurationProfile': ctx.profile,
+        },
+        number=ctx.number,
+        description=ctx.description,
+        configuration_version=ctx.configuration_version,
+        group=ctx.key,
+        invocation_id=invocation_id,
+        detail_type=DETAIL_TYPES[point],
+        type_name=TYPES[point],
+        resource=b.association_arn,
+        source=events.source(),
+    )
     try:
         target = targets.parse(uri)
         if target is None:
             raise ValueError(f'{uri} is not a Lambda function, queue, topic or event bus ARN')
         refused = targets.deliver(target, message, action.get('RoleArn'))
     except Exception as exc:  # noqa: BLE001 - ON_* errors are recorded, never raised
-        log.warning('extension %s action %s (%s) failed: %s', b.extension.arn,
-                    action.get('Name'), point, exc)
+        log.warning(
+            'extension %s action %s (%s) failed: %s',
+            b.extension.arn,
+            action.get('Name'),
+            point,
+            exc,
+        )
         return _record(b, action, uri or '-', invocation_id, _error_of(exc))
     return _record(b, action, uri, invocation_id, refused)
 
@@ -393,12 +461,18 @@ def after_events(item: Deployment, written: list[dict]) -> None:
     """Run the ON_* actions for the EventLog events a writer just wrote for deployment
     ``item`` (event dicts, oldest first), and record the invocations. Never raises."""
     try:
-        due = [(e, EVENT_POINTS[e['event_type']]) for e in written or ()
-               if e['event_type'] in EVENT_POINTS]
+        due = [
+            (e, EVENT_POINTS[e['event_type']])
+            for e in written or ()
+            if e['event_type'] in EVENT_POINTS
+        ]
         if not due:
             return
-        bound = [b for b in covering(item.application_id, item.environment_id,
-                                     item.profile_id) if not b.builtin]
+        bound = [
+            b
+            for b in covering(item.application_id, item.environment_id, item.profile_id)
+            if not b.builtin
+        ]
         if not any(b.action(point) for b in bound for _, point in due):
             return
         ctx = _deployment_context(item, bound)
@@ -407,26 +481,38 @@ def after_events(item: Deployment, written: list[dict]) -> None:
             for b in bound:
                 action = b.action(point)
                 if action:
-                    entries.append((event['event_type'], event['occurred_at'], point,
-                                    _deliver(b, point, action, ctx)))
+                    entries.append(
+                        (
+                            event['event_type'],
+                            event['occurred_at'],
+                            point,
+                            _deliver(b, point, action, ctx),
+                        )
+                    )
         _save(ctx.key, entries)
     except Exception:  # noqa: BLE001 - the events are written; actions are best effort
-        log.exception('extension actions for deployment %s #%s failed',
-                      getattr(item, 'env_key', '?'), getattr(item, 'number', '?'))
+        log.exception(
+            'extension actions for deployment %s #%s failed',
+            getattr(item, 'env_key', '?'),
+            getattr(item, 'number', '?'),
+        )
 
 
 @dataclass(frozen=True)
 class Rollback:
     """An AT_DEPLOYMENT_TICK action asked for a rollback (or failed)."""
+
     cause: eventlog.Cause
-    key: str              # the deployment's invocation key
-    record: dict          # the ActionInvocation that asked
+    key: str  # the deployment's invocation key
+    record: dict  # the ActionInvocation that asked
 
 
 def has_tick_action(item: Deployment) -> bool:
     """Whether an AT_DEPLOYMENT_TICK action covers the deployment ``item`` (cached lookups)."""
-    return any(b.action('AT_DEPLOYMENT_TICK') and not b.builtin
-               for b in covering(item.application_id, item.environment_id, item.profile_id))
+    return any(
+        b.action('AT_DEPLOYMENT_TICK') and not b.builtin
+        for b in covering(item.application_id, item.environment_id, item.profile_id)
+    )
 
 
 def at_deployment_tick(item: Deployment, due: Due) -> Rollback | None:
@@ -441,12 +527,17 @@ def at_deployment_tick(item: Deployment, due: Due) -> Rollback | None:
     ctx = _deployment_context(item, bound)
     for b, action in todo:
         payload = {
-            'InvocationId': new_id(), 'Parameters': _parameters(b, ctx.dynamic),
-            'Type': TYPES[point], 'Application': ctx.application,
-            'Environment': ctx.environment, 'ConfigurationProfile': ctx.profile,
-            'DeploymentNumber': ctx.number, 'Description': ctx.description,
+            'InvocationId': new_id(),
+            'Parameters': _parameters(b, ctx.dynamic),
+            'Type': TYPES[point],
+            'Application': ctx.application,
+            'Environment': ctx.environment,
+            'ConfigurationProfile': ctx.profile,
+            'DeploymentNumber': ctx.number,
+            'Description': ctx.description,
             'ConfigurationVersion': ctx.configuration_version,
-            'DeploymentState': due.state, 'PercentageComplete': float(due.percentage),
+            'DeploymentState': due.state,
+            'PercentageComplete': float(due.percentage),
         }
         answer, error, record = _call(b, action, payload)
         if error:
@@ -455,12 +546,12 @@ def at_deployment_tick(item: Deployment, due: Due) -> Rollback | None:
             why = str(answer.get('Description') or 'no description given')
         else:
             continue
-        return Rollback(eventlog.by_extension(b.extension.name, action.get('Name'), why),
-                        ctx.key, record)
+        return Rollback(
+            eventlog.by_extension(b.extension.name, action.get('Name'), why), ctx.key, record
+        )
     return None
 
 
 def rolled_back(rollback: Rollback, at: datetime) -> None:
     """Record the AT_DEPLOYMENT_TICK invocation under the ROLLBACK_STARTED it caused."""
-    _save(rollback.key, [(EventType.ROLLBACK_STARTED, at, 'AT_DEPLOYMENT_TICK',
-                          rollback.record)])
+    _save(rollback.key, [(EventType.ROLLBACK_STARTED, at, 'AT_DEPLOYMENT_TICK', rollback.record)])

@@ -14,6 +14,7 @@ accounts or without the tag are reached; the role must trust the service's role.
 Cost: one request to the target per delivery (plus one GetQueueUrl per queue and role per
 process). Failure: deliverers raise; the caller records the error (extensions never block).
 """
+
 from __future__ import annotations
 
 import json
@@ -33,12 +34,27 @@ EVENTS = 'events'
 _PARTITION = r'arn:aws[a-zA-Z-]*'
 _REGION = r'[a-z]{2}(?:-[a-z]+)+-\d'
 _PATTERNS = (
-    (LAMBDA, re.compile(rf'{_PARTITION}:lambda:({_REGION}):(\d{{12}}):function:'
-                        r'[a-zA-Z0-9_-]{1,64}(?::(?:\$LATEST|[a-zA-Z0-9_-]{1,128}))?')),
-    (SQS, re.compile(rf'{_PARTITION}:sqs:({_REGION}):(\d{{12}}):'
-                     r'([a-zA-Z0-9_-]{1,80}(?:\.fifo)?)')),
-    (SNS, re.compile(rf'{_PARTITION}:sns:({_REGION}):(\d{{12}}):'
-                     r'([a-zA-Z0-9_-]{1,256}(?:\.fifo)?)')),
+    (
+        LAMBDA,
+        re.compile(
+            rf'{_PARTITION}:lambda:({_REGION}):(\d{{12}}):function:'
+            r'[a-zA-Z0-9_-]{1,64}(?::(?:\$LATEST|[a-zA-Z0-9_-]{1,128}))?'
+        ),
+    ),
+    (
+        SQS,
+        re.compile(
+            rf'{_PARTITION}:sqs:({_REGION}):(\d{{12}}):'
+            r'([a-zA-Z0-9_-]{1,80}(?:\.fifo)?)'
+        ),
+    ),
+    (
+        SNS,
+        re.compile(
+            rf'{_PARTITION}:sns:({_REGION}):(\d{{12}}):'
+            r'([a-zA-Z0-9_-]{1,256}(?:\.fifo)?)'
+        ),
+    ),
     (EVENTS, re.compile(rf'{_PARTITION}:events:({_REGION}):(\d{{12}}):event-bus/(default)')),
 )
 
@@ -58,8 +74,7 @@ def parse(uri: str | None) -> Target | None:
         match = pattern.fullmatch(uri or '')
         if match:
             groups = match.groups()
-            return Target(kind, groups[0], groups[1], groups[2] if len(groups) > 2 else None,
-                          uri)
+            return Target(kind, groups[0], groups[1], groups[2] if len(groups) > 2 else None, uri)
     return None
 
 
@@ -74,7 +89,7 @@ def kind(uri: str | None) -> str | None:
 SYNC = Config(read_timeout=15, connect_timeout=3, retries={'max_attempts': 1})
 _ASYNC = Config(read_timeout=5, connect_timeout=2, retries={'max_attempts': 2})
 _SESSION_NAME = 'appconfig-extension'
-_queue_urls = cache.TTLCache(float('inf'), with_frozen_clock=True)   # (queue ARN, role) -> url
+_queue_urls = cache.TTLCache(float('inf'), with_frozen_clock=True)  # (queue ARN, role) -> url
 
 
 def client(service: str, region: str, role_arn: str | None = None, config: Config = _ASYNC):
@@ -89,53 +104,81 @@ def lambda_client(region: str, role_arn: str | None = None):  # -> botocore Lamb
 
 
 def _queue_url(sqs, target: Target, role: str | None) -> str:
-    return _queue_urls.get((target.uri, role), lambda: sqs.get_queue_url(
-        QueueName=target.name, QueueOwnerAWSAccountId=target.account)['QueueUrl'])
+    return _queue_urls.get(
+        (target.uri, role),
+        lambda: sqs.get_queue_url(QueueName=target.name, QueueOwnerAWSAccountId=target.account)[
+            'QueueUrl'
+        ],
+    )
 
 
 # --- deliverers --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Message:
     """One ON_* action's notification, before it is shaped for its target kind."""
-    common: dict          # InvocationId, Parameters, Type, Application, Environment, Profile
-    number: int           # deployment number
+
+    common: dict  # InvocationId, Parameters, Type, Application, Environment, Profile
+    number: int  # deployment number
     description: str | None
     configuration_version: str
-    group: str            # FIFO message group: one per deployment
+    group: str  # FIFO message group: one per deployment
     invocation_id: str
-    detail_type: str      # EventBridge detail-type of the action point
-    type_name: str        # the action point's event Type
-    resource: str         # the association ARN (EventBridge Resources)
-    source: str           # EventBridge source
+    detail_type: str  # EventBridge detail-type of the action point
+    type_name: str  # the action point's event Type
+    resource: str  # the association ARN (EventBridge Resources)
+    source: str  # EventBridge source
 
 
 def _to_lambda(target: Target, m: Message, role: str | None):
-    payload = {**m.common, 'DeploymentNumber': m.number, 'Description': m.description,
-               'ConfigurationVersion': m.configuration_version}
+    payload = {
+        **m.common,
+        'DeploymentNumber': m.number,
+        'Description': m.description,
+        'ConfigurationVersion': m.configuration_version,
+    }
     lambda_client(target.region, role).invoke(
-        FunctionName=target.uri, InvocationType='Event',
-        Payload=json.dumps(payload, separators=(',', ':')).encode())
+        FunctionName=target.uri,
+        InvocationType='Event',
+        Payload=json.dumps(payload, separators=(',', ':')).encode(),
+    )
     return None
 
 
 def _to_events(target: Target, m: Message, role: str | None):
-    detail = {**m.common, 'DeploymentNumber': m.number,
-              'ConfigurationVersion': m.configuration_version}
-    answer = client('events', target.region, role).put_events(Entries=[{
-        'Source': m.source, 'DetailType': m.detail_type,
-        'Resources': [m.resource], 'EventBusName': target.uri,
-        'Detail': json.dumps(detail, separators=(',', ':'))}])
+    detail = {
+        **m.common,
+        'DeploymentNumber': m.number,
+        'ConfigurationVersion': m.configuration_version,
+    }
+    answer = client('events', target.region, role).put_events(
+        Entries=[
+            {
+                'Source': m.source,
+                'DetailType': m.detail_type,
+                'Resources': [m.resource],
+                'EventBusName': target.uri,
+                'Detail': json.dumps(detail, separators=(',', ':')),
+            }
+        ]
+    )
     if answer.get('FailedEntryCount'):
         entry = (answer.get('Entries') or [{}])[0]
-        return (entry.get('ErrorCode') or 'FailedEntry',
-                entry.get('ErrorMessage') or 'EventBridge refused the event')
+        return (
+            entry.get('ErrorCode') or 'FailedEntry',
+            entry.get('ErrorMessage') or 'EventBridge refused the event',
+        )
     return None
 
 
 def _message_body(m: Message) -> str:
-    message = {**m.common, 'Description': m.description, 'DeploymentNumber': str(m.number),
-               'ConfigurationVersion': m.configuration_version}
+    message = {
+        **m.common,
+        'Description': m.description,
+        'DeploymentNumber': str(m.number),
+        'ConfigurationVersion': m.configuration_version,
+    }
     # The documented message order: the Type last.
     message['Type'] = message.pop('Type')
     return json.dumps(message, separators=(',', ':'))
@@ -149,16 +192,19 @@ def _fifo(target: Target, m: Message) -> dict:
 
 def _to_sqs(target: Target, m: Message, role: str | None):
     sqs = client('sqs', target.region, role)
-    sqs.send_message(QueueUrl=_queue_url(sqs, target, role), MessageBody=_message_body(m),
-                     **_fifo(target, m))
+    sqs.send_message(
+        QueueUrl=_queue_url(sqs, target, role), MessageBody=_message_body(m), **_fifo(target, m)
+    )
     return None
 
 
 def _to_sns(target: Target, m: Message, role: str | None):
     client('sns', target.region, role).publish(
-        TopicArn=target.uri, Message=_message_body(m), MessageAttributes={
-            'MessageType': {'DataType': 'String', 'StringValue': m.type_name}},
-        **_fifo(target, m))
+        TopicArn=target.uri,
+        Message=_message_body(m),
+        MessageAttributes={'MessageType': {'DataType': 'String', 'StringValue': m.type_name}},
+        **_fifo(target, m),
+    )
     return None
 
 

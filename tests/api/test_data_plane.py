@@ -1,6 +1,7 @@
 """appconfigdata over HTTP: sessions, polls, tokens, gradual rollout, the in-process caches."""
 
 import json
+import math
 from datetime import timedelta
 from unittest import mock
 
@@ -246,6 +247,12 @@ def _repoll(client, tokens_, holding):
     return holding
 
 
+def _near(share, p, n):
+    """Session ids are random, so the share is binomial: five standard deviations either side
+    (about 7 points at n=1,000) fails once in millions of runs, yet catches a wrong bucket."""
+    return abs(share - p) <= 5 * math.sqrt(p * (1 - p) / n)
+
+
 def test_rollout_splits_sessions_at_the_percentage_and_never_flips_back(
     appconfig, appconfigdata, cached
 ):
@@ -256,7 +263,7 @@ def test_rollout_splits_sessions_at_the_percentage_and_never_flips_back(
     n = 1000
     tokens_, holding = _sessions(appconfigdata, w, n)
     share = holding.count(b'new') / n
-    assert 0.26 <= share <= 0.34, share
+    assert _near(share, 0.30, n), share
     assert set(holding) == {b'old', b'new'}
     had_new = {i for i, b in enumerate(holding) if b == b'new'}
 
@@ -264,7 +271,7 @@ def test_rollout_splits_sessions_at_the_percentage_and_never_flips_back(
     holding = _repoll(appconfigdata, tokens_, holding)
     now_new = {i for i, b in enumerate(holding) if b == b'new'}
     assert had_new <= now_new
-    assert 0.56 <= len(now_new) / n <= 0.64, len(now_new)
+    assert _near(len(now_new) / n, 0.60, n), len(now_new)
 
     clock.advance(minutes=5)  # COMPLETE
     holding = _repoll(appconfigdata, tokens_, holding)

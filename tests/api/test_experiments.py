@@ -1084,7 +1084,8 @@ def test_list_definitions_filters_and_paginates(appconfig, raw_appconfig, world)
     assert ids(Status='ARCHIVED') == [archived]
     assert ids(Status='IDLE') == sorted(made)
     assert ids(Status='ACTIVE') == []
-    running = sorted(made)[0]
+    # A run serves a deployed flag, and flags2 was never deployed: pick among the others.
+    running = sorted(k for k, v in made.items() if v[1] != second_profile)[0]
     app_of_running = made[running][0]
     appconfig.start_experiment_run(
         ApplicationIdentifier=app_of_running, ExperimentDefinitionIdentifier=running

@@ -17,8 +17,8 @@ import subprocess
 import sys
 import time
 
-from bench.common import ROOT, median_ms
-from bench.poll import WRITES, _clients
+from bench.common import ROOT, median_ms, start_dynamodb_local
+from bench.poll import WRITES, service_clients
 
 DOC = {
     'version': '1',
@@ -128,7 +128,7 @@ def _measure(n):
     from local.server import serve_in_thread
 
     api = serve_in_thread(chalice_app)
-    appconfig, _ = _clients(f'http://127.0.0.1:{api.port}')
+    appconfig, _ = service_clients(f'http://127.0.0.1:{api.port}')
     _world(appconfig)
     agent = agent_server.serve_in_thread()
     conn = http.client.HTTPConnection('127.0.0.1', agent.port, timeout=10)
@@ -219,13 +219,7 @@ def run(n=3000):
         'APPCONFIG_TICK_SECONDS': '3600',
     }
     print('Agent endpoint, one ?flag= per request through one keep-alive connection:')
-    ddb = None
-    try:
-        from local import dynamodb
-
-        ddb = dynamodb.start(in_memory=True)
-    except Exception as error:  # noqa: BLE001 - e.g. no Java: fall back to moto
-        print(f'  (DynamoDB Local unavailable: {error}; measuring on moto)')
+    ddb = start_dynamodb_local()
     try:
         if ddb is not None:
             where, results = (

@@ -40,3 +40,15 @@ def python_import_seconds(statement, runs=7):
         for _ in range(runs)
     ]
     return statistics.median(times)
+
+
+def start_dynamodb_local():
+    """An in-memory DynamoDB Local, or None where it cannot start (e.g. no Java), said on
+    stdout: the bench then measures on moto."""
+    try:
+        from local import dynamodb
+
+        return dynamodb.start(in_memory=True)
+    except Exception as error:  # noqa: BLE001 - e.g. no Java: fall back to moto
+        print(f'  (DynamoDB Local unavailable: {error}; measuring on moto)')
+        return None

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from bench.common import ROOT, median_ms
+from bench.common import ROOT, median_ms, start_dynamodb_local
 
 WRITES = {'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems'}
 
@@ -46,7 +46,7 @@ def _count_dynamodb_requests():
     return sent
 
 
-def _clients(endpoint):
+def service_clients(endpoint):
     import boto3
     from botocore.config import Config
 
@@ -97,7 +97,7 @@ def _measure_server(n, visibility_runs):
     from local.server import serve_in_thread
 
     server = serve_in_thread(chalice_app)
-    appconfig, data = _clients(f'http://127.0.0.1:{server.port}')
+    appconfig, data = service_clients(f'http://127.0.0.1:{server.port}')
     app, env, profile, deploy = _world(appconfig)
     deploy(json.dumps({'feature': True, 'padding': 'x' * 2000}).encode())
     token = data.start_configuration_session(
@@ -211,7 +211,7 @@ def _runner_latency(env, n):
     server = Process([sys.executable, '-m', 'local.run'], {**env, 'PORT': str(port)}, port)
     endpoint = server.endpoint
     try:
-        appconfig, data = _clients(endpoint)
+        appconfig, data = service_clients(endpoint)
         app, env_id, profile, deploy = _world(appconfig)
         deploy(b'{"feature": true}')
         token = data.start_configuration_session(
@@ -264,13 +264,7 @@ def run(n=2000):
         'APPCONFIG_TICK_SECONDS': '3600',
     }
     print('Unchanged GetLatestConfiguration through boto3 (1 session, back-to-back polls):')
-    ddb = None
-    try:
-        from local import dynamodb
-
-        ddb = dynamodb.start(in_memory=True)
-    except Exception as error:  # noqa: BLE001 - e.g. no Java: fall back to moto
-        print(f'  (DynamoDB Local unavailable: {error}; measuring on moto)')
+    ddb = start_dynamodb_local()
     try:
         if ddb is not None:
             env = {**base, 'AWS_ENDPOINT_URL_DYNAMODB': ddb.endpoint}

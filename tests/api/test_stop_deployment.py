@@ -13,6 +13,7 @@ from chalicelib.store.delivery import Delivery
 from chalicelib.store.delivery import key as delivery_key
 from chalicelib.store.deployments import ACTIVE, Deployment
 from tests.api.deploying import World, later, log, minutes, tick_now
+from tests.cli import aws_cli
 
 ACCOUNT = '123456789012'
 
@@ -176,42 +177,17 @@ def test_aws_cli_stop_deployment(appconfig, endpoint, tmp_path):
     w = World(appconfig)
     w.start(w.strategy(25, 15))
     later(minutes=4)
-    aws = Path(sys.executable).parent / 'aws'
-    env = {k: v for k, v in os.environ.items() if not k.startswith('AWS_')}
-    env.update(
-        {
-            'AWS_ACCESS_KEY_ID': 'dummy',
-            'AWS_SECRET_ACCESS_KEY': 'dummy',
-            'AWS_CONFIG_FILE': str(tmp_path / 'none'),
-            'AWS_SHARED_CREDENTIALS_FILE': str(tmp_path / 'none'),
-            'AWS_PAGER': '',
-        }
+    aws = aws_cli('appconfig', endpoint, tmp_path)
+    stop = (
+        'stop-deployment',
+        '--application-id',
+        w.app,
+        '--environment-id',
+        w.env,
+        '--deployment-number',
+        '1',
     )
-    done = subprocess.run(
-        [
-            str(aws),
-            'appconfig',
-            'stop-deployment',
-            '--application-id',
-            w.app,
-            '--environment-id',
-            w.env,
-            '--deployment-number',
-            '1',
-            '--endpoint-url',
-            endpoint,
-            '--region',
-            'us-east-1',
-            '--output',
-            'json',
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout)
+    out = aws(*stop)
     assert (out['ApplicationId'], out['EnvironmentId'], out['DeploymentNumber']) == (
         w.app,
         w.env,
@@ -229,25 +205,5 @@ def test_aws_cli_stop_deployment(appconfig, endpoint, tmp_path):
     assert out['EventLog'][0]['TriggeredBy'] == 'USER'
     assert w.environment_state() == 'RolledBack'
     # A second stop through the CLI: the service's BadRequestException, exit status 254.
-    again = subprocess.run(
-        [
-            str(aws),
-            'appconfig',
-            'stop-deployment',
-            '--application-id',
-            w.app,
-            '--environment-id',
-            w.env,
-            '--deployment-number',
-            '1',
-            '--endpoint-url',
-            endpoint,
-            '--region',
-            'us-east-1',
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    again = aws(*stop, check=False)
     assert again.returncode != 0 and 'BadRequestException' in again.stderr

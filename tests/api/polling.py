@@ -138,3 +138,18 @@ def cached():
         each.with_frozen_clock = True
         each.timer = timer
     return timer
+
+
+# Powertools' own feature-flag schema (not AWS's), as its FeatureFlags reads a profile.
+POWERTOOLS_RULES = {
+    'premium_features': {
+        'default': False,
+        'rules': {
+            'gold customers': {
+                'when_match': True,
+                'conditions': [{'action': 'EQUALS', 'key': 'tier', 'value': 'gold'}],
+            },
+        },
+    },
+    'ten_percent_off_campaign': {'default': True},
+}

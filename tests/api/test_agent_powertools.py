@@ -8,20 +8,7 @@ from aws_lambda_powertools.utilities import feature_flags, parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from tests.api.agent import agent_port, fresh_agent  # noqa: F401
-from tests.api.polling import fresh_caches, make_world  # noqa: F401
-
-RULES = {
-    'premium_features': {
-        'default': False,
-        'rules': {
-            'gold customers': {
-                'when_match': True,
-                'conditions': [{'action': 'EQUALS', 'key': 'tier', 'value': 'gold'}],
-            }
-        },
-    },
-    'ten_percent_off_campaign': {'default': True},
-}
+from tests.api.polling import POWERTOOLS_RULES, fresh_caches, make_world  # noqa: F401
 
 
 @pytest.fixture
@@ -86,7 +73,7 @@ def test_extension_provider_raises_the_agents_errors(appconfig, extension_port):
 
 def test_feature_flags_through_the_extension_store(appconfig, extension_port):
     w = make_world(appconfig)
-    w.deploy(json.dumps(RULES).encode())
+    w.deploy(json.dumps(POWERTOOLS_RULES).encode())
     store = feature_flags.AppConfigStore(
         environment='prod', application='shop', name='cfg', use_extension=True
     )

@@ -4,20 +4,7 @@ import json
 
 from aws_lambda_powertools.utilities import feature_flags, parameters
 
-from tests.api.polling import fresh_caches, make_world  # noqa: F401
-
-RULES = {
-    'premium_features': {
-        'default': False,
-        'rules': {
-            'gold customers': {
-                'when_match': True,
-                'conditions': [{'action': 'EQUALS', 'key': 'tier', 'value': 'gold'}],
-            },
-        },
-    },
-    'ten_percent_off_campaign': {'default': True},
-}
+from tests.api.polling import POWERTOOLS_RULES, fresh_caches, make_world  # noqa: F401
 
 
 def test_appconfig_provider_gets_the_configuration_by_names(appconfig, appconfigdata):
@@ -52,7 +39,7 @@ def test_appconfig_provider_reads_a_feature_flag_profile(appconfig, appconfigdat
 
 def test_feature_flags_evaluate_a_rule(appconfig, appconfigdata):
     w = make_world(appconfig)
-    w.deploy(json.dumps(RULES).encode())
+    w.deploy(json.dumps(POWERTOOLS_RULES).encode())
     store = feature_flags.AppConfigStore(
         environment='prod', application='shop', name='cfg', boto3_client=appconfigdata
     )

@@ -9,10 +9,12 @@ clients, so retries would count too). Two kinds of tick are measured for each si
 
 - idle: no deployment has a step due (the common case between steps): the cost is the
   Query of the sparse active index and nothing else;
-- busy: every in-progress deployment has exactly one step due: one UpdateItem each, by the
-  tick's pool of workers; at the largest size also with one worker, alternating, for the ratio.
+- busy: every in-progress deployment has exactly one step due: one conditional update each,
+  a hundred to a TransactWriteItems. At the largest size two busy ticks run first and are
+  reported apart: a fresh JVM has not yet compiled DynamoDB Local's write path, a server
+  that has been running has.
 
-Medians over 6 idle and 3 busy ticks per size. Seeding writes the items directly with
+Medians over 10 idle and 5 busy ticks per size. Seeding writes the items directly with
 BatchWriteItem (not through the API) and is not measured. Under moto the request counts are
 the same but the wall times are moto's, whose index Query walks the whole table; DynamoDB
 Local gives the realistic picture. The bench runs in a child process so the store is
@@ -31,7 +33,8 @@ from bench.common import ROOT
 
 FINISHED = 10_000
 SIZES = (0, 100, 1_000)
-BUSY_TICKS = 3  # each followed by two idle ticks: 6 idle samples
+BUSY_TICKS = 5  # each followed by two idle ticks: 10 idle samples
+WARM_UP = 2  # busy ticks at the largest size before the measured ones (10 steps in all)
 PREFIX = 'bench-tick-'
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 # LINEAR 10 % over 1,100 minutes: a step every 100 minutes, none due in between.
@@ -164,23 +167,22 @@ def _delete(items):
             batch.delete(item)
 
 
-def _measure(n_active, counter, sequential_too=False):
-    """Idle and busy ticks; with ``sequential_too`` also busy ticks with one worker (the
-    tick's pool off), alternating with the pooled ones so both see the same machine."""
+def _measure(n_active, counter, warm_up=0):
+    """Idle and busy ticks, after ``warm_up`` busy ticks that are reported apart (the first
+    busy ticks of a fresh JVM run before its JIT has compiled the write path, which a server
+    that has been running for a minute has done)."""
     from chalicelib.engine import tick
 
     started = T0 + timedelta(days=n_active + 1)  # each size starts afresh
     actives = [_active_item(i, started) for i in range(n_active)]
     _write(actives)
-    samples = {'idle': [], 'busy': [], 'sequential': []}
-    kinds = ['busy', 'sequential'] * BUSY_TICKS if sequential_too else ['busy'] * BUSY_TICKS
-    workers = tick.WORKERS
+    samples = {'idle': [], 'busy': [], 'warm-up': []}
+    kinds = ['warm-up'] * warm_up + ['busy'] * BUSY_TICKS
     for k, kind in enumerate(kinds, start=1):
         moments = [(kind, started + k * STEP)] + [
             ('idle', started + k * STEP + timedelta(minutes=m)) for m in (1, 2)
         ]
         for kind, at in moments:
-            tick.WORKERS = 1 if kind == 'sequential' else workers
             counter.take()
             began = time.perf_counter()
             summary = tick.run(now=at)
@@ -189,7 +191,6 @@ def _measure(n_active, counter, sequential_too=False):
             expected = 0 if kind == 'idle' else n_active
             assert summary['active'] == n_active and summary['events'] == expected, summary
             samples[kind].append((len(requests), seconds, requests))
-    tick.WORKERS = workers
     _delete(actives)
     return samples
 
@@ -245,19 +246,18 @@ def child(backend):
             f'(seeded in {seeded:.1f} s); medians of {2 * BUSY_TICKS} idle and '
             f'{BUSY_TICKS} busy ticks:'
         )
-        from chalicelib.engine.tick import WORKERS
-
         for n_active in SIZES:
-            samples = _measure(n_active, counter, sequential_too=n_active == SIZES[-1])
+            last = n_active == SIZES[-1]
+            samples = _measure(n_active, counter, warm_up=WARM_UP if last else 0)
             print(_row('idle', n_active, samples['idle']), flush=True)
             if n_active:
                 print(_row('busy', n_active, samples['busy']), flush=True)
-            if samples['sequential']:
+            if samples['warm-up']:
+                first = samples['warm-up'][0][1]
                 print(
-                    _row('busy', n_active, samples['sequential'])
-                    + f'  with one worker instead of {WORKERS}: '
-                    f'{_seconds(samples["sequential"]) / _seconds(samples["busy"]):.1f}x '
-                    'the pooled tick',
+                    f'  (the {WARM_UP} busy ticks before those, while the JVM compiled the '
+                    f'write path: {", ".join(f"{s[1] * 1000:,.0f}" for s in samples["warm-up"])}'
+                    f' ms; the first {first / _seconds(samples["busy"]):.1f}x the median)',
                     flush=True,
                 )
 

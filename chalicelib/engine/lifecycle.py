@@ -18,6 +18,7 @@ logged and never undo the write.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -323,33 +324,55 @@ def _write_steps(item, due):
 
 # DynamoDB's limit of items in one transaction.
 TRANSACTION_ITEMS = 100
+# Transactions of one write_steps call in flight at once: DynamoDB Local parses and checks
+# each on its own request thread, so two overlap on two cores; DynamoDB takes many more.
+WRITERS = 2
 
 
 def write_steps(pairs: list) -> list:
     """Write the due steps of many deployments (``(item, due)`` pairs from :func:`settle`),
-    up to 100 in one transaction: one request and one commit instead of a hundred. Each
-    update keeps its own condition, so a transaction is all or nothing; one that is cancelled
-    (a condition failed because another writer got there first, a conflict) is written again
-    one deployment at a time, where each loser says lost_races. Returns [(outcome, events
-    written)] in the order of ``pairs``."""
+    up to 100 in one transaction, ``WRITERS`` transactions at a time: one request and one
+    commit per hundred. Each update keeps its own condition, so a transaction is all or
+    nothing; one that is cancelled (a condition failed because another writer got there
+    first, a conflict) is written again one deployment at a time, where each loser says
+    lost_races. One commit barrier (store/durable.py) follows the last transaction, and only
+    then is anything published. Returns [(outcome, events written)] in the order of
+    ``pairs``."""
+    # The percentages of the steps, read before any write can refresh an item.
+    percentages = [_step_percentages(item, due) for item, due in pairs]
+    chunks = [pairs[i : i + TRANSACTION_ITEMS] for i in range(0, len(pairs), TRANSACTION_ITEMS)]
+    if len(chunks) > 1:
+        with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix='steps') as pool:
+            committed = list(pool.map(_commit_steps, chunks))
+    else:
+        committed = [_commit_steps(chunk) for chunk in chunks]
+    last = next((c for c in reversed(committed) if not isinstance(c, list)), None)
+    if last is not None:
+        last.barrier()
     out = []
-    for start in range(0, len(pairs), TRANSACTION_ITEMS):
-        chunk = pairs[start : start + TRANSACTION_ITEMS]
-        if len(chunk) == 1:
-            out.append(_write_steps(*chunk[0]))
+    for start, result in zip(range(0, len(pairs), TRANSACTION_ITEMS), committed):
+        if isinstance(result, list):  # written one at a time, and published by then
+            out += result
             continue
-        percentages = [_step_percentages(item, due) for item, due in chunk]
-        try:
-            with tx.transaction() as t:
-                for item, due in chunk:
-                    t.update(item, actions=_step_actions(due), condition=_unchanged(item))
-        except TransactWriteError:
-            out += [_write_steps(item, due) for item, due in chunk]
-            continue
-        for (item, due), pcts in zip(chunk, percentages):
+        for (item, due), pcts in zip(pairs[start : start + TRANSACTION_ITEMS], percentages[start:]):
             _publish(item, due.pending, pcts)
             out.append(('progressed', len(due.pending)))
     return out
+
+
+def _commit_steps(chunk):
+    """One transaction for ``chunk``, its commit barrier left to the caller (returned: the
+    TransactWrite); or, when ``chunk`` is one deployment or its transaction was cancelled,
+    [(outcome, events written)] from writing each deployment alone."""
+    if len(chunk) == 1:
+        return [_write_steps(*chunk[0])]
+    try:
+        with tx.transaction(barrier=False) as t:
+            for item, due in chunk:
+                t.update(item, actions=_step_actions(due), condition=_unchanged(item))
+    except TransactWriteError:
+        return [_write_steps(item, due) for item, due in chunk]
+    return t
 
 
 def complete(item: Deployment, due: progress.Due) -> int | None:

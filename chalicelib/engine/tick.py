@@ -3,16 +3,21 @@
 ``run()`` Queries the sparse ``active`` index (never a Scan) and hands each in-progress
 deployment to engine/lifecycle (settle, then write_steps: together lifecycle.advance), which
 checks its monitors and AT_DEPLOYMENT_TICK actions, writes the growth steps that are due and
-publishes what it wrote. A deployment with
-nothing due costs no write at all; overlapping ticks are safe (lifecycle.py's conditions).
-One broken deployment is logged and counted, and never stops the others.
+publishes what it wrote. A deployment with nothing due costs no write at all; overlapping
+ticks are safe (lifecycle.py's conditions). One broken deployment is logged and counted, and
+never stops the others.
 
-Deployments are settled by a bounded pool of threads (``WORKERS``: alarm reads and extension
-calls wait on the network), and the plain step writes that remain go up to a hundred per
-transaction (lifecycle.write_steps), since a busy tick is otherwise a thousand conditional
-UpdateItems one after another. Neither changes idempotence: every update still carries its
-own condition, a transaction is all or nothing, and a cancelled one is retried item by item,
-so two ticks (or two workers) can never write the same event twice.
+Deployments are settled by a bounded pool of threads (``WORKERS``) when alarm reads or
+extension calls may wait on the network, and one after another otherwise. The plain step
+writes that remain go up to a hundred per transaction, two transactions in flight, with one
+commit barrier for them all (lifecycle.write_steps), since a busy tick is otherwise a thousand
+conditional UpdateItems one after another. None of it changes idempotence: every update
+still carries its own condition, a transaction is all or nothing, a cancelled one is retried
+item by item, and nothing is published before the barrier, so two ticks (or two workers)
+can never write the same event twice.
+
+Cost: one Query of the index (a page per ~1,000 in-progress deployments), then one
+TransactWriteItems per hundred deployments with a step due; nothing else when no step is.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from datetime import datetime
 
 from chalicelib import clock
 from chalicelib.engine import monitors
+from chalicelib.engine.extensions import bindings
 from chalicelib.engine.lifecycle import advance, settle, write_steps  # noqa: F401 - advance: one at a time
 from chalicelib.store.deployments import ACTIVE, Deployment
 
@@ -55,7 +61,12 @@ def run(now: datetime | None = None, clients: monitors.Clients | None = None) ->
             return 'errors', 0
 
     items = list(Deployment.active_index.query(ACTIVE))
-    if len(items) > 1:
+    # Only alarm reads and extension calls wait on the network; without either, settling is
+    # arithmetic on the item, which threads only slow down.
+    waits = any(item.monitors for item in items) or (
+        bool(items) and bindings.account_has_associations()
+    )
+    if waits and len(items) > 1:
         with ThreadPoolExecutor(
             max_workers=min(WORKERS, len(items)), thread_name_prefix='tick'
         ) as pool:

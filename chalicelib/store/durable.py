@@ -16,7 +16,12 @@ job on the same queue and is waited for, so its answer proves the COMMIT has run
 (no custom endpoint) commits are synchronous and the barrier is skipped.
 
 Cost: one GetItem round trip per transaction on DynamoDB Local (README, "Durability"), none
-on AWS and none for single-item writes. Failure mode: if the barrier read itself fails, the
+on AWS and none for single-item writes. A caller that commits many transactions before it
+answers or publishes anything (the tick) may defer the barrier (``barrier=False``) and call
+:meth:`TransactWrite.barrier` once, on the last of them, after all have been answered: every
+COMMIT job was enqueued before its 200, so one read queued after the last 200 proves them all.
+
+Failure mode: if the barrier read itself fails, the
 transaction's outcome is unknown to the caller exactly as for a timed-out write, and the
 error propagates.
 """
@@ -34,13 +39,24 @@ def needed() -> bool:
 
 
 class TransactWrite(_TransactWrite):
-    """PynamoDB's TransactWrite, followed by a read barrier where commits are asynchronous."""
+    """PynamoDB's TransactWrite, followed by a read barrier where commits are asynchronous
+    (unless ``barrier=False``: then the caller calls :meth:`barrier` before relying on it)."""
+
+    def __init__(self, *args, barrier: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._barrier_on_commit = barrier
 
     def _commit(self):
         response = super()._commit()
+        if self._barrier_on_commit:
+            self.barrier()
+        return response
+
+    def barrier(self) -> None:
+        """Return once this transaction's commit is on disk (at once where commits are
+        synchronous)."""
         if needed():
             self._barrier()
-        return response
 
     def _barrier(self):
         table, key = self._one_key()

@@ -37,9 +37,10 @@ def connection() -> Connection:
     return store_connection()
 
 
-def transaction() -> TransactWrite:
-    """A TransactWrite on the service's DynamoDB."""
-    return TransactWrite(connection=connection())
+def transaction(barrier: bool = True) -> TransactWrite:
+    """A TransactWrite on the service's DynamoDB; ``barrier=False`` defers its commit barrier
+    to the caller (store/durable.py)."""
+    return TransactWrite(connection=connection(), barrier=barrier)
 
 
 def reasons(error: Exception) -> list[str | None]:

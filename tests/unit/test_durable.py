@@ -67,3 +67,35 @@ def test_a_failed_transaction_reads_nothing(reads):
     with pytest.raises(TransactWriteError), transaction() as t:
         t.save(_app('c1'), condition=Application.id.exists())
     assert reads == []
+
+
+def test_a_busy_tick_reads_one_barrier_after_its_last_transaction(tables, monkeypatch):
+    """250 deployments with a step due: three transactions (two in flight at once), then one
+    barrier, and only then anything published."""
+    from bench import tick as seed
+    from chalicelib.engine import lifecycle, tick
+
+    monkeypatch.setattr(durable, 'needed', lambda: True)
+    log, make_api_call = [], BaseClient._make_api_call
+
+    def spy(self, operation, kwargs):
+        response = make_api_call(self, operation, kwargs)
+        if operation in ('TransactWriteItems', 'GetItem'):
+            log.append(operation)
+        return response
+
+    monkeypatch.setattr(BaseClient, '_make_api_call', spy)
+    monkeypatch.setattr(lifecycle, '_publish', lambda item, written, pcts: log.append('publish'))
+    seed._write([seed._active_item(i, seed.T0) for i in range(250)])
+    summary = tick.run(now=seed.T0 + seed.STEP)
+    assert summary['events'] == 250 and summary['errors'] == 0
+    assert log == ['TransactWriteItems'] * 3 + ['GetItem'] + ['publish'] * 250
+
+
+def test_a_deferred_barrier_reads_only_when_asked(reads):
+    with transaction(barrier=False) as t:
+        t.save(_app('d1'))
+        t.save(_app('d2'))
+    assert reads == []
+    t.barrier()
+    assert [r['Key'] for r in reads] == [{'account': {'S': '111122223333'}, 'id': {'S': 'd1'}}]

@@ -80,7 +80,7 @@ def invalidate() -> None:
     _names.clear()
 
 
-def _account_has_associations():
+def account_has_associations():
     """Whether the account has any association at all (one Query, cached like the rest):
     while it has none, no action point costs a request."""
     account = arns.account()
@@ -91,7 +91,7 @@ def _account_has_associations():
 
 
 def _load_bindings(application_id):
-    if not _account_has_associations():
+    if not account_has_associations():
         return []
     found = []
     for item in Association.by_application.query(application_id):

@@ -86,7 +86,41 @@ def parse_java_major(version_output: str) -> int | None:
     return major
 
 
+# Java binaries already found usable, by path, size and modification time: `java -version`
+# costs a JVM start (~0.15 s), which a start of the runner should not pay each time for the
+# same binary. A replaced or upgraded java has another key and is checked again.
+JAVA_CHECKED = Path(__file__).resolve().parent / '.cds' / 'java-checked.json'
 _checked_java: dict = {}
+
+
+def _java_key(java: str) -> str:
+    real = os.path.realpath(java)
+    stat = os.stat(real)
+    return f'{real}|{stat.st_size}|{stat.st_mtime_ns}'
+
+
+def _known_good(key: str) -> bool:
+    if key in _checked_java:
+        return True
+    try:
+        return int(json.loads(JAVA_CHECKED.read_text()).get(key, 0)) >= MIN_JAVA_MAJOR
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _remember(key: str, major: int) -> None:
+    _checked_java[key] = major
+    try:
+        known = json.loads(JAVA_CHECKED.read_text())
+    except (OSError, ValueError):
+        known = {}
+    try:
+        JAVA_CHECKED.parent.mkdir(parents=True, exist_ok=True)
+        partial = JAVA_CHECKED.with_name(f'{JAVA_CHECKED.name}.{os.getpid()}.partial')
+        partial.write_text(json.dumps({**known, key: major}))
+        os.replace(partial, JAVA_CHECKED)
+    except OSError:  # a read-only checkout: checked again next time, nothing worse
+        pass
 
 
 def check_java() -> str:
@@ -96,8 +130,8 @@ def check_java() -> str:
         raise DynamoDBLocalError(
             'DynamoDB Local needs Java, and no `java` was found on PATH. ' + _JAVA_INSTALL_HINT
         )
-    # `java -version` costs a JVM start; once per process is enough.
-    if java in _checked_java:
+    key = _java_key(java)
+    if _known_good(key):
         return java
     try:
         proc = subprocess.run([java, '-version'], capture_output=True, text=True, timeout=30)
@@ -116,7 +150,7 @@ def check_java() -> str:
             f'DynamoDB Local needs Java {MIN_JAVA_MAJOR} or newer, but {java} is '
             f'Java {major}. ' + _JAVA_INSTALL_HINT
         )
-    _checked_java[java] = major
+    _remember(key, major)
     return java
 
 
@@ -437,7 +471,7 @@ def _launch(
     except ImportError:  # run as a script: python local/dynamodb.py
         import dynamodb_cds
 
-    # A class-data-sharing archive and C1: the JVM starts in a fraction of the time.
+    # A class-data-sharing archive: the JVM starts in a fraction of the time.
     launch = dynamodb_cds.prepare(java, jar_dir)
     args = [
         java,
@@ -541,7 +575,7 @@ def start(
                     f'DynamoDB Local did not answer on {server.endpoint} within '
                     f'{timeout:.0f} s. Its output:\n{output}'
                 )
-            time.sleep(0.05)
+            time.sleep(0.01)
     raise AssertionError('unreachable')  # pragma: no cover
 
 

@@ -68,9 +68,12 @@ def _ticker(stop, seconds):
 
 
 def _import_app(done):
+    # Everything the runner serves with, imported while DynamoDB Local's JVM starts.
     try:
         import local.server  # noqa: F401
-        from app import app  # noqa: F401 - warms the import while DynamoDB Local starts
+        from app import app  # noqa: F401
+        from chalicelib.store import connection, tables  # noqa: F401
+        from local import agent_server, clockctl, console  # noqa: F401
     finally:
         done.set()
 
@@ -169,6 +172,10 @@ def main():
     except KeyboardInterrupt:
         pass
     finally:
+        # Stopping in order: a second signal (make passes SIGTERM on, a second Ctrl-C) must
+        # not cut it short and leave DynamoDB Local to the parent-death signal.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         stop.set()
         if server is not None:
             server.server.server_close()

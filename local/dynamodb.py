@@ -526,11 +526,15 @@ def start(
     root: PathLike | None = None,
     timeout: float = DEFAULT_START_TIMEOUT,
     jvm_args: Sequence[str] = (),
+    on_launch=None,
 ) -> DynamoDBLocal:
     """Start DynamoDB Local and return once it answers requests.
 
     data_dir defaults to <root>/.data/dynamodb and is created if missing; it
-    is ignored with in_memory=True. port=0 picks a free port.
+    is ignored with in_memory=True. port=0 picks a free port. ``on_launch(endpoint)``
+    is called as soon as the JVM is started on a port, before it answers (again
+    if that start fails and another port is tried), so the caller can prepare its
+    clients meanwhile.
     """
     started = time.monotonic()
     root_path = Path(root) if root is not None else REPO_ROOT
@@ -554,6 +558,8 @@ def start(
         process, log, log_path, on_exit = _launch(java, jar_dir, chosen, db_dir, jvm_args)
         server = DynamoDBLocal(process, chosen, db_dir, log, log_path)
         server.on_exit = on_exit
+        if on_launch is not None:
+            on_launch(server.endpoint)
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:

@@ -15,7 +15,9 @@ Java refuses to archive a class path with a non-empty directory on it, and the j
 lists ``.``: the archive is built for a copy of DynamoDBLocal.jar whose manifest names the
 bundled libraries by absolute path and leaves ``.`` out (nothing is loaded from there). The
 copy and the archive live under local/.cds/<key>/ (git-ignored), the key naming the java
-binary and the jar, so another Java or another DynamoDB Local gets its own.
+binary and the jar, so another Java or another DynamoDB Local gets its own. The same folder
+keeps sqlite4java's native library, taken out of the jar once, which DynamoDB Local is told
+to load from there instead of copying it out of its jar and comparing it at every start.
 
 Failure mode: anything going wrong here (no space, an odd jar) falls back to the jar as
 shipped, with no archive. An archive is moved into place only after the JVM that wrote it
@@ -28,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import platform
 import uuid
 import zipfile
 from collections.abc import Sequence
@@ -114,6 +117,35 @@ def _copy_jar(jar: Path, target: Path) -> None:
     os.replace(partial, target)
 
 
+# Where DynamoDB Local keeps sqlite4java's native library for each system, in its jar.
+_NATIVE = 'software/amazon/dynamodb/services/local/shared/access/sqlite/native'
+_SYSTEMS = {'Linux': ('Linux', 'libsqlite4java.so'), 'Darwin': ('Mac', 'libsqlite4java.dylib')}
+_MACHINES = {'x86_64': 'x86_64', 'amd64': 'x86_64', 'aarch64': 'aarch64', 'arm64': 'aarch64'}
+
+
+def _native_library(jar: Path, folder: Path) -> list:
+    """The JVM options that load sqlite4java's native library from ``folder``, extracted
+    there once. Without them DynamoDB Local copies the library out of its jar into a new
+    temporary file and compares the two byte by byte, at every start (~50 ms of its first
+    request). [] when the jar has none for this system (DynamoDB Local then finds its own)."""
+    system, name = _SYSTEMS.get(platform.system(), (None, None))
+    machine = _MACHINES.get(platform.machine().lower())
+    if system is None or machine is None:
+        return []
+    library = folder / 'native' / name
+    if not library.is_file():
+        with zipfile.ZipFile(jar) as src:
+            try:
+                data = src.read(f'{_NATIVE}/{system}/{machine}/{name}')
+            except KeyError:
+                return []
+        library.parent.mkdir(exist_ok=True)
+        partial = library.with_name(f'{name}.{uuid.uuid4().hex}.partial')
+        partial.write_bytes(data)
+        os.replace(partial, library)
+    return [f'-Dorg.sqlite.lib.path={library.parent}', f'-Dorg.sqlite.lib.name={name}']
+
+
 def prepare(java: str, jar_dir: Path) -> Launch:
     shipped = jar_dir / 'DynamoDBLocal.jar'
     if (os.environ.get('APPCONFIG_DYNAMODB_CDS') or '').lower() in ('off', '0', 'false', 'no'):
@@ -124,13 +156,14 @@ def prepare(java: str, jar_dir: Path) -> Launch:
         jar = folder / 'DynamoDBLocal.jar'
         if not jar.is_file():
             _copy_jar(shipped, jar)
+        native = _native_library(shipped, folder)
         archive = folder / ARCHIVE
         if archive.is_file():
-            return Launch(jar, [f'-XX:SharedArchiveFile={archive}', *_QUIET])
+            return Launch(jar, [f'-XX:SharedArchiveFile={archive}', *_QUIET, *native])
         dump = folder / f'{ARCHIVE}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial'
         return Launch(
             jar,
-            [f'-XX:ArchiveClassesAtExit={dump}', *_QUIET],
+            [f'-XX:ArchiveClassesAtExit={dump}', *_QUIET, *native],
             dump=dump,
             archive=archive,
         )

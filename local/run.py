@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from pathlib import Path
 
@@ -67,13 +68,20 @@ def _ticker(stop, seconds):
             failing = None
 
 
-def _import_app(done):
-    # Everything the runner serves with, imported while DynamoDB Local's JVM starts.
+def _import_app(done, launched):
+    # Everything the runner serves with, imported while DynamoDB Local's JVM starts; then,
+    # once the JVM has a port, the store's client (botocore loading DynamoDB's service
+    # model is ~70 ms), still before the JVM answers.
     try:
         import local.server  # noqa: F401
         from app import app  # noqa: F401
         from chalicelib.store import connection, tables  # noqa: F401
         from local import agent_server, clockctl, console  # noqa: F401
+
+        if launched.wait(timeout=60):
+            connection.connection().client  # noqa: B018 - made now, used later
+    except Exception:  # noqa: BLE001 - the main thread imports and connects again, and says why
+        log.debug('preparing in the background failed', exc_info=True)
     finally:
         done.set()
 
@@ -129,20 +137,33 @@ def main():
     dynamodb = server = agent = None
     gave_up = []
     stop = threading.Event()
-    imported = threading.Event()
+    imported, launched = threading.Event(), threading.Event()
+    if os.environ.get('AWS_ENDPOINT_URL_DYNAMODB'):
+        launched.set()
     # The store reads its endpoint and cache mode when first used, not at import.
-    threading.Thread(target=_import_app, args=(imported,), daemon=True).start()
+    threading.Thread(target=_import_app, args=(imported, launched), daemon=True).start()
+
+    def on_launch(endpoint):
+        os.environ['AWS_ENDPOINT_URL_DYNAMODB'] = endpoint
+        launched.set()
+
+    keep_tables = None  # (db dir, key) when this start creates the tables of a fresh data dir
     try:
         if not os.environ.get('AWS_ENDPOINT_URL_DYNAMODB'):
             from local import dynamodb as ddb
+            from local import dynamodb_template as template
 
+            db_dir = data_dir / 'dynamodb'
+            tables_key = template.key(ddb.ensure_installed())
+            if not template.has_database(db_dir) and not template.seed(db_dir, tables_key):
+                keep_tables = (db_dir, tables_key)
             # Supervised: a child that dies is restarted on the same data dir and port; a
             # crash loop stops the runner (exit 1) instead of answering 500s forever.
+            os.environ.setdefault('APPCONFIG_STORE_CACHE', 'on')
             dynamodb = ddb.supervise(
-                data_dir / 'dynamodb', on_give_up=lambda why: _give_up(why, gave_up)
+                db_dir, on_give_up=lambda why: _give_up(why, gave_up), on_launch=on_launch
             )
             os.environ['AWS_ENDPOINT_URL_DYNAMODB'] = dynamodb.endpoint
-            os.environ.setdefault('APPCONFIG_STORE_CACHE', 'on')
             log.info('DynamoDB Local on %s, data in %s', dynamodb.endpoint, data_dir / 'dynamodb')
 
         imported.wait()
@@ -152,9 +173,21 @@ def main():
         from local import agent_server, clockctl, console
         from local.server import make_server
 
+        if connection.connection().host != os.environ['AWS_ENDPOINT_URL_DYNAMODB']:
+            connection.reset()  # made for a first launch whose port was taken
         connection.configure()
-        create_all()
-        _start_clock()
+        with ThreadPoolExecutor(max_workers=1) as background:
+            # The tables are there unless this start makes them: the clock is read meanwhile.
+            early_clock = background.submit(_start_clock) if keep_tables is None else None
+            create_all()
+            if keep_tables is not None:  # before anything is written: a copy of bare tables
+                template.save(*keep_tables)
+            try:
+                clock_ready = early_clock is not None and early_clock.result()
+            except Exception:  # noqa: BLE001 - a table it needs was missing: read it again now
+                clock_ready = False
+        if not clock_ready:
+            _start_clock()
         server = make_server(
             app, '127.0.0.1', port, mounts=[clockctl.MOUNT, (console.PREFIX, console.mount)]
         )

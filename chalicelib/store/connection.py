@@ -326,6 +326,14 @@ def cache() -> ReadCache | None:
     return _cache
 
 
+def reset() -> None:
+    """Forget the process's connection: the next use makes one for the endpoint configured
+    then (the local runner, when DynamoDB Local answers elsewhere than first launched)."""
+    global _connection
+    with _connection_lock:
+        _connection = None
+
+
 def connection() -> StoreConnection:
     """The process's one StoreConnection (created on first use, with the store's settings)."""
     global _connection

@@ -59,3 +59,20 @@ def test_a_taken_port_fails_fast_and_clearly():
         port = taken.getsockname()[1]
         with pytest.raises(dynamodb.DynamoDBLocalError, match='already in use'):
             dynamodb.start(in_memory=True, port=port)
+
+
+def test_on_launch_is_told_the_endpoint_it_then_answers_on():
+    seen = []
+    server = dynamodb.start(in_memory=True, on_launch=seen.append)
+    try:
+        assert seen == [server.endpoint]
+        client = boto3.client(
+            'dynamodb',
+            endpoint_url=seen[0],
+            region_name='us-east-1',
+            aws_access_key_id='x',
+            aws_secret_access_key='x',
+        )
+        assert client.list_tables()['TableNames'] == []
+    finally:
+        server.stop()

@@ -79,3 +79,23 @@ def test_off_means_the_jar_as_shipped(tmp_path, monkeypatch):
     folder, jar = _jar(tmp_path)
     launch = dynamodb_cds.prepare('java', folder)
     assert (launch.jar, launch.jvm_args) == (jar, [])
+
+
+def test_sqlite_native_library_is_taken_out_of_the_jar_once(dist, monkeypatch):
+    folder, jar, java = dist
+    monkeypatch.setattr(dynamodb_cds.platform, 'system', lambda: 'Linux')
+    monkeypatch.setattr(dynamodb_cds.platform, 'machine', lambda: 'x86_64')
+    assert not any(
+        a.startswith('-Dorg.sqlite') for a in dynamodb_cds.prepare(java, folder).jvm_args
+    )
+    with zipfile.ZipFile(jar, 'a') as z:
+        z.writestr(f'{dynamodb_cds._NATIVE}/Linux/x86_64/libsqlite4java.so', b'\x7fELF-x86')
+        z.writestr(f'{dynamodb_cds._NATIVE}/Linux/aarch64/libsqlite4java.so', b'\x7fELF-arm')
+    args = dynamodb_cds.prepare(java, folder).jvm_args
+    path = next(a.split('=', 1)[1] for a in args if a.startswith('-Dorg.sqlite.lib.path='))
+    assert '-Dorg.sqlite.lib.name=libsqlite4java.so' in args
+    library = dynamodb_cds.Path(path) / 'libsqlite4java.so'
+    assert library.read_bytes() == b'\x7fELF-x86'
+    library.write_bytes(b'kept')  # extracted once: a later start does not rewrite it
+    dynamodb_cds.prepare(java, folder)
+    assert library.read_bytes() == b'kept'

@@ -479,6 +479,11 @@ def _launch(
         *jvm_args,
         # sqlite4java loads its native library from here.
         f'-Djava.library.path={jar_dir / "DynamoDBLocal_lib"}',
+        # DynamoDB Local logs through Log4j 2. The simple logger of log4j-api prints warnings
+        # and errors as its configuration does (WARN, to the console) without loading
+        # log4j-core and parsing an XML configuration first: about 0.2 s of every start.
+        '-Dlog4j2.loggerContextFactory=org.apache.logging.log4j.simple.SimpleLoggerContextFactory',
+        '-Dorg.apache.logging.log4j.simplelog.level=WARN',
         '-jar',
         str(launch.jar),
         '-port',

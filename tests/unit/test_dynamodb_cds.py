@@ -2,6 +2,7 @@
 comes to be used (local/dynamodb_cds.py)."""
 
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -29,8 +30,21 @@ def dist(tmp_path, monkeypatch):
     monkeypatch.setattr(dynamodb_cds, 'CACHE', tmp_path / 'cds')
     folder, jar = _jar(tmp_path)
     java = tmp_path / 'java'
-    java.write_text('')
+    # Stands in for `java -Xshare:dump`: writes the archive it is asked for, unless told to
+    # fail; counts its runs.
+    java.write_text(
+        '#!/bin/sh\n'
+        f'echo run >> "{java}.runs"\n'
+        f'[ -e "{java}.fail" ] && exit 1\n'
+        'for a; do case "$a" in -XX:SharedArchiveFile=*) echo archive > "${a#*=}";; esac; done\n'
+    )
+    java.chmod(0o755)
     return folder, jar, str(java)
+
+
+def _runs(java):
+    runs = Path(f'{java}.runs')
+    return len(runs.read_text().splitlines()) if runs.exists() else 0
 
 
 def _class_path(manifest):
@@ -57,21 +71,47 @@ def test_the_copy_names_the_libraries_by_path_and_leaves_the_directory_out(dist)
     ]
 
 
-def test_an_archive_is_used_only_once_a_jvm_wrote_it_and_exited_cleanly(dist):
+def _listing(launch):
+    """The class list the JVM is told to write, written as that JVM would."""
+    arg = next(a for a in launch.jvm_args if a.startswith('-XX:DumpLoadedClassList='))
+    path = Path(arg.split('=', 1)[1])
+    path.write_text('java/lang/Object id: 0\n')
+    return path
+
+
+def test_an_archive_is_made_only_from_a_jvm_that_exited_cleanly(dist):
     folder, _, java = dist
     first = dynamodb_cds.prepare(java, folder)
-    dump = next(a for a in first.jvm_args if a.startswith('-XX:ArchiveClassesAtExit='))
-    dump = dump.split('=', 1)[1]
-    open(dump, 'wb').write(b'half')
-    first.finish(-9)  # killed while writing: thrown away
+    listed = _listing(first)
+    first.finish(-9)  # killed: its list is thrown away, nothing is dumped
+    assert not listed.exists() and _runs(java) == 0
     again = dynamodb_cds.prepare(java, folder)
     assert not any(a.startswith('-XX:SharedArchiveFile=') for a in again.jvm_args)
-    dump = next(a for a in again.jvm_args if a.startswith('-XX:ArchiveClassesAtExit='))
-    open(dump.split('=', 1)[1], 'wb').write(b'archive')
-    again.finish(143)  # SIGTERM: the JVM exits normally and writes it
+    listed = _listing(again)
+    again.finish(143)  # SIGTERM: the JVM exits normally; its classes are archived
+    assert not listed.exists() and _runs(java) == 1
     used = dynamodb_cds.prepare(java, folder)
-    assert any(a.startswith('-XX:SharedArchiveFile=') for a in used.jvm_args)
-    assert not any(a.startswith('-XX:ArchiveClassesAtExit=') for a in used.jvm_args)
+    archive = next(a for a in used.jvm_args if a.startswith('-XX:SharedArchiveFile='))
+    assert Path(archive.split('=', 1)[1]).read_text() == 'archive\n'
+    assert not any(a.startswith('-XX:DumpLoadedClassList=') for a in used.jvm_args)
+
+
+def test_one_dump_for_many_jvms_and_a_failed_one_leaves_no_archive(dist):
+    folder, _, java = dist
+    Path(f'{java}.fail').write_text('')
+    launches = [dynamodb_cds.prepare(java, folder) for _ in range(2)]
+    for launch in launches:
+        _listing(launch)
+    launches[0].finish(0)  # the dump fails: no archive, the next start lists again
+    assert _runs(java) == 1
+    retry = dynamodb_cds.prepare(java, folder)
+    assert any(a.startswith('-XX:DumpLoadedClassList=') for a in retry.jvm_args)
+    Path(f'{java}.fail').unlink()
+    launches[1].finish(0)
+    _listing(retry)
+    retry.finish(0)  # an archive exists by now: no second dump
+    assert _runs(java) == 2
+    assert not [p for p in launches[0].jar.parent.iterdir() if 'partial' in p.name]
 
 
 def test_off_means_the_jar_as_shipped(tmp_path, monkeypatch):
@@ -94,7 +134,7 @@ def test_sqlite_native_library_is_taken_out_of_the_jar_once(dist, monkeypatch):
     args = dynamodb_cds.prepare(java, folder).jvm_args
     path = next(a.split('=', 1)[1] for a in args if a.startswith('-Dorg.sqlite.lib.path='))
     assert '-Dorg.sqlite.lib.name=libsqlite4java.so' in args
-    library = dynamodb_cds.Path(path) / 'libsqlite4java.so'
+    library = Path(path) / 'libsqlite4java.so'
     assert library.read_bytes() == b'\x7fELF-x86'
     library.write_bytes(b'kept')  # extracted once: a later start does not rewrite it
     dynamodb_cds.prepare(java, folder)

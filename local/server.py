@@ -17,6 +17,7 @@ import json
 import socket
 import sys
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
@@ -33,6 +34,8 @@ from chalice.local import (
 )
 
 from chalicelib.wire.handler import unknown_operation
+
+_date = (0, '')  # (the second, its HTTP date): see Handler.date_time_string
 
 
 class Gateway(LocalGateway):
@@ -117,6 +120,18 @@ class Handler(ChaliceRequestHandler):
 
     def log_message(self, format, *args):
         pass
+
+    def date_time_string(self, timestamp=None):
+        # The Date header has whole seconds, and formatting it took half of send_response:
+        # each second's text is made once.
+        global _date
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        second = int(time.time())
+        date = _date
+        if date[0] != second:
+            date = _date = (second, super().date_time_string(second))
+        return date[1]
 
     def _send_error_response(self, error):
         if isinstance(error, ForbiddenError):

@@ -41,3 +41,31 @@ def test_mount_answers_its_prefix_and_the_app_the_rest():
         response.read()
     finally:
         server.shutdown()
+
+
+def test_every_answer_carries_the_date_of_its_second(monkeypatch):
+    import email.utils
+    import time
+
+    from app import app
+
+    clock = [1_800_000_000.2]
+    monkeypatch.setattr(time, 'time', lambda: clock[0])
+    server = serve_in_thread(app, mounts=[('/_probe', _echo)])
+    try:
+        conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=5)
+        dates = []
+        for now in (1_800_000_000.2, 1_800_000_000.9, 1_800_000_001.0, 1_800_003_600.5):
+            clock[0] = now
+            conn.request('GET', '/_probe')
+            response = conn.getresponse()
+            response.read()
+            dates.append(email.utils.parsedate_to_datetime(response.getheader('Date')))
+        assert [d.timestamp() for d in dates] == [
+            1_800_000_000,
+            1_800_000_000,
+            1_800_000_001,
+            1_800_003_600,
+        ]
+    finally:
+        server.shutdown()

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlparse
 
 from chalice.config import Config
 from chalice.local import (
@@ -30,6 +30,8 @@ from chalice.local import (
     LocalChalice,
     LocalDevServer,
     LocalGateway,
+    MatchResult,
+    RouteMatcher,
     ThreadedHTTPServer,
 )
 
@@ -38,7 +40,57 @@ from chalicelib.wire.handler import unknown_operation
 _date = (0, '')  # (the second, its HTTP date): see Handler.date_time_string
 
 
+class Routes(RouteMatcher):
+    """Chalice's RouteMatcher with its routes indexed by their number of segments: a request
+    is compared with the few routes of its length, in the same (sorted) order, rather than
+    with every route, and with the captures of that route alone."""
+
+    def __init__(self, route_urls):
+        super().__init__(route_urls)
+        self._by_length = {}
+        for url in self.route_urls:
+            parts = url.split('/')
+            pattern = tuple(
+                (part[1:-1] if part.startswith('{') and part.endswith('}') else None, part)
+                for part in parts
+            )
+            self._by_length.setdefault(len(parts), []).append((url, pattern))
+
+    def match_route(self, url):
+        parsed = urlparse(url)
+        path = parsed.path
+        # As API Gateway: a trailing slash is dropped, except from the root.
+        if path != '/' and path.endswith('/'):
+            path = path[:-1]
+        parts = path.split('/')
+        for route_url, pattern in self._by_length.get(len(parts), ()):
+            captured = {}
+            for part, (name, literal) in zip(parts, pattern):
+                if name is not None:
+                    captured[name] = part
+                elif part != literal:
+                    break
+            else:
+                query = parse_qs(parsed.query, keep_blank_values=True)
+                return MatchResult(route_url, captured, query)
+        raise ValueError(f'No matching route found for: {url}')
+
+
+_routes = {}  # id(app) -> (app, Routes): built once, not per connection
+
+
+def _routes_of(app):
+    known = _routes.get(id(app))
+    if known is None or known[0] is not app:
+        known = _routes[id(app)] = (app, Routes(list(app.routes)))
+    return known[1]
+
+
 class Gateway(LocalGateway):
+    def __init__(self, app_object, config):
+        super().__init__(app_object, config)
+        self.event_converter._route_matcher = _routes_of(app_object)
+
     def _has_user_defined_options_method(self, lambda_event):
         # Chalice local answers OPTIONS itself (CORS preflight); the app has no CORS, so the
         # app answers it, as an unknown operation.

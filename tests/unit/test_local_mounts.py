@@ -69,3 +69,32 @@ def test_every_answer_carries_the_date_of_its_second(monkeypatch):
         ]
     finally:
         server.shutdown()
+
+
+def test_the_indexed_route_matcher_answers_as_chalices_does():
+    import re
+
+    from chalice.local import RouteMatcher
+
+    from app import app
+    from local.server import Routes
+
+    ours, theirs = Routes(list(app.routes)), RouteMatcher(list(app.routes))
+    urls = ['/', '/applications/', '/applications?next_token=a%3Db&max_results=', '/nowhere/x']
+    for route in app.routes:
+        concrete = re.sub(r'\{(\w+)\}', lambda m: f'v-{m.group(1)}', route)
+        urls += [concrete, concrete + '/', concrete + '?a=1&a=2&b=']
+    assert len(urls) > 90  # every route, three ways
+    for url in urls:
+        try:
+            expected = theirs.match_route(url)
+        except ValueError:
+            try:
+                ours.match_route(url)
+            except ValueError:
+                continue
+            raise AssertionError(f'{url} matched, but not by chalice') from None
+        got = ours.match_route(url)
+        assert (got.route, got.query_params) == (expected.route, expected.query_params), url
+        names = re.findall(r'\{(\w+)\}', got.route)
+        assert got.captured == {n: expected.captured[n] for n in names}, url

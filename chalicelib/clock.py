@@ -137,18 +137,21 @@ def iso(instant):
 # --- the stored line (local runner) ---------------------------------------------------------
 
 
-def use_store(store, mode=None, start=None, speed=None):
+def use_store(store, mode=None, start=None, speed=None, empty=False):
     """Keep the clock in ``store`` from now on, reconciled with the runner's settings:
     ``mode`` (manual | real | None = as stored), ``start`` (the first instant of a clock not
     stored yet) and ``speed`` (None = as stored, or APPCONFIG_TIME_SCALE). A stored clock
-    never moves backwards: a ``start`` before the stored instant is ignored. Returns the line
-    in force."""
+    never moves backwards: a ``start`` before the stored instant is ignored. ``empty``: the
+    store is known to hold no clock yet (a data dir made by this start), so the first read is
+    skipped; the save is conditional all the same, and a refused one reads and decides again.
+    Returns the line in force."""
     global _store
     if mode not in (None, MANUAL, REAL):
         raise ValueError(f'APPCONFIG_CLOCK must be manual or real, not {mode!r}')
     _store = store
     for _ in range(10):
-        stored = store.load()
+        stored = None if empty else store.load()
+        empty = False
         if stored is None:
             real = time.time()
             initial = speed or _scale

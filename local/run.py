@@ -69,16 +69,17 @@ def _ticker(stop, seconds):
 
 
 def _import_app(done, launched):
-    # Everything the runner serves with, imported while DynamoDB Local's JVM starts; then,
-    # once the JVM has a port, the store's client (botocore loading DynamoDB's service
-    # model is ~70 ms), still before the JVM answers.
+    # Everything the runner serves with, imported while DynamoDB Local's JVM starts, then the
+    # store's client (botocore loading DynamoDB's service model is ~70 ms). Only once the JVM
+    # is launched: before that, this thread's imports would hold up the main thread's way to
+    # the launch (the GIL), and the JVM's start is the longer of the two.
     try:
-        import local.server  # noqa: F401
-        from app import app  # noqa: F401
-        from chalicelib.store import connection, tables  # noqa: F401
-        from local import agent_server, clockctl, console  # noqa: F401
-
         if launched.wait(timeout=60):
+            import local.server  # noqa: F401
+            from app import app  # noqa: F401
+            from chalicelib.store import connection, tables  # noqa: F401
+            from local import agent_server, clockctl, console  # noqa: F401
+
             connection.connection().client  # noqa: B018 - made now, used later
     except Exception:  # noqa: BLE001 - the main thread imports and connects again, and says why
         log.debug('preparing in the background failed', exc_info=True)
@@ -86,8 +87,9 @@ def _import_app(done, launched):
         done.set()
 
 
-def _start_clock():
-    """Attach the stored clock, reconciled with APPCONFIG_CLOCK / _CLOCK_START / _TIME_SCALE."""
+def _start_clock(empty=False):
+    """Attach the stored clock, reconciled with APPCONFIG_CLOCK / _CLOCK_START / _TIME_SCALE
+    (``empty``: the data dir was made by this start, so none is stored yet)."""
     from datetime import datetime
 
     from chalicelib import clock
@@ -104,7 +106,7 @@ def _start_clock():
         if os.environ.get('APPCONFIG_TIME_SCALE')
         else None
     )
-    line = clock.use_store(stored_clock, mode=mode, start=start, speed=speed)
+    line = clock.use_store(stored_clock, mode=mode, start=start, speed=speed, empty=empty)
     state = clock.describe(line)
     print(
         f'Clock: {state["mode"]} at {state["now"]} (speed {state["speed"]}); '
@@ -148,6 +150,7 @@ def main():
         launched.set()
 
     keep_tables = None  # (db dir, key) when this start creates the tables of a fresh data dir
+    fresh = False  # the data dir had no database before this start
     try:
         if not os.environ.get('AWS_ENDPOINT_URL_DYNAMODB'):
             from local import dynamodb as ddb
@@ -155,7 +158,8 @@ def main():
 
             db_dir = data_dir / 'dynamodb'
             tables_key = template.key(ddb.ensure_installed())
-            if not template.has_database(db_dir) and not template.seed(db_dir, tables_key):
+            fresh = not template.has_database(db_dir)
+            if fresh and not template.seed(db_dir, tables_key):
                 keep_tables = (db_dir, tables_key)
             # Supervised: a child that dies is restarted on the same data dir and port; a
             # crash loop stops the runner (exit 1) instead of answering 500s forever.
@@ -178,7 +182,7 @@ def main():
         connection.configure()
         with ThreadPoolExecutor(max_workers=1) as background:
             # The tables are there unless this start makes them: the clock is read meanwhile.
-            early_clock = background.submit(_start_clock) if keep_tables is None else None
+            early_clock = background.submit(_start_clock, fresh) if keep_tables is None else None
             create_all()
             if keep_tables is not None:  # before anything is written: a copy of bare tables
                 template.save(*keep_tables)
@@ -187,7 +191,7 @@ def main():
             except Exception:  # noqa: BLE001 - a table it needs was missing: read it again now
                 clock_ready = False
         if not clock_ready:
-            _start_clock()
+            _start_clock(fresh and early_clock is None)
         server = make_server(
             app, '127.0.0.1', port, mounts=[clockctl.MOUNT, (console.PREFIX, console.mount)]
         )

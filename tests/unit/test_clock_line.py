@@ -48,6 +48,17 @@ def test_a_new_real_clock_runs_at_the_time_scale(attached):
     assert abs(first - datetime.now(UTC)) < timedelta(seconds=5)
 
 
+def test_an_empty_store_is_not_read_first_and_a_wrong_hint_costs_only_a_read(attached):
+    store = FakeStore()
+    line = clock.use_store(store, mode='manual', start=T0, empty=True)
+    assert store.loads == 0 and store.line == line and clock.now() == T0
+    # Told "empty" wrongly: the conditional save is refused, and the stored clock is kept.
+    stored = clock.Line(T0, 0.0, 0, 1, 7)
+    store = FakeStore(stored)
+    line = clock.use_store(store, mode='manual', start=T0 - timedelta(days=1), empty=True)
+    assert store.loads == 1 and line == stored and store.line == stored
+
+
 def test_a_stored_clock_survives_a_restart(attached):
     store = FakeStore(clock.Line(T0, 0.0, 0, 1, 7))
     # Unset mode keeps it as stored; a start earlier than the stored instant is ignored.

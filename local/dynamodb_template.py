@@ -51,7 +51,8 @@ def key(jar_dir: Path) -> str:
         digest.update(f'{part}\0'.encode())
     sources = sorted((ROOT / 'chalicelib' / 'store').glob('*.py')) + [ROOT / 'requirements.txt']
     for path in sources:
-        digest.update(path.name.encode() + b'\0' + path.read_bytes() + b'\0')
+        content = path.read_bytes() if path.is_file() else b'(none)'
+        digest.update(path.name.encode() + b'\0' + content + b'\0')
     return digest.hexdigest()[:16]
 
 

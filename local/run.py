@@ -13,6 +13,11 @@ The DynamoDB Local it starts is supervised (local.dynamodb.Supervisor): when it 
 restarted on the same data dir and port, and the API answers InternalServerException until it
 is back; after repeated failures within a minute the runner gives up and exits 1.
 
+Start-up (README, "Performance"): the JVM is launched first; the app, the console and the
+store's client are made in a thread while it starts; a data dir without a database gets the
+copy of the bare tables (local/dynamodb_template.py), or has its tables created and then
+copied for the next one; the clock is read beside the one ListTables.
+
 The clock is kept in the store (store/clock.py) and controlled at /_appconfig/clock
 (local/clockctl.py). The ticker runs only while time passes by itself; a paused clock moves
 only through the control, which ticks every instant it passes over.

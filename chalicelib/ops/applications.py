@@ -115,4 +115,6 @@ def create_child(application_id, make, count, limit, noun):
 
 
 def list_applications(p):
-    return paging.page(Application, arns.account(), p, render=render)
+    return paging.page(
+        Application, arns.account(), p, render=render, attributes=['id', 'name', 'description']
+    )

@@ -11,7 +11,8 @@
   uses :func:`page`'s tokens.
 
 Cost: one Query per page (plus, for fixed-first lists, one Query of one item when a page ends
-exactly at the end of the fixed part).
+exactly at the end of the fixed part). A list whose items show a few attributes names them
+(``attributes``): a page answered from the read cache is then mostly decoding those.
 """
 
 from __future__ import annotations
@@ -37,17 +38,22 @@ def page(
     items_key: str = 'Items',
     render: Callable | None = None,
     model: type[Model] | None = None,
+    attributes: list[str] | None = None,
     **query,
 ) -> dict:
     """One page of ``source.query(hash_key, **query)`` as a list response; ``source`` is a
-    model, or one of its indexes with ``model`` the model it belongs to."""
+    model, or one of its indexes with ``model`` the model it belongs to. ``attributes``: the
+    only ones ``render`` reads (the keys are added), so nothing else is read and decoded; a
+    model's other attributes then hold their defaults."""
     limit = params.get('MaxResults') or DEFAULT_PAGE
     names, hash_attribute = _keys(source, model)
     start = _decode(params.get('NextToken'), names, hash_attribute, hash_key)
+    if attributes is not None:
+        query['attributes_to_get'] = sorted(set(attributes) | set(names))
     items = list(source.query(hash_key, limit=limit + 1, last_evaluated_key=start, **query))
     out = {items_key: [render(i) if render else i for i in items[:limit]]}
     if len(items) > limit:
-        serialized = items[limit - 1].serialize()
+        serialized = items[limit - 1].serialize(null_check=False)
         out['NextToken'] = _encode({name: serialized[name] for name in names})
     return out
 

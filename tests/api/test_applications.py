@@ -35,6 +35,16 @@ def test_list_paginates(appconfig):
     assert sorted(i['Id'] for p in paginated for i in p['Items']) == sorted(ids)
 
 
+def test_list_items_show_id_name_and_description_as_they_are_now(appconfig):
+    described = appconfig.create_application(Name='one', Description='first')['Id']
+    bare = appconfig.create_application(Name='two')['Id']
+    appconfig.list_applications()  # a cached page must not outlive the update below
+    appconfig.update_application(ApplicationId=described, Name='uno', Description='primero')
+    items = {i['Id']: i for i in appconfig.list_applications()['Items']}
+    assert items[described] == {'Id': described, 'Name': 'uno', 'Description': 'primero'}
+    assert items[bare] == {'Id': bare, 'Name': 'two'}
+
+
 def test_bad_next_token(appconfig):
     with pytest.raises(appconfig.exceptions.BadRequestException):
         appconfig.list_applications(NextToken='not-a-token')

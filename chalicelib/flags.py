@@ -190,7 +190,9 @@ def _validator():
     return fastjsonschema.compile(_schema()), fastjsonschema.JsonSchemaValueException
 
 
-def _detail(kind, constraint, location, reason, value=None):
+def detail(kind, constraint, location, reason, value=None):
+    """One entry of an InvalidConfiguration exception's Details (the value shown at most
+    200 characters long)."""
     text = (
         ''
         if value is None
@@ -223,15 +225,15 @@ def _schema_detail(e):
             reason += f'; keys must match {KEY_PATTERN}'
         if known:
             reason += '; fixed keys are ' + ', '.join(known)
-        return _detail('Schema', 'additionalProperties', _join(location, key), reason, key)
+        return detail('Schema', 'additionalProperties', _join(location, key), reason, key)
     if e.rule == 'required' and isinstance(e.value, dict):
         key = next((k for k in definition.get('required', []) if k not in e.value), '')
-        return _detail(
+        return detail(
             'Schema', 'required', _join(location, key), f'{_join(location, key)} is required'
         )
     # The schema has one "not" (string constraints), one "pattern" (names) and one "format" (dates).
     if e.rule == 'not':
-        return _detail(
+        return detail(
             'Schema',
             'not',
             location,
@@ -239,16 +241,14 @@ def _schema_detail(e):
             e.value,
         )
     if e.rule == 'pattern':
-        return _detail(
+        return detail(
             'Schema', 'pattern', location, f'{location} must not contain a newline', e.value
         )
     if e.rule == 'format':
-        return _detail(
+        return detail(
             'Schema', 'format', location, f'{location} must be a date (YYYY-MM-DD)', e.value
         )
-    return _detail(
-        'Schema', e.rule, location, (location or '$') + e.message[len(e.name) :], e.value
-    )
+    return detail('Schema', e.rule, location, (location or '$') + e.message[len(e.name) :], e.value)
 
 
 @functools.lru_cache(maxsize=256)
@@ -320,7 +320,7 @@ def _semantic_details(doc):
     details = []
 
     def add(constraint, location, reason, value=None):
-        details.append(_detail('Constraint', constraint, location, reason, value))
+        details.append(detail('Constraint', constraint, location, reason, value))
 
     def check_values(attributes, values, location, skip=()):
         for key, value in values.items():
@@ -407,7 +407,7 @@ def validate_variants(key, variants):
         if isinstance(name, str):
             if name in seen:
                 details.append(
-                    _detail(
+                    detail(
                         'Constraint',
                         'uniqueVariantName',
                         f'{label}.name',
@@ -427,7 +427,7 @@ def validate_variants(key, variants):
             rules.parse(rule)
         except rules.RuleError as error:
             details.append(
-                _detail(
+                detail(
                     'Constraint',
                     'rule',
                     f'{label}.rule',
@@ -444,7 +444,7 @@ def validate_variants(key, variants):
             )
         else:
             reason = f"flag '{key}' has no default variant: exactly one variant must have no rule"
-        details.append(_detail('Constraint', 'defaultVariant', where, reason))
+        details.append(detail('Constraint', 'defaultVariant', where, reason))
     return details
 
 
@@ -466,7 +466,7 @@ def _parse(content):
         )
     except UnicodeDecodeError as e:
         raise FlagDocumentError(
-            [_detail('Syntax', 'utf-8', '$', f'content is not valid UTF-8 (byte {e.start})')]
+            [detail('Syntax', 'utf-8', '$', f'content is not valid UTF-8 (byte {e.start})')]
         ) from None
     except json.JSONDecodeError as e:
         reason = f'content is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}'
@@ -474,7 +474,7 @@ def _parse(content):
         reason = f'content is not valid JSON: {e}'
     except RecursionError:
         reason = 'content is not valid JSON: nested too deeply'
-    raise FlagDocumentError([_detail('Syntax', 'json', '$', reason)])
+    raise FlagDocumentError([detail('Syntax', 'json', '$', reason)])
 
 
 def validate(content: bytes) -> None:

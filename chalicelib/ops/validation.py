@@ -76,21 +76,6 @@ def check(profile, number, content):
         )
 
 
-def _detail(kind, constraint, location, reason, value=None):
-    text = (
-        ''
-        if value is None
-        else json.dumps(value, ensure_ascii=False, separators=(',', ':'), default=str)
-    )
-    return {
-        'Constraint': constraint,
-        'Location': location or '$',
-        'Reason': reason,
-        'Type': kind,
-        'Value': text if len(text) <= 200 else text[:197] + '...',
-    }
-
-
 # --- JSON_SCHEMA -----------------------------------------------------------------------
 
 
@@ -136,7 +121,7 @@ def json_schema_details(schema_text, content):
         validate = _compiled(schema_text)
     except (ValueError, fastjsonschema.JsonSchemaDefinitionException, RecursionError) as error:
         return [
-            _detail(
+            flags.detail(
                 'JSON_SCHEMA',
                 'schema',
                 '$',
@@ -147,12 +132,16 @@ def json_schema_details(schema_text, content):
         doc = json.loads(content.decode('utf-8'))
     except UnicodeDecodeError as error:
         return [
-            _detail('JSON_SCHEMA', 'json', '$', f'content is not valid UTF-8 (byte {error.start})')
+            flags.detail(
+                'JSON_SCHEMA', 'json', '$', f'content is not valid UTF-8 (byte {error.start})'
+            )
         ]
     except ValueError as error:
-        return [_detail('JSON_SCHEMA', 'json', '$', f'content is not valid JSON: {error}')]
+        return [flags.detail('JSON_SCHEMA', 'json', '$', f'content is not valid JSON: {error}')]
     except RecursionError:
-        return [_detail('JSON_SCHEMA', 'json', '$', 'content is not valid JSON: nested too deeply')]
+        return [
+            flags.detail('JSON_SCHEMA', 'json', '$', 'content is not valid JSON: nested too deeply')
+        ]
     try:
         validate(doc)
     except fastjsonschema.JsonSchemaValuesException as many:
@@ -168,7 +157,7 @@ def json_schema_details(schema_text, content):
         constraint = e.rule or 'schema'
         if e.rule_definition is not None:
             constraint += ': ' + json.dumps(e.rule_definition, separators=(',', ':'), default=str)
-        out.append(_detail('JSON_SCHEMA', constraint[:500], location, reason, e.value))
+        out.append(flags.detail('JSON_SCHEMA', constraint[:500], location, reason, e.value))
     return out
 
 
@@ -208,7 +197,7 @@ def lambda_details(function, profile, version_number, content):
         )
     except Exception as error:  # noqa: BLE001 - the user must learn why nothing deployed
         return [
-            _detail(
+            flags.detail(
                 'LAMBDA',
                 function,
                 '$',
@@ -229,4 +218,4 @@ def lambda_details(function, profile, version_number, content):
     reason = f'{function} rejected the configuration: {message}'
     if error_type:
         reason += f' ({error_type})'
-    return [_detail('LAMBDA', function, '$', reason)]
+    return [flags.detail('LAMBDA', function, '$', reason)]

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from bench.common import ROOT, median_ms, start_dynamodb_local
+from bench.common import FAKE_AWS, ROOT, median_ms, start_dynamodb_local
 from bench.poll import WRITES, service_clients
 
 DOC = {
@@ -211,10 +211,7 @@ def _run_child(env, n, moto=False):
 
 def run(n=3000):
     base = {
-        'AWS_ACCESS_KEY_ID': 'x',
-        'AWS_SECRET_ACCESS_KEY': 'x',
-        'AWS_DEFAULT_REGION': 'us-east-1',
-        'AWS_REGION': 'us-east-1',
+        **FAKE_AWS,
         'APPCONFIG_TABLE_PREFIX': 'benchagent-',
         'APPCONFIG_TICK_SECONDS': '3600',
     }

@@ -8,6 +8,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# What a bench's child process gets for AWS: any credentials, one region (nothing leaves the
+# machine: DynamoDB Local or moto answers).
+FAKE_AWS = {
+    'AWS_ACCESS_KEY_ID': 'x',
+    'AWS_SECRET_ACCESS_KEY': 'x',
+    'AWS_DEFAULT_REGION': 'us-east-1',
+    'AWS_REGION': 'us-east-1',
+}
 
 
 def median_ms(fn, n=300, warmup=20):

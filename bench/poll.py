@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from bench.common import ROOT, median_ms, start_dynamodb_local
+from bench.common import FAKE_AWS, ROOT, median_ms, start_dynamodb_local
 
 WRITES = {'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems'}
 
@@ -256,10 +256,7 @@ def _report(name, r):
 
 def run(n=2000):
     base = {
-        'AWS_ACCESS_KEY_ID': 'x',
-        'AWS_SECRET_ACCESS_KEY': 'x',
-        'AWS_DEFAULT_REGION': 'us-east-1',
-        'AWS_REGION': 'us-east-1',
+        **FAKE_AWS,
         'APPCONFIG_TABLE_PREFIX': 'benchpoll-',
         'APPCONFIG_TICK_SECONDS': '3600',
     }

@@ -29,7 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from bench.common import ROOT
+from bench.common import FAKE_AWS, ROOT
 
 FINISHED = 10_000
 SIZES = (0, 100, 1_000)
@@ -51,10 +51,7 @@ def run():
     backend = os.environ.get('BENCH_TICK_BACKEND', 'dynamodb-local')
     env = {
         **os.environ,
-        'AWS_ACCESS_KEY_ID': 'x',
-        'AWS_SECRET_ACCESS_KEY': 'x',
-        'AWS_DEFAULT_REGION': 'us-east-1',
-        'AWS_REGION': 'us-east-1',
+        **FAKE_AWS,
         'APPCONFIG_TABLE_PREFIX': PREFIX,
     }
     env.pop('APPCONFIG_EVENT_BUS', None)

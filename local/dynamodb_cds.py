@@ -43,7 +43,7 @@ from pathlib import Path
 
 CACHE = Path(__file__).resolve().parent / '.cds'
 ARCHIVE = 'DynamoDBLocal.jsa'
-_QUIET = ('-Xshare:auto', '-Xlog:cds=off', '-Xlog:cds+dynamic=off')
+_QUIET = ('-Xshare:auto', '-Xlog:cds=off')
 _MANIFEST = 'META-INF/MANIFEST.MF'
 
 log = logging.getLogger('local.dynamodb')

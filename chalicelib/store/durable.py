@@ -21,9 +21,8 @@ answers or publishes anything (the tick) may defer the barrier (``barrier=False`
 :meth:`TransactWrite.barrier` once, on the last of them, after all have been answered: every
 COMMIT job was enqueued before its 200, so one read queued after the last 200 proves them all.
 
-Failure mode: if the barrier read itself fails, the
-transaction's outcome is unknown to the caller exactly as for a timed-out write, and the
-error propagates.
+Failure mode: if the barrier read itself fails, the transaction's outcome is unknown to the
+caller exactly as for a timed-out write, and the error propagates.
 """
 
 from __future__ import annotations

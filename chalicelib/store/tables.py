@@ -64,6 +64,7 @@ def _create(model) -> bool:
         if 'ResourceInUseException' not in str(error):
             raise
         return False
+    model.update_ttl(ignore_update_ttl_errors=False)  # as create_table does; no-op without one
     return (answer or {}).get('TableDescription', {}).get('TableStatus') == 'ACTIVE'
 
 
